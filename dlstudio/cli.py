@@ -1,0 +1,208 @@
+"""The ``dlstudio`` command: parse, build a RunSpec, hand over. Errors print without traceback."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dlstudio.errors import DLStudioError
+
+APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.handler(args)
+    except DLStudioError as exc:
+        _print_error(str(exc), args)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback
+        _print_error(f"internal error: {type(exc).__name__}: {exc}", args)
+        return 1
+
+
+def _print_error(message: str, args: argparse.Namespace) -> None:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    else:
+        message += (
+            "\n(run again with --debug to see the traceback)" if "internal" in message else ""
+        )
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dlstudio", description="No-code deep learning: train, track and predict."
+    )
+    commands = parser.add_subparsers(title="commands")
+    _add(commands, "train", "train a model now and log it to MLflow", _train, _train_args)
+    _add(commands, "predict", "predict new rows with a logged model", _predict, _predict_args)
+    _add(commands, "schema", "print the JSON schema of a run spec", _schema, lambda p: None)
+    _add(commands, "ui", "start the dashboard and the MLflow UI", _ui, _ui_args)
+    _add(
+        commands, "mlflow-ui", "start the MLflow UI on the local store", _mlflow_ui, _port_arg(5000)
+    )
+    return parser
+
+
+def _add(
+    commands: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace], int],
+    arguments: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    command = commands.add_parser(name, help=help_text, description=help_text)
+    arguments(command)
+    command.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    command.set_defaults(handler=handler)
+
+
+def _train_args(command: argparse.ArgumentParser) -> None:
+    command.add_argument("spec", nargs="?", help="YAML run spec; the flags below override it")
+    command.add_argument("--task", help="task template, e.g. tabular_classification")
+    command.add_argument("--data", help="data file (CSV, Excel, Parquet) -> data.path")
+    command.add_argument("--dataset", help="stored dataset name[@version] -> data.dataset")
+    command.add_argument("--test-data", help="separate test file -> data.test_path")
+    command.add_argument("--target", help="column to predict -> data.target")
+    command.add_argument("--sheet", help="Excel sheet -> data.sheet")
+    command.add_argument("--preset", choices=["fast", "balanced", "best"], help="training.preset")
+    command.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. training.epochs=5"
+    )
+    command.add_argument("--experiment", help="MLflow experiment -> tracking.experiment")
+    command.add_argument("--register", help="register the model under NAME")
+    command.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _predict_args(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--model", required=True, help="model URI, e.g. models:/churn@champion")
+    command.add_argument("--data", required=True, help="rows to predict (CSV, Excel, Parquet)")
+    command.add_argument("--output", required=True, help="where to write (.csv or .parquet)")
+
+
+def _port_arg(default: int) -> Callable[[argparse.ArgumentParser], None]:
+    return lambda command: command.add_argument("--port", type=int, default=default)
+
+
+def build_spec(args: argparse.Namespace) -> Any:
+    """Spec file (if any), then flags, then ``--set`` overrides -> a validated RunSpec."""
+    from dlstudio.spec import apply_overrides, parse_spec, read_spec_yaml
+
+    raw: dict[str, Any] = read_spec_yaml(args.spec) if args.spec else {}
+    flags = {
+        ("task",): args.task,
+        ("data", "path"): args.data,
+        ("data", "dataset"): args.dataset,
+        ("data", "test_path"): args.test_data,
+        ("data", "target"): args.target,
+        ("data", "sheet"): args.sheet,
+        ("training", "preset"): args.preset,
+        ("tracking", "experiment"): args.experiment,
+        ("tracking", "register_as"): args.register,
+    }
+    for keys, value in flags.items():
+        if value is not None:
+            section = raw
+            for key in keys[:-1]:
+                section = section.setdefault(key, {})
+            section[keys[-1]] = value
+    return parse_spec(apply_overrides(raw, args.set))
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dlstudio.training import run
+    from dlstudio.training.callbacks import ConsoleProgress
+
+    spec = build_spec(args)
+    # Anything a library prints must not spoil the one JSON object on stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = run(spec, callbacks=[ConsoleProgress(sys.stderr)])
+    if args.json:
+        payload = result.to_json()
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        _print_summary(result)
+    return 0
+
+
+def _print_summary(result: Any) -> None:
+    for note in result.notes:
+        print(f"note: {note}")
+    for finding in result.findings:
+        print(f"{finding.level}: {finding}")
+    print(f"\nrun {result.run_id} (experiment {result.experiment_id}) on {result.device}")
+    baseline = result.baseline["metrics"]
+    print(f"{'metric':<22}{'model':>10}{result.baseline['name']:>24}")
+    for key, value in result.metrics.items():
+        print(f"{key:<22}{value:>10.4f}{baseline.get(key, float('nan')):>24.4f}")
+    print(f"\n{result.verdict}")
+    print(f"model: {result.model_uri}")
+    if result.registered:
+        print(f"registered: {result.registered['name']} version {result.registered['version']}")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from dlstudio.predict import predict_file
+
+    rows = predict_file(args.model, args.data, args.output)
+    print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from dlstudio.spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2))
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    """Streamlit in the foreground, the MLflow UI beside it; both stop together."""
+    mlflow_ui = None if args.no_mlflow else subprocess.Popen(_mlflow_ui_command(args.mlflow_port))
+    streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
+    try:
+        return subprocess.call([*streamlit, "--server.port", str(args.port)])
+    finally:
+        if mlflow_ui is not None:
+            mlflow_ui.terminate()
+            mlflow_ui.wait(timeout=10)
+
+
+def _ui_args(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--port", type=int, default=8501, help="dashboard port")
+    command.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port")
+    command.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
+
+
+def _mlflow_ui(args: argparse.Namespace) -> int:
+    return subprocess.call(_mlflow_ui_command(args.port))
+
+
+def _mlflow_ui_command(port: int) -> list[str]:
+    from dlstudio.settings import get_settings
+
+    settings = get_settings()
+    return [
+        sys.executable, "-m", "mlflow", "ui",
+        "--backend-store-uri", settings.mlflow_tracking_uri,
+        "--default-artifact-root", settings.artifact_root.as_uri(),
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip

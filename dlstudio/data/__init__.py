@@ -1,0 +1,1 @@
+"""Reading, storing, profiling and checking user data."""

@@ -1,0 +1,55 @@
+"""Resolve a spec's data section (a path or a stored dataset) into frames to train on."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlstudio.data.readers import read_table
+from dlstudio.data.store import DatasetStore
+from dlstudio.errors import DataError
+from dlstudio.settings import Settings
+from dlstudio.spec import DataSpec
+from dlstudio.tasks.base import TrainingData
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """The data a run used, with the name and version logged as MLflow tags."""
+
+    data: TrainingData
+    name: str
+    version: str
+
+
+def load_data(spec: DataSpec, settings: Settings) -> DataSource:
+    """Read the training (and optional test) table named by the spec."""
+    if spec.dataset:
+        stored = DatasetStore(settings.datasets_dir).resolve(spec.dataset)
+        path, name, version = stored.path, stored.name, stored.version
+    elif spec.path:
+        path = Path(spec.path).expanduser()
+        name, version = path.name, _content_hash(path)
+    else:
+        raise DataError(
+            "No data was given.",
+            fix="pass --data PATH (a CSV, Excel or Parquet file) or set data.path / data.dataset",
+        )
+    main = read_table(path, sheet=spec.sheet)
+    test = (
+        read_table(Path(spec.test_path).expanduser(), sheet=spec.sheet) if spec.test_path else None
+    )
+    notes = main.notes + (test.notes if test else ())
+    frames = TrainingData(main.frame, test.frame if test else None, notes)
+    return DataSource(frames, name, version)
+
+
+def _content_hash(path: Path) -> str:
+    if not path.is_file():
+        raise DataError(f"The data file {str(path)!r} does not exist.", fix="check the path")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]

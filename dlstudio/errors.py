@@ -1,0 +1,30 @@
+"""Errors users can act on: each message says what is wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+
+class DLStudioError(Exception):
+    """Base of all expected dlstudio failures; the CLI prints them without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(message if fix is None else f"{message}\nHow to fix: {fix}")
+
+
+class SpecError(DLStudioError):
+    """The RunSpec (YAML, flags or form) is invalid."""
+
+    exit_code = 2
+
+
+class DataError(DLStudioError):
+    """The user's data cannot be read or cannot be trained on as it is."""
+
+    exit_code = 2
+
+
+class JobError(DLStudioError):
+    """A background job could not be submitted, run or changed."""

@@ -1,0 +1,82 @@
+"""Classification metrics (sklearn), the same for our model and for every baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+
+def classification_metrics(
+    y_true: np.ndarray, proba: np.ndarray, *, n_classes: int
+) -> dict[str, float]:
+    """accuracy, macro precision/recall/F1, weighted F1, and ROC-AUC when there are two classes.
+
+    ``y_true`` holds class indices 0..n_classes-1; ``proba`` is (rows, n_classes).
+    """
+    y_pred = proba.argmax(axis=1)
+    labels = list(range(n_classes))
+    scores = {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "precision_macro": skm.precision_score(
+            y_true, y_pred, labels=labels, average="macro", zero_division=0
+        ),
+        "recall_macro": skm.recall_score(
+            y_true, y_pred, labels=labels, average="macro", zero_division=0
+        ),
+        "f1_macro": skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "f1_weighted": skm.f1_score(
+            y_true, y_pred, labels=labels, average="weighted", zero_division=0
+        ),
+    }
+    if n_classes == 2 and len(np.unique(y_true)) == 2:
+        scores["roc_auc"] = skm.roc_auc_score(y_true, proba[:, 1])
+    return {name: float(value) for name, value in scores.items()}
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict:
+    """``confusion_matrix.json``: labels and counts (rows = true class, columns = predicted)."""
+    counts = skm.confusion_matrix(y_true, y_pred, labels=list(range(len(class_names))))
+    return {"labels": list(class_names), "matrix": counts.tolist()}
+
+
+def per_class_report(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict:
+    """``classification_report.json``: precision, recall, F1 and support per class."""
+    return skm.classification_report(
+        y_true,
+        y_pred,
+        labels=list(range(len(class_names))),
+        target_names=[str(name) for name in class_names],
+        output_dict=True,
+        zero_division=0,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Does the deep model beat the classical baseline on the primary metric?"""
+
+    metric: str
+    ours: float
+    baseline: float
+    baseline_name: str
+    higher_is_better: bool = True
+
+    @property
+    def beats_baseline(self) -> bool:
+        diff = self.ours - self.baseline
+        return diff > 0 if self.higher_is_better else diff < 0
+
+    def __str__(self) -> str:
+        gap = abs(self.ours - self.baseline)
+        if self.beats_baseline:
+            return (
+                f"Beats the baseline ({self.baseline_name}) by {gap:.3f} {self.metric} "
+                f"({self.ours:.3f} vs {self.baseline:.3f})."
+            )
+        return (
+            f"Does not beat the baseline ({self.baseline_name}): {self.metric} {self.ours:.3f} "
+            f"vs {self.baseline:.3f}. The simpler model is as good or better here."
+        )

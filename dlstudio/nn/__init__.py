@@ -1,0 +1,1 @@
+"""Torch modules, small enough to read top to bottom."""

@@ -1,0 +1,262 @@
+"""The one RunSpec: everything a training run needs, validated once, built from YAML, flags or forms.
+
+A RunSpec is frozen and discriminated by ``task``; each task contributes its own ``options`` model.
+Every field carries a default and a description, which feed the CLI help, forms and docs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from dlstudio.errors import SpecError
+
+TaskName = Literal[
+    "tabular_classification", "forecasting", "text_sentiment", "image_classification"
+]
+Preset = Literal["fast", "balanced", "best"]
+Device = Literal["auto", "cpu", "cuda", "mps"]
+
+
+class FrozenModel(BaseModel):
+    """Base of every spec section: immutable, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataSpec(FrozenModel):
+    """Where the data comes from and what to predict."""
+
+    path: str | None = Field(
+        default=None, description="Path of the data file (CSV, Excel .xlsx or Parquet)."
+    )
+    dataset: str | None = Field(
+        default=None,
+        description="A stored dataset instead of a path: 'name' (latest version) or 'name@version'.",
+    )
+    test_path: str | None = Field(
+        default=None,
+        description="Optional separate test file; when set, all of `path` is used for training.",
+    )
+    target: str | None = Field(
+        default=None, description="Column to predict. Required for tabular classification."
+    )
+    sheet: str | None = Field(
+        default=None, description="Excel sheet to read; the first sheet when not set."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if self.path and self.dataset:
+            raise ValueError("give either data.path or data.dataset, not both")
+        return self
+
+
+class TrainingSpec(FrozenModel):
+    """How to train. Fields left empty take their value from the preset."""
+
+    preset: Preset = Field(
+        default="balanced",
+        description="fast: a quick first model; balanced: good default; best: bigger, longer.",
+    )
+    epochs: int | None = Field(default=None, ge=1, le=10_000, description="Max epochs; preset.")
+    batch_size: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Rows per step; chosen from data size."
+    )
+    learning_rate: float | None = Field(
+        default=None, gt=0, lt=1, description="AdamW learning rate; preset."
+    )
+    seed: int = Field(default=42, ge=0, description="Random seed: same spec + data = same model.")
+    early_stopping_patience: int | None = Field(
+        default=None, ge=1, description="Epochs without validation gain before stopping; preset."
+    )
+    device: Device = Field(
+        default="auto", description="auto: CUDA GPU if present, else Apple MPS, else CPU."
+    )
+
+
+class TrackingSpec(FrozenModel):
+    """Where the run is recorded in MLflow."""
+
+    experiment: str = Field(
+        default="dlstudio", min_length=1, description="MLflow experiment that holds the run."
+    )
+    register_as: str | None = Field(
+        default=None,
+        description="Register the model under this name; alias 'champion' if it has none yet.",
+    )
+
+
+class TabularClassificationOptions(FrozenModel):
+    """Options of the tabular classification template (an MLP over typed columns)."""
+
+    features: list[str] | None = Field(
+        default=None, description="Columns to use as inputs; all other usable columns when empty."
+    )
+    exclude: list[str] = Field(default_factory=list, description="Columns never used as inputs.")
+    hidden_sizes: list[Annotated[int, Field(ge=1, le=8192)]] | None = Field(
+        default=None, description="Width of each hidden layer; preset."
+    )
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
+    max_embedding_dim: int = Field(
+        default=32, ge=1, le=512, description="Largest embedding size for a categorical column."
+    )
+    class_weight: Literal["auto", "balanced", "none"] = Field(
+        default="auto",
+        description="auto: weights 1/sqrt(class share) (helps rare classes without hurting "
+        "accuracy much); balanced: 1/share; none: every row counts the same.",
+    )
+    test_fraction: float = Field(
+        default=0.2, gt=0, lt=0.5, description="Share held out for the test (when no test file)."
+    )
+    val_fraction: float = Field(
+        default=0.15,
+        gt=0,
+        lt=0.5,
+        description="Share of the training rows used for early stopping.",
+    )
+
+
+class _RunSpecBase(FrozenModel):
+    data: DataSpec = Field(default_factory=DataSpec, description="The data to train on.")
+    training: TrainingSpec = Field(default_factory=TrainingSpec, description="How to train.")
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec, description="MLflow tracking.")
+
+
+class TabularClassificationSpec(_RunSpecBase):
+    """Predict a category (churn yes/no, product type, ...) from the other columns of a table."""
+
+    task: Literal["tabular_classification"] = Field(
+        default="tabular_classification", description="The task template to run."
+    )
+    options: TabularClassificationOptions = Field(
+        default_factory=TabularClassificationOptions, description="The template's own options."
+    )
+
+
+# One entry per implemented template; the union below is the public RunSpec type.
+SPEC_MODELS: dict[str, type[_RunSpecBase]] = {"tabular_classification": TabularClassificationSpec}
+PLANNED_TASKS = ("forecasting", "text_sentiment", "image_classification")
+
+RunSpec = Annotated[Union[tuple(SPEC_MODELS.values())], Field(discriminator="task")]  # noqa: UP007
+_RUN_SPEC = TypeAdapter(RunSpec)
+
+
+def parse_spec(raw: dict[str, Any]) -> RunSpec:
+    """Validate a plain dict (from YAML, flags or a form) into a RunSpec; SpecError if invalid."""
+    task = raw.get("task", "tabular_classification")
+    if task not in SPEC_MODELS:
+        raise SpecError(_unknown_task_message(task), fix=f"use one of: {', '.join(SPEC_MODELS)}")
+    try:
+        return _RUN_SPEC.validate_python({**raw, "task": task})
+    except ValidationError as exc:
+        raise SpecError(_describe(exc, SPEC_MODELS[task])) from None
+
+
+def read_spec_yaml(path: str | Path) -> dict[str, Any]:
+    """The raw mapping in a YAML spec file (not yet validated)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"spec file {str(path)!r} does not exist") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"spec file {str(path)!r} is not valid YAML: {exc}") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise SpecError(f"spec file {str(path)!r} must hold a mapping (key: value), not a list")
+    return raw or {}
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    """Read and validate a YAML spec file."""
+    return parse_spec(read_spec_yaml(path))
+
+
+def dump_spec(spec: RunSpec) -> str:
+    """YAML text of a spec, every field written out so the run can be repeated exactly."""
+    raw = spec.model_dump(mode="json")
+    ordered = {"task": raw.pop("task"), **raw}  # the task first: it decides what options mean
+    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """JSON schema of RunSpec (all tasks), for docs, forms and editors."""
+    return _RUN_SPEC.json_schema()
+
+
+def flatten_spec(spec: RunSpec) -> dict[str, str]:
+    """Dotted key -> value, for MLflow params (lists as JSON)."""
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, item)
+        else:
+            flat[prefix] = json.dumps(value) if isinstance(value, list) else str(value)
+
+    walk("", spec.model_dump(mode="json"))
+    return flat
+
+
+def apply_overrides(raw: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """Apply ``dotted.key=value`` overrides (values parsed as YAML scalars) to a raw spec dict."""
+    result = json.loads(json.dumps(raw))
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(
+                f"--set {assignment!r} is not of the form dotted.key=value",
+                fix="for example --set training.epochs=5",
+            )
+        node = result
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SpecError(f"--set {assignment!r}: {part!r} is not a section")
+        node[parts[-1]] = yaml.safe_load(text) if text.strip() else None
+    return result
+
+
+def _unknown_task_message(task: object) -> str:
+    if task in PLANNED_TASKS:
+        return f"task {task!r} is planned but not available in this version"
+    close = difflib.get_close_matches(str(task), list(SPEC_MODELS) + list(PLANNED_TASKS), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown task {task!r}{hint}"
+
+
+def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
+    """Turn pydantic errors into lines naming the field, the problem and the valid choices."""
+    lines = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"] if not str(part).startswith("tagged-union")]
+        if location and location[0] in SPEC_MODELS:
+            location = location[1:]
+        field = ".".join(location) or "spec"
+        if error["type"] == "extra_forbidden":
+            known = _known_keys(model, location[:-1])
+            close = difflib.get_close_matches(location[-1], known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{field}: unknown key{hint} Valid keys here: {', '.join(known)}.")
+        elif error["type"] == "literal_error":
+            expected = error.get("ctx", {}).get("expected", "")
+            lines.append(f"{field}: {error['input']!r} is not allowed; choose one of {expected}.")
+        else:
+            lines.append(f"{field}: {error['msg']} (got {error.get('input')!r}).")
+    return "invalid spec:\n" + "\n".join(f"  - {line}" for line in lines)
+
+
+def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
+    for part in path:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,83 @@
+"""The contract every task template fulfils, and what a trained template hands back."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import pandas as pd
+
+from dlstudio.data.checks import Finding
+from dlstudio.training.device import DeviceChoice
+from dlstudio.training.loop import Callback
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The frames a run trains on, already read from files or the dataset store."""
+
+    frame: pd.DataFrame
+    test_frame: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """A classical model scored on the same test split as ours."""
+
+    name: str
+    metrics: dict[str, float]  # keys without prefix: "accuracy", "f1_macro", ...
+
+
+@dataclass
+class TaskOutcome:
+    """Everything run(spec) logs and returns after a template has trained."""
+
+    metrics: dict[str, float]  # test metrics, keys without prefix
+    baseline: BaselineResult
+    primary_metric: str
+    higher_is_better: bool
+    model_dir: Path  # a self-contained folder the template's Predictor can load
+    input_example: pd.DataFrame
+    history: list[dict[str, float]]
+    json_artifacts: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    stop_reason: str | None = None
+
+
+class Predictor(Protocol):
+    """A loaded model: raw user columns in, predictions out."""
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+
+
+class TaskTemplate(ABC):
+    """One template (tabular classification, forecasting, ...), registered by name."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    data_needs: ClassVar[str]
+
+    @abstractmethod
+    def check(self, data: TrainingData, spec: Any) -> list[Finding]:
+        """Plain-language problems before training; level 'error' blocks the run."""
+
+    @abstractmethod
+    def train(
+        self,
+        data: TrainingData,
+        spec: Any,
+        *,
+        device: DeviceChoice,
+        callbacks: Sequence[Callback],
+        work_dir: Path,
+    ) -> TaskOutcome:
+        """Split, prepare, fit, evaluate against the baseline; save the model under work_dir."""
+
+    @abstractmethod
+    def load_predictor(self, model_dir: Path) -> Predictor:
+        """Rebuild the trained model from the folder ``train`` saved."""

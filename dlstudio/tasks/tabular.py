@@ -1,0 +1,297 @@
+"""Tabular classification: an MLP with embeddings, checked against HistGradientBoosting."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from dlstudio.data.checks import Finding
+from dlstudio.evaluation.metrics import classification_metrics, confusion, per_class_report
+from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
+from dlstudio.spec import TabularClassificationSpec
+from dlstudio.tasks.base import BaselineResult, TaskOutcome, TaskTemplate, TrainingData
+from dlstudio.tasks.tabular_checks import check_table, feature_columns
+from dlstudio.tasks.tabular_features import TabularFeatures, fit_features
+from dlstudio.training.callbacks import EarlyStopping
+from dlstudio.training.device import DeviceChoice, seed_everything
+from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
+
+MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.pt"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What fast / balanced / best mean for this template."""
+
+    epochs: int
+    hidden_sizes: tuple[int, ...]
+    dropout: float
+    learning_rate: float
+    patience: int
+
+
+PRESETS = {
+    "fast": Preset(15, (128, 64), 0.1, 3e-3, 4),
+    "balanced": Preset(60, (256, 128), 0.15, 2e-3, 8),
+    "best": Preset(150, (512, 256, 128), 0.2, 1e-3, 15),
+}
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Rows for fitting, early stopping and the final test; targets as class indices."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    y_train: np.ndarray
+    y_val: np.ndarray
+    y_test: np.ndarray
+    classes: list
+
+
+class TabularClassification(TaskTemplate):
+    name = "tabular_classification"
+    title = "Tabular classification"
+    description = "Predict a category (churn yes/no, product type, risk band) from table columns."
+    data_needs = "A CSV, Excel or Parquet table with one row per example and a target column."
+
+    def check(self, data: TrainingData, spec: TabularClassificationSpec) -> list[Finding]:
+        return check_table(data, spec)
+
+    def train(
+        self,
+        data: TrainingData,
+        spec: TabularClassificationSpec,
+        *,
+        device: DeviceChoice,
+        callbacks: Sequence[Callback],
+        work_dir: Path,
+    ) -> TaskOutcome:
+        generator = seed_everything(spec.training.seed)
+        splits = split_rows(data, spec)
+        features = fit_features(splits.train, feature_columns(splits.train, spec))
+        preset = PRESETS[spec.training.preset]
+        model = build_model(features, splits, spec, preset).to(device.device)
+        train_set = _tensors(features, splits.train, splits.y_train).to(device.device)
+        val_set = _tensors(features, splits.val, splits.y_val).to(device.device)
+        loss_fn = nn.CrossEntropyLoss(weight=_class_weights(splits, spec).to(device.device))
+        stopper = EarlyStopping(
+            "val_f1_macro", patience=spec.training.early_stopping_patience or preset.patience
+        )
+        state = fit(
+            model,
+            train_set,
+            loss_fn=loss_fn,
+            validate=lambda m: _validate(m, val_set, loss_fn, len(splits.classes), device),
+            config=_fit_config(spec, preset, len(splits.train)),
+            device=device,
+            generator=generator,
+            callbacks=[stopper, *callbacks],
+        )
+        test_proba = predict_proba(model, _tensors(features, splits.test, splits.y_test), device)
+        save_model(work_dir, model, features, splits.classes)
+        return TaskOutcome(
+            metrics=classification_metrics(
+                splits.y_test, test_proba, n_classes=len(splits.classes)
+            ),
+            baseline=baseline(features, splits, seed=spec.training.seed),
+            primary_metric="f1_macro",
+            higher_is_better=True,
+            model_dir=work_dir,
+            input_example=splits.test[features.input_columns].head(5),
+            history=state.history,
+            json_artifacts=_reports(splits, test_proba),
+            stop_reason=state.stop_reason,
+        )
+
+    def load_predictor(self, model_dir: Path) -> TabularPredictor:
+        return TabularPredictor.load(model_dir)
+
+
+def split_rows(data: TrainingData, spec: TabularClassificationSpec) -> Splits:
+    """Stratified train/val/test from one file, or train/val from it and test from test_frame."""
+    target, seed, options = spec.data.target, spec.training.seed, spec.options
+    frame = data.frame.dropna(subset=[target])
+    if data.test_frame is None:
+        frame, test = train_test_split(
+            frame, test_size=options.test_fraction, stratify=frame[target], random_state=seed
+        )
+    else:
+        test = data.test_frame.dropna(subset=[target])
+    train, val = train_test_split(
+        frame, test_size=options.val_fraction, stratify=frame[target], random_state=seed
+    )
+    classes = sorted(frame[target].unique().tolist(), key=str)
+    index = {str(label): i for i, label in enumerate(classes)}
+
+    def encode(part: pd.DataFrame) -> np.ndarray:
+        return part[target].map(lambda label: index[str(label)]).to_numpy(dtype=np.int64, copy=True)
+
+    return Splits(train, val, test, encode(train), encode(val), encode(test), classes)
+
+
+def build_model(
+    features: TabularFeatures, splits: Splits, spec: TabularClassificationSpec, preset: Preset
+) -> TabularMLP:
+    """An MLP sized by the preset unless the options say otherwise."""
+    cards = tuple(f.cardinality for f in features.categorical)
+    options = spec.options
+    config = TabularMLPConfig(
+        n_numeric=features.n_numeric_inputs,
+        cardinalities=cards,
+        embedding_dims=tuple(embedding_dim(n, cap=options.max_embedding_dim) for n in cards),
+        hidden_sizes=tuple(options.hidden_sizes or preset.hidden_sizes),
+        n_classes=len(splits.classes),
+        dropout=preset.dropout if options.dropout is None else options.dropout,
+    )
+    return TabularMLP(config)
+
+
+def predict_proba(model: TabularMLP, data: TensorData, device: DeviceChoice) -> np.ndarray:
+    """Class probabilities, computed in large batches without gradients."""
+    model.eval()
+    data = data.to(device.device)
+    chunks = []
+    with torch.no_grad(), device.autocast():
+        for inputs, _ in data.batches(8192):
+            chunks.append(torch.softmax(model(*inputs).float(), dim=1))
+    return torch.cat(chunks).cpu().numpy()
+
+
+def baseline(features: TabularFeatures, splits: Splits, *, seed: int) -> BaselineResult:
+    """HistGradientBoosting on the same columns, fitted on train+val, scored on the same test."""
+    fit_x = pd.concat([splits.train, splits.val])
+    fit_y = np.concatenate([splits.y_train, splits.y_val])
+    x_fit, x_test = _tree_inputs(features, fit_x), _tree_inputs(features, splits.test)
+    n_numeric = features.n_numeric_inputs
+    is_categorical = [False] * n_numeric + [
+        f.cardinality <= 255
+        for f in features.categorical  # sklearn's limit for categories
+    ]
+    model = HistGradientBoostingClassifier(
+        categorical_features=np.array(is_categorical, dtype=bool) if any(is_categorical) else None,
+        random_state=seed,
+    )
+    model.fit(x_fit, fit_y)
+    proba = _full_proba(model.predict_proba(x_test), model.classes_, len(splits.classes))
+    metrics = classification_metrics(splits.y_test, proba, n_classes=len(splits.classes))
+    return BaselineResult("HistGradientBoosting", metrics)
+
+
+class TabularPredictor:
+    """Raw rows in; ``prediction`` and ``probability_<class>`` columns out."""
+
+    def __init__(self, model: TabularMLP, features: TabularFeatures, classes: list) -> None:
+        self.model, self.features, self.classes = model.eval(), features, classes
+        self.device = DeviceChoice(torch.device("cpu"), None)
+
+    @classmethod
+    def load(cls, model_dir: Path) -> TabularPredictor:
+        raw = json.loads((model_dir / MODEL_FILE).read_text(encoding="utf-8"))
+        model = TabularMLP(TabularMLPConfig.from_dict(raw["network"]))
+        # weights_only: a state_dict of tensors, never arbitrary pickled objects
+        model.load_state_dict(torch.load(model_dir / WEIGHTS_FILE, weights_only=True))
+        return cls(model, TabularFeatures.from_json(raw["features"]), raw["classes"])
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        numeric, categorical = self.features.transform(frame)
+        data = TensorData(
+            (torch.from_numpy(numeric), torch.from_numpy(categorical)), torch.zeros(len(frame))
+        )
+        proba = predict_proba(self.model, data, self.device)
+        out = pd.DataFrame(
+            {"prediction": [self.classes[i] for i in proba.argmax(axis=1)]}, index=frame.index
+        )
+        for i, label in enumerate(self.classes):
+            out[f"probability_{label}"] = proba[:, i]
+        return out
+
+
+def save_model(folder: Path, model: TabularMLP, features: TabularFeatures, classes: list) -> None:
+    """Weights as a state_dict, everything else as JSON: no pickles of user-influenced objects."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, folder / WEIGHTS_FILE)
+    raw = {
+        "task": TabularClassification.name,
+        "network": model.config.to_dict(),
+        "features": features.to_json(),
+        "classes": [_plain(label) for label in classes],
+    }
+    (folder / MODEL_FILE).write_text(json.dumps(raw, indent=1), encoding="utf-8")
+
+
+def _tensors(features: TabularFeatures, part: pd.DataFrame, y: np.ndarray) -> TensorData:
+    numeric, categorical = features.transform(part)
+    inputs = (torch.from_numpy(numeric), torch.from_numpy(categorical))
+    return TensorData(inputs, torch.from_numpy(y))
+
+
+def _validate(
+    model: TabularMLP, val: TensorData, loss_fn: nn.Module, n_classes: int, device: DeviceChoice
+) -> dict[str, float]:
+    proba = predict_proba(model, val, device)
+    scores = classification_metrics(val.target.cpu().numpy(), proba, n_classes=n_classes)
+    log_proba = torch.log(torch.from_numpy(proba).clamp_min(1e-7)).to(val.target.device)
+    val_loss = nn.functional.nll_loss(log_proba, val.target, weight=loss_fn.weight).item()
+    return {
+        "val_loss": val_loss,
+        "val_accuracy": scores["accuracy"],
+        "val_f1_macro": scores["f1_macro"],
+    }
+
+
+def _fit_config(spec: TabularClassificationSpec, preset: Preset, n_train: int) -> FitConfig:
+    training = spec.training
+    # ~50 steps per epoch on small tables, capped so big tables keep GPU-sized batches
+    auto_batch = int(min(1024, max(32, 2 ** round(np.log2(max(n_train, 1) / 50)))))
+    return FitConfig(
+        epochs=training.epochs or preset.epochs,
+        batch_size=training.batch_size or auto_batch,
+        learning_rate=training.learning_rate or preset.learning_rate,
+    )
+
+
+def _class_weights(splits: Splits, spec: TabularClassificationSpec) -> torch.Tensor:
+    counts = np.bincount(splits.y_train, minlength=len(splits.classes)).astype(np.float64)
+    share = np.maximum(counts, 1) / counts.sum()
+    power = {"none": 0.0, "auto": 0.5, "balanced": 1.0}[spec.options.class_weight]
+    weights = share**-power
+    return torch.tensor(weights / (weights * share).sum(), dtype=torch.float32)
+
+
+def _tree_inputs(features: TabularFeatures, part: pd.DataFrame) -> np.ndarray:
+    numeric, categorical = features.transform(part)
+    return np.hstack([numeric, categorical.astype(np.float32)])
+
+
+def _full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
+    full = np.zeros((len(proba), n_classes))
+    full[:, seen] = proba
+    return full
+
+
+def _reports(splits: Splits, proba: np.ndarray) -> dict:
+    names = [str(label) for label in splits.classes]
+    predicted = proba.argmax(axis=1)
+    sample = splits.test.head(20).copy()
+    sample["prediction"] = [names[i] for i in predicted[:20]]
+    sample["probability"] = proba[:20].max(axis=1).round(4)
+    return {
+        "confusion_matrix.json": confusion(splits.y_test, predicted, names),
+        "classification_report.json": per_class_report(splits.y_test, predicted, names),
+        "sample_predictions.json": json.loads(sample.to_json(orient="records", date_format="iso")),
+    }
+
+
+def _plain(value: object) -> object:
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,87 @@
+"""Log a run to MLflow: per-epoch metrics as they come, then results, artifacts and the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import torch
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from dlstudio import __version__
+from dlstudio.tasks.base import TaskOutcome
+from dlstudio.tracking import figures
+from dlstudio.tracking.pyfunc import MANIFEST_FILE
+from dlstudio.training.loop import Callback, FitState
+
+ENTRY_FILE = Path(__file__).with_name("pyfunc_entry.py")
+
+
+class MLflowMetrics(Callback):
+    """Log ``train_loss``, ``val_loss`` and ``val_*`` with ``step=epoch`` after each epoch."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.client = MlflowClient()
+
+    def on_epoch_end(self, state: FitState) -> None:
+        metrics = [
+            mlflow.entities.Metric(key, value, int(state.epoch_started_at * 1000), state.epoch)
+            for key, value in state.metrics.items()
+        ]
+        self.client.log_batch(self.run_id, metrics=metrics, synchronous=True)
+
+
+def log_outcome(outcome: TaskOutcome, *, task: str) -> None:
+    """Test and baseline metrics, JSON reports, PNG figures (shown in the MLflow UI)."""
+    mlflow.log_metrics({f"test_{k}": v for k, v in outcome.metrics.items()})
+    mlflow.log_metrics({f"baseline_test_{k}": v for k, v in outcome.baseline.metrics.items()})
+    for name, payload in outcome.json_artifacts.items():
+        mlflow.log_dict(payload, name)
+    mlflow.log_dict(outcome.history, "history.json")
+    if "confusion_matrix.json" in outcome.json_artifacts:
+        mlflow.log_figure(
+            figures.confusion_matrix(outcome.json_artifacts["confusion_matrix.json"]),
+            "confusion_matrix.png",
+        )
+    if outcome.history:
+        mlflow.log_figure(figures.learning_curves(outcome.history), "learning_curves.png")
+
+
+def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
+    """Log the pyfunc (JSON + state_dict, no pickle) with signature and input example; its URI."""
+    manifest = {"task": task, "dlstudio_version": __version__}
+    (outcome.model_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    example = _widen_integers(outcome.input_example)
+    signature = infer_signature(example, predictor.predict(example))
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(ENTRY_FILE),
+        artifacts={"model_dir": str(outcome.model_dir)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=_requirements(),
+    )
+    return info.model_uri
+
+
+def _widen_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Declare integer columns as floats: new data with a blank cell arrives as float."""
+    ints = frame.select_dtypes(include="integer").columns
+    return frame.astype({column: "float64" for column in ints})
+
+
+def _requirements() -> list[str]:
+    # Given explicitly: MLflow's inference would load the model in a subprocess (slow).
+    import sklearn
+
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"torch=={torch.__version__.split('+')[0]}",
+        f"pandas=={pd.__version__}",
+        f"scikit-learn=={sklearn.__version__}",
+    ]

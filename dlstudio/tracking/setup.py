@@ -1,0 +1,44 @@
+"""Point MLflow at the embedded SQLite store (or the team's server) and find experiments."""
+
+from __future__ import annotations
+
+import re
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from dlstudio.settings import Settings
+
+
+def configure_tracking(settings: Settings) -> str:
+    """Set MLflow's tracking and registry URI from the settings; return the URI."""
+    uri = settings.mlflow_tracking_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str, settings: Settings) -> str:
+    """The id of experiment ``name``, created on first use.
+
+    With the embedded SQLite store, artifacts go under ``<home>/mlartifacts/<name>``: MLflow's
+    default would be ``./mlartifacts`` relative to whatever folder the process started in.
+    """
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if settings.mlflow_tracking_uri.startswith("sqlite:"):
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        location = (settings.artifact_root / slug).as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def register_model(model_uri: str, name: str) -> dict[str, str]:
+    """Register a model version; alias it ``champion`` when the model has no champion yet."""
+    version = mlflow.register_model(model_uri, name)
+    client = MlflowClient()
+    if "champion" not in client.get_registered_model(name).aliases:
+        client.set_registered_model_alias(name, "champion", version.version)
+    return {"name": name, "version": str(version.version)}

@@ -1,0 +1,101 @@
+"""Side concerns of training as callbacks: early stopping, checkpoints, console progress."""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+import torch
+
+from dlstudio.errors import DLStudioError
+from dlstudio.training.loop import Callback, FitState
+
+
+class TrainingCancelled(DLStudioError):
+    """Raised by a callback to stop a run that a user cancelled."""
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs; restore the best weights."""
+
+    def __init__(self, monitor: str, *, patience: int, mode: str = "max") -> None:
+        self.monitor, self.patience, self.sign = monitor, patience, 1.0 if mode == "max" else -1.0
+        self.best_score = -math.inf
+        self.best_epoch = 0
+        self._best_weights: dict[str, torch.Tensor] | None = None
+
+    def on_epoch_end(self, state: FitState) -> None:
+        score = self.sign * state.metrics[self.monitor]
+        if score > self.best_score:
+            self.best_score, self.best_epoch = score, state.epoch
+            self._best_weights = copy.deepcopy(state.model.state_dict())
+        elif state.epoch - self.best_epoch >= self.patience:
+            state.stop_training = True
+            state.stop_reason = (
+                f"{self.monitor} did not improve for {self.patience} epochs "
+                f"(best {self.sign * self.best_score:.4f} at epoch {self.best_epoch})"
+            )
+
+    def on_train_end(self, state: FitState) -> None:
+        if self._best_weights is not None:
+            state.model.load_state_dict(self._best_weights)
+
+
+class Checkpoint(Callback):
+    """Save model and optimizer state after every epoch, so an interrupted job can resume."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_epoch_end(self, state: FitState) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        torch.save(
+            {
+                "epoch": state.epoch,
+                "model": state.model.state_dict(),
+                "optimizer": state.optimizer.state_dict(),
+                "history": state.history,
+            },
+            partial,
+        )
+        partial.replace(self.path)  # atomic: a crash never leaves a half-written checkpoint
+
+
+class ConsoleProgress(Callback):
+    """One progress bar per epoch on stderr (the CLI's human-readable output)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, width: int = 24) -> None:
+        self.stream, self.width = stream, width
+        self._last_draw = 0.0
+
+    def on_batch_end(self, state: FitState) -> None:
+        now = time.monotonic()
+        if now - self._last_draw < 0.2:  # redraw at most 5 times a second
+            return
+        self._last_draw = now
+        done = (state.step - 1) % state.steps_per_epoch + 1
+        filled = self.width * done // state.steps_per_epoch
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(
+            f"\repoch {state.epoch}/{state.total_epochs} [{bar}] {done}/{state.steps_per_epoch}"
+        )
+        self.stream.flush()
+
+    def on_epoch_end(self, state: FitState) -> None:
+        seconds = time.monotonic() - state.epoch_started_at
+        shown = "  ".join(f"{k}={v:.4f}" for k, v in state.metrics.items())
+        bar = "#" * self.width
+        self.stream.write(
+            f"\repoch {state.epoch}/{state.total_epochs} [{bar}] {seconds:.1f}s  {shown}\n"
+        )
+        self.stream.flush()
+
+    def on_train_end(self, state: FitState) -> None:
+        if state.stop_reason:
+            self.stream.write(f"early stop: {state.stop_reason}\n")
+            self.stream.flush()

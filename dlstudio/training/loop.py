@@ -1,0 +1,149 @@
+"""A plain PyTorch fit loop. Everything that is not the maths of training is a callback.
+
+Speed rules (DESIGN §4): in-memory tensors live on the device and are batched by index slicing;
+the per-batch loss is accumulated on the device and read once per epoch (no host sync per batch).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from dlstudio.training.device import DeviceChoice
+
+Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
+
+
+@dataclass
+class TensorData:
+    """Inputs and target held as tensors (on the training device), batched by index."""
+
+    inputs: tuple[torch.Tensor, ...]
+    target: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def to(self, device: torch.device) -> TensorData:
+        """A copy on ``device`` (pinned + non-blocking when going to CUDA)."""
+        move = _mover(device)
+        return TensorData(tuple(move(t) for t in self.inputs), move(self.target))
+
+    def batches(
+        self, batch_size: int, *, generator: torch.Generator | None = None
+    ) -> Iterator[Batch]:
+        """Mini-batches in random order when a generator is given, else in order."""
+        n = len(self)
+        if generator is None:
+            for start in range(0, n, batch_size):
+                stop = start + batch_size
+                yield tuple(t[start:stop] for t in self.inputs), self.target[start:stop]
+            return
+        order = torch.randperm(n, generator=generator).to(self.target.device)
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            yield tuple(t[index] for t in self.inputs), self.target[index]
+
+
+@dataclass
+class FitState:
+    """What callbacks see and may change (``stop_training``)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    total_epochs: int
+    steps_per_epoch: int
+    epoch: int = 0
+    step: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    stop_training: bool = False
+    stop_reason: str | None = None
+    epoch_started_at: float = 0.0
+
+
+class Callback:
+    """No-op hooks; subclasses override the ones they need."""
+
+    def on_train_begin(self, state: FitState) -> None: ...
+
+    def on_epoch_begin(self, state: FitState) -> None: ...
+
+    def on_batch_end(self, state: FitState) -> None: ...
+
+    def on_epoch_end(self, state: FitState) -> None: ...
+
+    def on_train_end(self, state: FitState) -> None: ...
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """The loop's knobs, resolved from the spec and preset before training."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float = 1e-4
+    grad_clip: float | None = None
+
+
+def fit(
+    model: nn.Module,
+    train: TensorData,
+    *,
+    loss_fn: nn.Module,
+    validate: Callable[[nn.Module], dict[str, float]],
+    config: FitConfig,
+    device: DeviceChoice,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback] = (),
+) -> FitState:
+    """Train ``model`` on ``train``; after each epoch ``validate(model)`` adds ``val_*`` metrics."""
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    # Loss scaling only matters for fp16; bf16 and fp32 train without it.
+    scaler = torch.amp.GradScaler(enabled=device.amp_dtype == torch.float16)
+    steps = -(-len(train) // config.batch_size)
+    state = FitState(model, optimizer, config.epochs, steps)
+    _each(callbacks, "on_train_begin", state)
+    for epoch in range(1, config.epochs + 1):
+        state.epoch, state.epoch_started_at = epoch, time.monotonic()
+        _each(callbacks, "on_epoch_begin", state)
+        model.train()
+        loss_sum = torch.zeros((), device=train.target.device)
+        for inputs, target in train.batches(config.batch_size, generator=generator):
+            with device.autocast():
+                loss = loss_fn(model(*inputs), target)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if config.grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            loss_sum += loss.detach().float() * len(target)
+            state.step += 1
+            _each(callbacks, "on_batch_end", state)
+        state.metrics = {"train_loss": loss_sum.item() / len(train), **validate(model)}
+        state.history.append({"epoch": epoch, **state.metrics})
+        _each(callbacks, "on_epoch_end", state)
+        if state.stop_training:
+            break
+    _each(callbacks, "on_train_end", state)
+    return state
+
+
+def _each(callbacks: Sequence[Callback], hook: str, state: FitState) -> None:
+    for callback in callbacks:
+        getattr(callback, hook)(state)
+
+
+def _mover(device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    if device.type == "cuda":
+        return lambda t: t.pin_memory().to(device, non_blocking=True)
+    return lambda t: t.to(device)

@@ -1,0 +1,132 @@
+"""run(spec): the one function the CLI, the worker and the scheduler call to train."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import mlflow
+
+from dlstudio.data.checks import Finding, raise_for_errors
+from dlstudio.data.sources import load_data
+from dlstudio.evaluation.metrics import Verdict
+from dlstudio.settings import Settings, get_settings
+from dlstudio.spec import RunSpec, dump_spec, flatten_spec
+from dlstudio.tasks import get_template
+from dlstudio.tracking.runlog import MLflowMetrics, log_model, log_outcome
+from dlstudio.tracking.setup import configure_tracking, ensure_experiment, register_model
+from dlstudio.training.callbacks import Checkpoint, TrainingCancelled
+from dlstudio.training.device import choose_device, configure_threads
+from dlstudio.training.loop import Callback
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run reports; ``to_json()`` is the CLI's ``--json`` contract."""
+
+    run_id: str
+    experiment_id: str
+    task: str
+    device: str
+    metrics: dict[str, float]
+    baseline: dict
+    beats_baseline: bool
+    verdict: str
+    model_uri: str
+    registered: dict[str, str] | None
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        raw = asdict(self)
+        raw["findings"] = [asdict(f) for f in self.findings]
+        return raw
+
+
+def run(
+    spec: RunSpec,
+    *,
+    callbacks: Sequence[Callback] = (),
+    job_id: str | None = None,
+    settings: Settings | None = None,
+) -> RunResult:
+    """Check the data, train, evaluate against the baseline and log everything to MLflow.
+
+    Raises DataError/SpecError before any run is created when the data or spec are unusable.
+    A ``TrainingCancelled`` raised by a callback ends the MLflow run as KILLED.
+    """
+    settings = settings or get_settings()
+    template = get_template(spec.task)
+    source = load_data(spec.data, settings)
+    findings = template.check(source.data, spec)
+    raise_for_errors(findings)
+    device = choose_device(spec.training.device)
+    configure_threads()
+    configure_tracking(settings)
+    experiment_id = ensure_experiment(spec.tracking.experiment, settings)
+    tags = {
+        "dlstudio.task": spec.task,
+        "dlstudio.dataset": source.name,
+        "dlstudio.dataset_version": source.version,
+        "dlstudio.device": device.label,
+        **({"dlstudio.job_id": job_id} if job_id else {}),
+    }
+    with mlflow.start_run(experiment_id=experiment_id, tags=tags) as active:
+        run_id = active.info.run_id
+        mlflow.log_params(flatten_spec(spec))
+        mlflow.log_text(dump_spec(spec), "spec.yaml")
+        checkpoint = settings.home_dir / "checkpoints" / run_id / "last.pt"
+        work_dir = Path(tempfile.mkdtemp(prefix="dlstudio-"))
+        try:
+            outcome = template.train(
+                source.data,
+                spec,
+                device=device,
+                callbacks=[MLflowMetrics(run_id), Checkpoint(checkpoint), *callbacks],
+                work_dir=work_dir / "model",
+            )
+            verdict = Verdict(
+                outcome.primary_metric,
+                outcome.metrics[outcome.primary_metric],
+                outcome.baseline.metrics[outcome.primary_metric],
+                outcome.baseline.name,
+                outcome.higher_is_better,
+            )
+            mlflow.set_tags(
+                {"dlstudio.baseline": outcome.baseline.name, "dlstudio.verdict": str(verdict)}
+            )
+            log_outcome(outcome, task=spec.task)
+            predictor = template.load_predictor(outcome.model_dir)
+            model_uri = log_model(outcome, predictor, task=spec.task)
+        except TrainingCancelled:
+            mlflow.end_run(status="KILLED")
+            raise
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        registered = (
+            register_model(model_uri, spec.tracking.register_as)
+            if spec.tracking.register_as
+            else None
+        )
+    shutil.rmtree(checkpoint.parent, ignore_errors=True)  # the logged model supersedes it
+    notes = list(source.data.notes) + ([outcome.stop_reason] if outcome.stop_reason else [])
+    return RunResult(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        task=spec.task,
+        device=device.label,
+        metrics={f"test_{k}": v for k, v in outcome.metrics.items()},
+        baseline={
+            "name": outcome.baseline.name,
+            "metrics": {f"test_{k}": v for k, v in outcome.baseline.metrics.items()},
+        },
+        beats_baseline=verdict.beats_baseline,
+        verdict=str(verdict),
+        model_uri=model_uri,
+        registered=registered,
+        findings=[f for f in findings if f.level != "error"],
+        notes=notes,
+    )

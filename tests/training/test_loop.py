@@ -1,0 +1,92 @@
+"""The fit loop and its callbacks, on a toy module and tiny seeded data."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+from torch import nn
+
+from dlstudio.training.callbacks import Checkpoint, ConsoleProgress, EarlyStopping
+from dlstudio.training.device import choose_device, seed_everything
+from dlstudio.training.loop import Callback, FitConfig, FitState, TensorData, fit
+
+
+class Toy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+def toy_data(n: int = 200) -> TensorData:
+    x = torch.randn(n, 2, generator=torch.Generator().manual_seed(0))
+    return TensorData((x,), (x[:, 0] + x[:, 1] > 0).long())
+
+
+def train_toy(epochs: int, callbacks: list[Callback], *, seed: int = 0) -> FitState:
+    generator = seed_everything(seed)
+    model = Toy()
+    data = toy_data()
+    config = FitConfig(epochs=epochs, batch_size=32, learning_rate=0.05)
+    return fit(
+        model,
+        data,
+        loss_fn=nn.CrossEntropyLoss(),
+        validate=lambda m: {"val_score": float(-m.linear.bias.detach().abs().sum())},
+        config=config,
+        device=choose_device("cpu"),
+        generator=generator,
+        callbacks=callbacks,
+    )
+
+
+def test_batches_cover_every_row_once() -> None:
+    data = toy_data(70)
+    seen = torch.cat([target for _, target in data.batches(32, generator=torch.Generator())])
+    assert len(seen) == 70
+    assert sorted(seen.tolist()) == sorted(data.target.tolist())
+
+
+def test_training_lowers_the_loss() -> None:
+    state = train_toy(5, [])
+    losses = [row["train_loss"] for row in state.history]
+    assert losses[-1] < losses[0] * 0.7
+
+
+def test_same_seed_gives_the_same_weights() -> None:
+    first, second = train_toy(2, []), train_toy(2, [])
+    assert torch.equal(first.model.linear.weight, second.model.linear.weight)
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch() -> None:
+    class Scripted(Callback):  # validation scores 1, 3, 2, 2, 2 ...: best at epoch 2
+        def on_epoch_end(self, state: FitState) -> None:
+            state.metrics["val_f1"] = [1.0, 3.0][state.epoch - 1] if state.epoch <= 2 else 2.0
+            if state.epoch == 2:
+                self.best = {k: v.clone() for k, v in state.model.state_dict().items()}
+
+    scripted = Scripted()
+    stopper = EarlyStopping("val_f1", patience=2)
+    state = train_toy(10, [scripted, stopper])
+    assert state.epoch == 4
+    assert "did not improve for 2 epochs" in state.stop_reason
+    assert torch.equal(state.model.linear.weight, scripted.best["linear.weight"])
+
+
+def test_checkpoint_holds_the_last_epoch(tmp_path) -> None:
+    path = tmp_path / "ck" / "last.pt"
+    train_toy(2, [Checkpoint(path)])
+    saved = torch.load(path, weights_only=True)
+    assert saved["epoch"] == 2
+    assert set(saved["model"]) == {"linear.weight", "linear.bias"}
+
+
+def test_console_progress_prints_one_line_per_epoch() -> None:
+    stream = io.StringIO()
+    train_toy(3, [ConsoleProgress(stream)])
+    finished = [line for line in stream.getvalue().split("\n") if "train_loss=" in line]
+    assert len(finished) == 3
+    assert finished[-1].split("\r")[-1].startswith("epoch 3/3")
