@@ -24,13 +24,18 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def migrated_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Create and migrate one MLflow SQLite DB (seconds), copied by each test that needs it."""
+    import os
+
     import mlflow
     from mlflow.tracking import MlflowClient
 
     path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    before = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(f"sqlite:///{path}")
     MlflowClient().search_experiments()
     MlflowClient().search_registered_models()
+    mlflow.set_tracking_uri(before or "")  # leave no global pointer at the template
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
     return path
 
 

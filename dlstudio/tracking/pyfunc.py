@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import mlflow.pyfunc
 import pandas as pd
 
 MANIFEST_FILE = "manifest.json"
+
+# MLflow suggests type hints on predict() when the class is defined; the signature logged with
+# the model (raw user columns) is the one that is enforced, so the hint-based one is not wanted.
+warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
 
 
 class DLStudioModel(mlflow.pyfunc.PythonModel):

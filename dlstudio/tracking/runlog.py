@@ -9,8 +9,9 @@ from typing import Any
 import mlflow
 import pandas as pd
 import torch
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from dlstudio import __version__
 from dlstudio.tasks.base import TaskOutcome
@@ -56,8 +57,11 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
     """Log the pyfunc (JSON + state_dict, no pickle) with signature and input example; its URI."""
     manifest = {"task": task, "dlstudio_version": __version__}
     (outcome.model_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-    example = _widen_integers(outcome.input_example)
-    signature = infer_signature(example, predictor.predict(example))
+    example = outcome.input_example
+    signature = ModelSignature(
+        inputs=_raw_columns(example),
+        outputs=infer_signature(None, predictor.predict(example)).outputs,
+    )
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(ENTRY_FILE),
@@ -69,10 +73,11 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
     return info.model_uri
 
 
-def _widen_integers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Declare integer columns as floats: new data with a blank cell arrives as float."""
-    ints = frame.select_dtypes(include="integer").columns
-    return frame.astype({column: "float64" for column in ints})
+def _raw_columns(frame: pd.DataFrame) -> Schema:
+    """Name every input column but accept any dtype: users' files type columns loosely (an int
+    column with one blank cell arrives as float, dates as text), and the template converts them
+    exactly as in training. MLflow's strict types would refuse such rows (int64 -> float64)."""
+    return Schema([ColSpec(AnyType(), str(column)) for column in frame.columns])
 
 
 def _requirements() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import mlflow
@@ -13,8 +14,15 @@ from dlstudio.settings import Settings
 def configure_tracking(settings: Settings) -> str:
     """Set MLflow's tracking and registry URI from the settings; return the URI."""
     uri = settings.mlflow_tracking_uri
+    users_choice = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # MLflow also writes the URI into the environment; undo that, so the variable keeps meaning
+    # "the user's shared server" and a later change of DLSTUDIO_HOME is honoured.
+    if users_choice is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = users_choice
     return uri
 
 
