@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dlstudio.cli_data import add_data_commands
 from dlstudio.errors import DLStudioError
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(commands, "predict", "predict new rows with a logged model", _predict, _predict_args)
     _add(commands, "schema", "print the JSON schema of a run spec", _schema, lambda p: None)
     _add(commands, "ui", "start the dashboard and the MLflow UI", _ui, _ui_args)
+    add_data_commands(commands, _add_returning)
     _add(
         commands, "mlflow-ui", "start the MLflow UI on the local store", _mlflow_ui, _port_arg(5000)
     )
@@ -69,10 +71,19 @@ def _add(
     handler: Callable[[argparse.Namespace], int],
     arguments: Callable[[argparse.ArgumentParser], None],
 ) -> None:
+    arguments(_add_returning(commands, name, help_text, handler))
+
+
+def _add_returning(
+    commands: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=help_text, description=help_text)
-    arguments(command)
     command.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     command.set_defaults(handler=handler)
+    return command
 
 
 def _train_args(command: argparse.ArgumentParser) -> None:

@@ -1,0 +1,74 @@
+"""``dlstudio data ...``: store uploads as named versions, list them, profile and check a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def add_data_commands(
+    commands: argparse._SubParsersAction, add_common: Callable[..., argparse.ArgumentParser]
+) -> None:
+    """Register ``data add|list|profile|remove`` under the top-level parser."""
+    data = commands.add_parser("data", help="store, list and profile datasets")
+    sub = data.add_subparsers(title="data commands", required=True)
+    add = add_common(sub, "add", "store a file as a named, versioned dataset", _add)
+    add.add_argument("name", help="dataset name (letters, digits, _ . -)")
+    add.add_argument("path", help="CSV, Excel or Parquet file")
+    listing = add_common(sub, "list", "list stored datasets and their versions", _list)
+    listing.add_argument("--json", action="store_true")
+    profile = add_common(sub, "profile", "column types, missing values, checks", _profile)
+    profile.add_argument("source", help="a file path, or a stored dataset name[@version]")
+    profile.add_argument("--target", help="the column to predict (adds target balance and checks)")
+    profile.add_argument("--json", action="store_true")
+    remove = add_common(sub, "remove", "delete a stored dataset and all its versions", _remove)
+    remove.add_argument("name")
+
+
+def _add(args: argparse.Namespace) -> int:
+    from dlstudio.data.store import DatasetStore
+
+    path = Path(args.path)
+    stored = DatasetStore.default().save(args.name, path, filename=path.name)
+    print(f"stored {stored.ref} ({stored.size_bytes:,} bytes); train with --dataset {stored.name}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from dlstudio.data.store import DatasetStore
+
+    store = DatasetStore.default()
+    rows = [
+        {"name": v.name, "version": v.version, "file": v.filename, "created_at": v.created_at}
+        for name in store.list_names()
+        for v in store.versions(name)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    elif not rows:
+        print("no datasets stored yet: dlstudio data add NAME FILE", file=sys.stderr)
+    for row in rows if not args.json else []:
+        print(f"{row['name']}@{row['version']}  {row['file']}  {row['created_at']}")
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from dlstudio.data.report import profile_source
+
+    report = profile_source(args.source, target=args.target)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        print(report.to_text())
+    return 2 if any(f.level == "error" for f in report.findings) else 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from dlstudio.data.store import DatasetStore
+
+    DatasetStore.default().delete(args.name)
+    print(f"removed dataset {args.name!r}", file=sys.stderr)
+    return 0

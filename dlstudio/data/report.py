@@ -1,0 +1,69 @@
+"""A data report for users: the profile plus the template's plain-language checks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dlstudio.data.checks import Finding
+from dlstudio.data.profile import TableProfile, profile_table
+from dlstudio.data.readers import read_table
+from dlstudio.data.store import DatasetStore
+
+
+@dataclass(frozen=True)
+class DataReport:
+    """What a user should know about a table before training on it."""
+
+    source: str
+    profile: TableProfile
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source,
+            "rows": self.profile.n_rows,
+            "columns": self.profile.to_frame().to_dict(orient="records"),
+            "target": self.profile.target,
+            "target_balance": self.profile.target_balance,
+            "findings": [asdict(f) for f in self.findings],
+            "notes": list(self.notes),
+        }
+
+    def to_text(self) -> str:
+        lines = [f"{self.source}: {self.profile.n_rows:,} rows x {self.profile.n_columns} columns"]
+        lines += [f"note: {note}" for note in self.notes]
+        table = self.profile.to_frame().drop(columns=["target"], errors="ignore")
+        lines += ["", table.to_string(index=False, max_colwidth=40)]
+        if self.profile.target_balance:
+            total = sum(self.profile.target_balance.values())
+            lines += ["", f"target {self.profile.target!r}:"]
+            lines += [
+                f"  {label}: {count:,} ({count / total:.1%})"
+                for label, count in self.profile.target_balance.items()
+            ]
+        lines += [""] + [f"{f.level}: {f}" for f in self.findings]
+        if not any(f.level == "error" for f in self.findings):
+            lines.append("ready to train" if self.profile.target else "choose a target to train")
+        return "\n".join(lines)
+
+
+def profile_source(source: str, *, target: str | None = None) -> DataReport:
+    """Profile a file path or a stored dataset ref; with a target, run the tabular checks too."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        path = DatasetStore.default().resolve(source).path
+    table = read_table(path)
+    findings: tuple[Finding, ...] = ()
+    if target is not None:
+        from dlstudio.spec import parse_spec
+        from dlstudio.tasks import get_template
+        from dlstudio.tasks.base import TrainingData
+
+        spec = parse_spec({"data": {"path": str(path), "target": target}})
+        findings = tuple(get_template(spec.task).check(TrainingData(table.frame), spec))
+        if any(f.level == "error" and f.column == target for f in findings):
+            target = None  # a missing target: profile without it, the finding says why
+    profile = profile_table(table.frame, target=target)
+    return DataReport(str(source), profile, findings, table.notes)
