@@ -164,11 +164,20 @@ def read_spec_yaml(path: str | Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SpecError(f"spec file {str(path)!r} does not exist") from None
+        raise SpecError(
+            f"spec file {str(path)!r} does not exist",
+            fix="check the path; `dlstudio schema` lists every field a spec may hold",
+        ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"spec file {str(path)!r} is not valid YAML: {exc}") from None
+        raise SpecError(
+            f"spec file {str(path)!r} is not valid YAML: {exc}",
+            fix="write it as `key: value` lines, nested by indentation (see README)",
+        ) from None
     if raw is not None and not isinstance(raw, dict):
-        raise SpecError(f"spec file {str(path)!r} must hold a mapping (key: value), not a list")
+        raise SpecError(
+            f"spec file {str(path)!r} must hold a mapping (key: value), not a list",
+            fix="start with `task: tabular_classification` and a `data:` section (see README)",
+        )
     return raw or {}
 
 

@@ -19,7 +19,7 @@ from dlstudio.evaluation.metrics import classification_metrics, confusion, per_c
 from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
 from dlstudio.spec import TabularClassificationSpec
 from dlstudio.tasks.base import BaselineResult, TaskOutcome, TaskTemplate, TrainingData
-from dlstudio.tasks.tabular_checks import check_table, feature_columns
+from dlstudio.tasks.tabular_checks import check_table, clean_target, feature_columns
 from dlstudio.tasks.tabular_features import TabularFeatures, fit_features
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
@@ -121,13 +121,17 @@ class TabularClassification(TaskTemplate):
 def split_rows(data: TrainingData, spec: TabularClassificationSpec) -> Splits:
     """Stratified train/val/test from one file, or train/val from it and test from test_frame."""
     target, seed, options = spec.data.target, spec.training.seed, spec.options
-    frame = data.frame.dropna(subset=[target])
+
+    def labelled(part: pd.DataFrame) -> pd.DataFrame:
+        return part.assign(**{target: clean_target(part[target])}).dropna(subset=[target])
+
+    frame = labelled(data.frame)
     if data.test_frame is None:
         frame, test = train_test_split(
             frame, test_size=options.test_fraction, stratify=frame[target], random_state=seed
         )
     else:
-        test = data.test_frame.dropna(subset=[target])
+        test = labelled(data.test_frame)
     train, val = train_test_split(
         frame, test_size=options.val_fraction, stratify=frame[target], random_state=seed
     )

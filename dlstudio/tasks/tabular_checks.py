@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 
 import pandas as pd
 
@@ -20,20 +21,44 @@ def check_table(data: TrainingData, spec: TabularClassificationSpec) -> list[Fin
     """Every problem found, errors first; an error means training would fail or mislead."""
     target = spec.data.target
     frame = data.frame
-    target_findings = _check_target_column(frame, target, "the data")
+    target_findings = _check_one_column(frame) or _check_target_column(frame, target, "the data")
     if target_findings:
         return target_findings
-    findings = _check_features(frame, spec)
-    labels = frame[target]
+    findings, usable = _check_features(frame, spec)
+    labels = clean_target(frame[target])
     if labels.isna().any():
         findings.append(_missing_target(int(labels.isna().sum()), target))
     labels = labels.dropna()
     findings += _check_labels(labels, target)
     if data.test_frame is not None:
-        findings += _check_test_frame(data.test_frame, target, labels)
+        findings += _check_test_frame(data.test_frame, target, labels, usable)
     elif not any(f.level == "error" for f in findings):
         findings += _check_rare_classes(labels, spec.options.test_fraction)
     return sorted(findings, key=lambda f: ("error", "warning", "info").index(f.level))
+
+
+def clean_target(labels: pd.Series) -> pd.Series:
+    """Labels as users mean them: text trimmed, blank cells missing (as for every column)."""
+    if not (pd.api.types.is_string_dtype(labels) or labels.dtype == object):
+        return labels
+    text = labels.map(lambda value: value.strip() if isinstance(value, str) else value)
+    return text.mask(text == "")
+
+
+def _check_one_column(frame: pd.DataFrame) -> list[Finding]:
+    if len(frame.columns) > 1:
+        return []
+    header = str(frame.columns[0])
+    marks = Counter(c for c in header if not c.isalnum() and c not in "_-. \"'")
+    guess = f" (it seems to use {marks.most_common(1)[0][0]!r})" if marks else ""
+    return [
+        Finding(
+            "error",
+            f"The file was read as one column ({header[:60]!r}): its separator was not "
+            f"recognised{guess}.",
+            "Save it with commas, semicolons, tabs or | between the values (e.g. 'CSV' in Excel).",
+        )
+    ]
 
 
 def _check_target_column(frame: pd.DataFrame, target: str | None, where: str) -> list[Finding]:
@@ -60,30 +85,32 @@ def _check_target_column(frame: pd.DataFrame, target: str | None, where: str) ->
     ]
 
 
-def _check_features(frame: pd.DataFrame, spec: TabularClassificationSpec) -> list[Finding]:
+def _check_features(
+    frame: pd.DataFrame, spec: TabularClassificationSpec
+) -> tuple[list[Finding], list[str]]:
+    """Findings about the input columns, and the columns the model will read."""
     target, options = spec.data.target, spec.options
     named = (options.features or []) + options.exclude
     unknown = [c for c in named if c not in frame.columns]
     if unknown:
-        return [
-            Finding(
-                "error",
-                f"Column(s) named in the options are not in the data: {', '.join(unknown)}.",
-                f"Use columns from: {', '.join(map(str, frame.columns))}.",
-            )
-        ]
+        unknown_columns = Finding(
+            "error",
+            f"Column(s) named in the options are not in the data: {', '.join(unknown)}.",
+            f"Use columns from: {', '.join(map(str, frame.columns))}.",
+        )
+        return [unknown_columns], []
     findings = []
-    usable = 0
+    usable = []
     for column in feature_columns(frame, spec):
         kind = infer_column_type(frame[column])
         if kind.kind in ("numeric", "boolean", "datetime", "categorical"):
-            usable += 1
+            usable.append(column)
             continue
         level = "warning" if kind.kind == "empty" else "info"
         findings.append(
             Finding(level, f"Column {column!r} is left out: {kind.reason}.", column=column)
         )
-    if usable == 0:
+    if not usable:
         findings.append(
             Finding(
                 "error",
@@ -91,7 +118,7 @@ def _check_features(frame: pd.DataFrame, spec: TabularClassificationSpec) -> lis
                 "Add columns with numbers, categories or dates that help predict the target.",
             )
         )
-    return findings
+    return findings, usable
 
 
 def feature_columns(frame: pd.DataFrame, spec: TabularClassificationSpec) -> list[str]:
@@ -169,11 +196,33 @@ def _check_rare_classes(labels: pd.Series, test_fraction: float) -> list[Finding
     ]
 
 
-def _check_test_frame(test: pd.DataFrame, target: str, labels: pd.Series) -> list[Finding]:
+def _check_test_frame(
+    test: pd.DataFrame, target: str, labels: pd.Series, inputs: list[str]
+) -> list[Finding]:
     missing = _check_target_column(test, target, "the test file")
     if missing:
         return missing
-    unseen = sorted(set(map(str, test[target].dropna())) - set(map(str, labels)))
+    absent = [column for column in inputs if column not in test.columns]
+    if absent:
+        return [
+            Finding(
+                "error",
+                f"The test file lacks input column(s) of the training file: {', '.join(absent)}.",
+                "Give both files the same columns (empty cells are fine), or exclude these "
+                "columns with options.exclude.",
+            )
+        ]
+    test_labels = clean_target(test[target]).dropna()
+    if test_labels.empty:
+        return [
+            Finding(
+                "error",
+                "The test file has no rows with a target value.",
+                "Fill in the target column of the test file.",
+                target,
+            )
+        ]
+    unseen = sorted(set(map(str, test_labels)) - set(map(str, labels)))
     if unseen:
         return [
             Finding(
@@ -183,13 +232,23 @@ def _check_test_frame(test: pd.DataFrame, target: str, labels: pd.Series) -> lis
                 column=target,
             )
         ]
-    if test[target].notna().sum() == 0:
-        return [
-            Finding(
-                "error",
-                "The test file has no rows with a target value.",
-                "Fill in the target column of the test file.",
-                target,
-            )
-        ]
-    return []
+    return _check_test_counts(test_labels, labels, target)
+
+
+def _check_test_counts(test_labels: pd.Series, labels: pd.Series, target: str) -> list[Finding]:
+    """A class with under 2 test rows makes its recall/precision a coin toss: say so."""
+    counts = test_labels.map(str).value_counts()
+    thin = {label: int(counts.get(label, 0)) for label in sorted(set(map(str, labels)))}
+    thin = {label: n for label, n in thin.items() if n < MIN_TEST_ROWS_PER_CLASS}
+    if not thin:
+        return []
+    listed = ", ".join(f"{label!r} ({n} test rows)" for label, n in thin.items())
+    return [
+        Finding(
+            "warning",
+            f"Some classes are too rare in the test file to be measured: {listed}.",
+            f"Add at least {MIN_TEST_ROWS_PER_CLASS} test rows of each class for reliable "
+            "per-class scores.",
+            column=target,
+        )
+    ]
