@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import traceback
@@ -187,14 +189,16 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _ui(args: argparse.Namespace) -> int:
     """Streamlit in the foreground, the MLflow UI beside it; both stop together."""
-    mlflow_ui = None if args.no_mlflow else subprocess.Popen(_mlflow_ui_command(args.mlflow_port))
+    mlflow_ui = None
+    if not args.no_mlflow:  # its own process group: the UI's server workers stop with it
+        mlflow_ui = subprocess.Popen(_mlflow_ui_command(args.mlflow_port), start_new_session=True)
     streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     try:
         return subprocess.call([*streamlit, "--server.port", str(args.port)])
     finally:
         if mlflow_ui is not None:
-            mlflow_ui.terminate()
-            mlflow_ui.wait(timeout=10)
+            os.killpg(mlflow_ui.pid, signal.SIGTERM)
+            mlflow_ui.wait(timeout=30)
 
 
 def _ui_args(command: argparse.ArgumentParser) -> None:
@@ -215,5 +219,5 @@ def _mlflow_ui_command(port: int) -> list[str]:
         sys.executable, "-m", "mlflow", "ui",
         "--backend-store-uri", settings.mlflow_tracking_uri,
         "--default-artifact-root", settings.artifact_root.as_uri(),
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip

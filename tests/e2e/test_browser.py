@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 
 from dlstudio.settings import Settings
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
+from tests.e2e.servers import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -33,26 +31,6 @@ if not Path(CHROMIUM).exists():
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early: {process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def served_app(tmp_path_factory, migrated_mlflow_db) -> Iterator[str]:
     home = tmp_path_factory.mktemp("e2e-home")
@@ -64,7 +42,7 @@ def served_app(tmp_path_factory, migrated_mlflow_db) -> Iterator[str]:
         tags={"dlstudio.task": "tabular_classification", "dlstudio.dataset": "churn.csv"},
     ):
         mlflow.log_metrics({"test_f1_macro": 0.8, "baseline_test_f1_macro": 0.7})
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DLSTUDIO_HOME": str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -75,7 +53,7 @@ def served_app(tmp_path_factory, migrated_mlflow_db) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
+        wait_until_up(f"{url}/_stcore/health", process)
         yield url
     finally:
         process.terminate()
