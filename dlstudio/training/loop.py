@@ -144,6 +144,10 @@ def _each(callbacks: Sequence[Callback], hook: str, state: FitState) -> None:
 
 
 def _mover(device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    if device.type == "cuda":
-        return lambda t: t.pin_memory().to(device, non_blocking=True)
-    return lambda t: t.to(device)
+    def move(tensor: torch.Tensor) -> torch.Tensor:
+        if device.type == "cuda" and tensor.device.type == "cpu":
+            # pinned host memory lets the copy overlap with compute
+            return tensor.pin_memory().to(device, non_blocking=True)
+        return tensor.to(device)
+
+    return move
