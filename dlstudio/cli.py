@@ -194,7 +194,8 @@ def _ui(args: argparse.Namespace) -> int:
         mlflow_ui = subprocess.Popen(_mlflow_ui_command(args.mlflow_port), start_new_session=True)
     streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     try:
-        return subprocess.call([*streamlit, "--server.port", str(args.port)])
+        # Streamlit reads .streamlit/config.toml from the working folder: run beside app.py.
+        return subprocess.call([*streamlit, "--server.port", str(args.port)], cwd=APP_FILE.parent)
     finally:
         if mlflow_ui is not None:
             os.killpg(mlflow_ui.pid, signal.SIGTERM)
