@@ -29,6 +29,7 @@ class BaselineResult:
     """A classical model scored on the same test split as ours."""
 
     name: str
+    key: str  # metric prefix in MLflow, e.g. "hgb" -> hgb_test_f1_macro
     metrics: dict[str, float]  # keys without prefix: "accuracy", "f1_macro", ...
 
 
@@ -37,7 +38,7 @@ class TaskOutcome:
     """Everything run(spec) logs and returns after a template has trained."""
 
     metrics: dict[str, float]  # test metrics, keys without prefix
-    baseline: BaselineResult
+    baselines: list[BaselineResult]  # every classical model tried, on the same test split
     primary_metric: str
     higher_is_better: bool
     model_dir: Path  # a self-contained folder the template's Predictor can load
@@ -46,6 +47,12 @@ class TaskOutcome:
     json_artifacts: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     stop_reason: str | None = None
+
+    @property
+    def baseline(self) -> BaselineResult:
+        """The strongest classical model on the primary metric: the bar deep learning must clear."""
+        sign = 1 if self.higher_is_better else -1
+        return max(self.baselines, key=lambda b: sign * b.metrics[self.primary_metric])
 
 
 class Predictor(Protocol):

@@ -41,6 +41,8 @@ def log_outcome(outcome: TaskOutcome, *, task: str) -> None:
     """Test and baseline metrics, JSON reports, PNG figures (shown in the MLflow UI)."""
     mlflow.log_metrics({f"test_{k}": v for k, v in outcome.metrics.items()})
     mlflow.log_metrics({f"baseline_test_{k}": v for k, v in outcome.baseline.metrics.items()})
+    for baseline in outcome.baselines:
+        mlflow.log_metrics({f"{baseline.key}_test_{k}": v for k, v in baseline.metrics.items()})
     for name, payload in outcome.json_artifacts.items():
         mlflow.log_dict(payload, name)
     mlflow.log_dict(outcome.history, "history.json")

@@ -32,11 +32,12 @@ class RunResult:
     task: str
     device: str
     metrics: dict[str, float]
-    baseline: dict
+    baseline: dict  # the strongest classical model: {"name", "metrics"}
     beats_baseline: bool
     verdict: str
     model_uri: str
     registered: dict[str, str] | None
+    baselines: list[dict] = field(default_factory=list)  # every classical model tried
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -127,6 +128,10 @@ def run(
         verdict=str(verdict),
         model_uri=model_uri,
         registered=registered,
+        baselines=[
+            {"name": b.name, "metrics": {f"test_{k}": v for k, v in b.metrics.items()}}
+            for b in outcome.baselines
+        ],
         findings=[f for f in findings if f.level != "error"],
         notes=notes,
     )

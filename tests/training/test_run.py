@@ -64,9 +64,15 @@ def test_result_reports_test_and_baseline_metrics(first) -> None:
                 "test_f1_weighted", "test_roc_auc"}  # fmt: skip
     assert set(first.metrics) == expected
     assert set(first.baseline["metrics"]) == expected
-    assert first.baseline["name"] == "HistGradientBoosting"
+    names = [b["name"] for b in first.baselines]
+    assert names == ["HistGradientBoosting", "logistic regression"]
     assert all(0.0 <= value <= 1.0 for value in first.metrics.values())
     assert first.device == "cpu"
+
+
+def test_baseline_is_the_strongest_classical_model(first) -> None:
+    best = max(b["metrics"]["test_f1_macro"] for b in first.baselines)
+    assert first.baseline["metrics"]["test_f1_macro"] == best
 
 
 def test_verdict_follows_the_primary_metric(first) -> None:
@@ -89,7 +95,11 @@ def test_final_metrics_tags_and_params_are_logged(first, client) -> None:
     assert data.tags["dlstudio.task"] == "tabular_classification"
     assert data.tags["dlstudio.dataset"] == "customers.csv"
     assert len(data.tags["dlstudio.dataset_version"]) == 12
-    assert data.tags["dlstudio.baseline"] == "HistGradientBoosting"
+    assert data.tags["dlstudio.baseline"] == first.baseline["name"]
+    assert data.metrics["hgb_test_f1_macro"] == pytest.approx(
+        first.baselines[0]["metrics"]["test_f1_macro"]
+    )
+    assert "logreg_test_accuracy" in data.metrics
     assert data.params["training.epochs"] == "3"
 
 
