@@ -46,7 +46,7 @@ class Preset:
 PRESETS = {
     "fast": Preset(15, (128, 64), 0.1, 3e-3, 4),
     "balanced": Preset(60, (256, 128), 0.15, 2e-3, 8),
-    "best": Preset(150, (512, 256, 128), 0.2, 1e-3, 15),
+    "best": Preset(200, (256, 128), 0.15, 1e-3, 20),
 }
 
 

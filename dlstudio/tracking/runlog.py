@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,12 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
     manifest = {"task": task, "dlstudio_version": __version__}
     (outcome.model_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     example = outcome.input_example
-    signature = ModelSignature(
-        inputs=_raw_columns(example),
-        outputs=infer_signature(None, predictor.predict(example)).outputs,
-    )
+    with warnings.catch_warnings():
+        # integer class labels trigger MLflow's "integers cannot hold missing values" hint,
+        # which concerns inputs; predictions are never missing
+        warnings.simplefilter("ignore", UserWarning)
+        outputs = infer_signature(None, predictor.predict(example)).outputs
+    signature = ModelSignature(inputs=_raw_columns(example), outputs=outputs)
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(ENTRY_FILE),
