@@ -41,7 +41,8 @@ def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
             f"the data does not match what the model expects: {_first_line(exc)}",
             fix="use the same columns as the training file (the target may be left out)",
         ) from None
-    return pd.concat([frame, predictions.set_index(frame.index)], axis=1)
+    clashing = {c: f"{c}_input" for c in frame.columns if c in predictions.columns}
+    return pd.concat([frame.rename(columns=clashing), predictions.set_index(frame.index)], axis=1)
 
 
 def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path) -> int:
@@ -56,7 +57,9 @@ def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path)
     model = load_model(model_uri)
     result = predict_frame(model, read_table(data_path).frame)
     output.parent.mkdir(parents=True, exist_ok=True)
-    getattr(result, writer)(output, index=False)
+    partial = output.with_name(f".{output.name}.partial")
+    getattr(result, writer)(partial, index=False)
+    partial.replace(output)  # atomic: a failure never leaves a half-written file behind
     return len(result)
 
 

@@ -66,7 +66,7 @@ class TrainingSpec(FrozenModel):
     )
     epochs: int | None = Field(default=None, ge=1, le=10_000, description="Max epochs; preset.")
     batch_size: int | None = Field(
-        default=None, ge=1, le=1_000_000, description="Rows per step; chosen from data size."
+        default=None, ge=2, le=1_000_000, description="Rows per step; chosen from data size."
     )
     learning_rate: float | None = Field(
         default=None, gt=0, lt=1, description="AdamW learning rate; preset."

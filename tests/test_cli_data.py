@@ -58,3 +58,8 @@ def test_remove_deletes_every_version(customers_csv: Path, capsys) -> None:
     capsys.readouterr()
     main(["data", "list", "--json"])
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_profile_of_a_missing_file_says_the_file_is_missing(tmp_path: Path, capsys) -> None:
+    assert main(["data", "profile", str(tmp_path / "churn.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err

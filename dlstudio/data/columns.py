@@ -77,27 +77,45 @@ def present_values(series: pd.Series) -> pd.Series:
 
 
 def to_numeric(series: pd.Series) -> pd.Series:
-    """Numbers as float64; blanks and text that is no number become NaN."""
+    """Numbers as float64; blanks, infinities and text that is no number become NaN."""
     if types.is_bool_dtype(series.dtype) or types.is_numeric_dtype(series.dtype):
-        return series.astype("float64")
-    return pd.to_numeric(_clean(series), errors="coerce").astype("float64")
+        numbers = series.astype("float64")
+    else:
+        numbers = pd.to_numeric(_clean(series), errors="coerce").astype("float64")
+    return numbers.mask(np.isinf(numbers))  # an infinity would turn the column's scaling into NaN
 
 
 def to_boolean(series: pd.Series) -> pd.Series:
-    """Yes/no style values as float64 1.0/0.0; anything else (and missing) becomes NaN."""
+    """Yes/no style values as float64 1.0/0.0; anything else (and missing) becomes NaN.
+
+    Each value is read on its own (``Yes`` is 1 wherever it appears), so a batch to score that
+    holds only ``Yes`` rows, or a single row, converts exactly as the training data did.
+    """
     if types.is_bool_dtype(series.dtype):
         return series.astype("float64")
     cleaned = _clean(series)
-    mapping = _boolean_mapping(cleaned.dropna(), limit=None) or {}
-    return cleaned.map(mapping).astype("float64")
+    tokens = cleaned.map(lambda value: None if pd.isna(value) else _boolean_token(value))
+    return tokens.map(_BOOLEAN_VALUE).astype("float64")
 
 
-def to_datetime(series: pd.Series) -> pd.Series:
-    """Dates as datetime64, parsed with the format the typing chose; unparsable become NaT."""
+def date_format_of(series: pd.Series) -> str | None:
+    """The date format that best parses a text column (None for datetime dtypes or no match).
+
+    Saved with a fitted model, so new rows are parsed as the training rows were: "03/04/2024"
+    alone cannot tell day-first from month-first.
+    """
+    if types.is_datetime64_any_dtype(series.dtype):
+        return None
+    return _date_format(_sample(_clean(series).dropna()))[0]
+
+
+def to_datetime(series: pd.Series, *, date_format: str | None = None) -> pd.Series:
+    """Dates as datetime64, parsed with ``date_format`` (default: the one the typing chose)."""
     if types.is_datetime64_any_dtype(series.dtype):
         return series
     cleaned = _clean(series)
-    date_format, _share = _date_format(_sample(cleaned.dropna()))
+    if date_format is None:
+        date_format = date_format_of(series)
     try:
         return pd.to_datetime(cleaned, format=date_format, errors="coerce")
     except ValueError:  # mixed UTC offsets beyond the sample

@@ -9,6 +9,7 @@ from dlstudio.data.checks import Finding
 from dlstudio.data.profile import TableProfile, profile_table
 from dlstudio.data.readers import read_table
 from dlstudio.data.store import DatasetStore
+from dlstudio.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def profile_source(source: str, *, target: str | None = None) -> DataReport:
     """Profile a file path or a stored dataset ref; with a target, run the tabular checks too."""
     path = Path(source).expanduser()
     if not path.exists():
+        if path.suffix or "/" in source or "\\" in source:  # meant as a file, not a stored name
+            raise DataError(f"The file {source!r} does not exist.", fix="check the path")
         path = DatasetStore.default().resolve(source).path
     table = read_table(path)
     findings: tuple[Finding, ...] = ()

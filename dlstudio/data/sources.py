@@ -13,6 +13,10 @@ from dlstudio.settings import Settings
 from dlstudio.spec import DataSpec
 from dlstudio.tasks.base import TrainingData
 
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
 
 @dataclass(frozen=True)
 class DataSource:
@@ -37,9 +41,12 @@ def load_data(spec: DataSpec, settings: Settings) -> DataSource:
             fix="pass --data PATH (a CSV, Excel or Parquet file) or set data.path / data.dataset",
         )
     main = read_table(path, sheet=spec.sheet)
-    test = (
-        read_table(Path(spec.test_path).expanduser(), sheet=spec.sheet) if spec.test_path else None
-    )
+    test = None
+    if spec.test_path:
+        test_path = Path(spec.test_path).expanduser()
+        # data.sheet names a sheet of the training workbook; a CSV/Parquet test file has none
+        test_sheet = spec.sheet if test_path.suffix.lower() in EXCEL_SUFFIXES else None
+        test = read_table(test_path, sheet=test_sheet)
     notes = main.notes + (test.notes if test else ())
     frames = TrainingData(main.frame, test.frame if test else None, notes)
     return DataSource(frames, name, version)

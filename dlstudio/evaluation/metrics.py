@@ -20,13 +20,13 @@ def classification_metrics(
     labels = list(range(n_classes))
     scores = {
         "accuracy": skm.accuracy_score(y_true, y_pred),
+        "f1_macro": skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
         "precision_macro": skm.precision_score(
             y_true, y_pred, labels=labels, average="macro", zero_division=0
         ),
         "recall_macro": skm.recall_score(
             y_true, y_pred, labels=labels, average="macro", zero_division=0
         ),
-        "f1_macro": skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
         "f1_weighted": skm.f1_score(
             y_true, y_pred, labels=labels, average="weighted", zero_division=0
         ),

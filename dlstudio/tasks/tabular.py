@@ -231,6 +231,9 @@ class TabularPredictor:
         return cls(model, TabularFeatures.from_json(raw["features"]), raw["classes"])
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            columns = ["prediction"] + [f"probability_{label}" for label in self.classes]
+            return pd.DataFrame(columns=columns, index=frame.index)
         numeric, categorical = self.features.transform(frame)
         data = TensorData(
             (torch.from_numpy(numeric), torch.from_numpy(categorical)), torch.zeros(len(frame))
@@ -270,11 +273,7 @@ def _validate(
     scores = classification_metrics(val.target.cpu().numpy(), proba, n_classes=n_classes)
     log_proba = torch.log(torch.from_numpy(proba).clamp_min(1e-7)).to(val.target.device)
     val_loss = nn.functional.nll_loss(log_proba, val.target, weight=loss_fn.weight).item()
-    return {
-        "val_loss": val_loss,
-        "val_accuracy": scores["accuracy"],
-        "val_f1_macro": scores["f1_macro"],
-    }
+    return {"val_loss": val_loss, **{f"val_{name}": value for name, value in scores.items()}}
 
 
 def _fit_config(spec: TabularClassificationSpec, preset: Preset, n_train: int) -> FitConfig:

@@ -31,6 +31,7 @@ def check_table(data: TrainingData, spec: TabularClassificationSpec) -> list[Fin
     labels = labels.dropna()
     findings += _check_labels(labels, target)
     if data.test_frame is not None:
+        findings += _check_rare_classes(labels, 1.0, what="in the training file")
         findings += _check_test_frame(data.test_frame, target, labels, usable)
     elif not any(f.level == "error" for f in findings):
         findings += _check_rare_classes(labels, spec.options.test_fraction)
@@ -39,6 +40,10 @@ def check_table(data: TrainingData, spec: TabularClassificationSpec) -> list[Fin
 
 def clean_target(labels: pd.Series) -> pd.Series:
     """Labels as users mean them: text trimmed, blank cells missing (as for every column)."""
+    if pd.api.types.is_float_dtype(labels):
+        # a 0/1 column with one blank cell is read as 0.0/1.0: give the classes back their ints
+        present = labels.dropna()
+        return labels.astype("Int64") if (present % 1 == 0).all() else labels
     if not (pd.api.types.is_string_dtype(labels) or labels.dtype == object):
         return labels
     text = labels.map(lambda value: value.strip() if isinstance(value, str) else value)
@@ -178,19 +183,25 @@ def _check_labels(labels: pd.Series, target: str) -> list[Finding]:
     return []
 
 
-def _check_rare_classes(labels: pd.Series, test_fraction: float) -> list[Finding]:
+def _check_rare_classes(labels: pd.Series, share: float, *, what: str = "to test") -> list[Finding]:
+    """Classes with fewer than 2 rows in the held-out share (all rows: share=1.0)."""
     counts = labels.value_counts()
-    rare = counts[counts * test_fraction < MIN_TEST_ROWS_PER_CLASS]
+    rare = counts[counts * share < MIN_TEST_ROWS_PER_CLASS]
     if rare.empty:
         return []
     listed = ", ".join(f"{label!r} ({count} rows)" for label, count in rare.items())
-    needed = int(-(-MIN_TEST_ROWS_PER_CLASS // test_fraction))
+    if share >= 1.0:
+        message = f"Some classes are too rare {what}: {listed}; each needs at least 2 rows."
+    else:
+        needed = int(-(-MIN_TEST_ROWS_PER_CLASS // share))
+        message = (
+            f"Some classes are too rare {what}: {listed}. With a test share of {share:.0%}, "
+            f"each class needs at least {needed} rows to have {MIN_TEST_ROWS_PER_CLASS} test rows."
+        )
     return [
         Finding(
             "error",
-            f"Some classes are too rare to test: {listed}. With a test share of "
-            f"{test_fraction:.0%}, each class needs at least {needed} rows to have "
-            f"{MIN_TEST_ROWS_PER_CLASS} test rows.",
+            message,
             "Add rows of these classes, merge them into a related class, or remove those rows.",
         )
     ]

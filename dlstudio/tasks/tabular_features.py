@@ -8,12 +8,18 @@ ID-like, free-text, constant and empty columns are left out, each with its reaso
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from dlstudio.data.columns import infer_column_type, to_boolean, to_datetime, to_numeric
+from dlstudio.data.columns import (
+    date_format_of,
+    infer_column_type,
+    to_boolean,
+    to_datetime,
+    to_numeric,
+)
 from dlstudio.errors import DataError
 
 MISSING, OTHER = 0, 1
@@ -32,6 +38,7 @@ class NumericFeature:
     mean: float
     std: float
     missing_indicator: bool
+    date_format: str | None = None  # for date parts: the format the training rows were read with
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ def fit_features(train: pd.DataFrame, columns: list[str]) -> TabularFeatures:
         if kind.kind in ("numeric", "boolean"):
             numeric.append(_fit_numeric(column, kind.kind, _convert(kind.kind)(train[column])))
         elif kind.kind == "datetime":
-            numeric += _fit_date_parts(column, to_datetime(train[column]))
+            numeric += _fit_date_parts(column, train[column])
         elif kind.kind == "categorical":
             categorical.append(_fit_levels(column, train[column]))
         else:
@@ -132,12 +139,15 @@ def _fit_numeric(column: str, convert: str, values: pd.Series) -> NumericFeature
     )
 
 
-def _fit_date_parts(column: str, dates: pd.Series) -> list[NumericFeature]:
+def _fit_date_parts(column: str, values: pd.Series) -> list[NumericFeature]:
+    date_format = date_format_of(values)
+    dates = to_datetime(values, date_format=date_format)
     features = []
     for part in DATE_PARTS:
-        values = _date_part(dates, part)
-        if values.nunique(dropna=True) > 1:  # a part that never changes carries nothing
-            features.append(_fit_numeric(column, f"date:{part}", values))
+        part_values = _date_part(dates, part)
+        if part_values.nunique(dropna=True) > 1:  # a part that never changes carries nothing
+            fitted = _fit_numeric(column, f"date:{part}", part_values)
+            features.append(replace(fitted, date_format=date_format))
     return features
 
 
@@ -165,7 +175,7 @@ def _converted(feature: NumericFeature, frame: pd.DataFrame, cache: dict) -> pd.
     if not feature.convert.startswith("date:"):
         return _convert(feature.convert)(frame[feature.column])
     if feature.column not in cache:  # parse each date column once, not once per part
-        cache[feature.column] = to_datetime(frame[feature.column])
+        cache[feature.column] = to_datetime(frame[feature.column], date_format=feature.date_format)
     return _date_part(cache[feature.column], feature.convert.removeprefix("date:"))
 
 

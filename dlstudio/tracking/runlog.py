@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,9 @@ class MLflowMetrics(Callback):
         self.client = MlflowClient()
 
     def on_epoch_end(self, state: FitState) -> None:
+        now_ms = int(time.time() * 1000)
         metrics = [
-            mlflow.entities.Metric(key, value, int(state.epoch_started_at * 1000), state.epoch)
+            mlflow.entities.Metric(key, value, now_ms, state.epoch)
             for key, value in state.metrics.items()
         ]
         self.client.log_batch(self.run_id, metrics=metrics, synchronous=True)

@@ -8,6 +8,7 @@ import re
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from dlstudio.errors import SpecError
 from dlstudio.settings import Settings
 
 
@@ -34,6 +35,11 @@ def ensure_experiment(name: str, settings: Settings) -> str:
     """
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
+    if experiment is not None and experiment.lifecycle_stage == "deleted":
+        raise SpecError(
+            f"the MLflow experiment {name!r} was deleted",
+            fix="restore it in the MLflow UI, or train into another one with --experiment NAME",
+        )
     if experiment is not None:
         return experiment.experiment_id
     location = None

@@ -88,7 +88,8 @@ class ConsoleProgress(Callback):
 
     def on_epoch_end(self, state: FitState) -> None:
         seconds = time.monotonic() - state.epoch_started_at
-        shown = "  ".join(f"{k}={v:.4f}" for k, v in state.metrics.items())
+        # the first few metrics (losses, then the task's main scores) keep the line readable
+        shown = "  ".join(f"{k}={v:.4f}" for k, v in list(state.metrics.items())[:5])
         bar = "#" * self.width
         self.stream.write(
             f"\repoch {state.epoch}/{state.total_epochs} [{bar}] {seconds:.1f}s  {shown}\n"

@@ -33,6 +33,15 @@ class TensorData:
         move = _mover(device)
         return TensorData(tuple(move(t) for t in self.inputs), move(self.target))
 
+    def training_steps(self, batch_size: int) -> int:
+        """Number of shuffled mini-batches per epoch."""
+        return -(-self._shuffled_rows(batch_size) // batch_size)
+
+    def _shuffled_rows(self, batch_size: int) -> int:
+        # A last batch of one row would break BatchNorm: skip it (shuffling moves it elsewhere).
+        n = len(self)
+        return n - 1 if n % batch_size == 1 and n > 1 else n
+
     def batches(
         self, batch_size: int, *, generator: torch.Generator | None = None
     ) -> Iterator[Batch]:
@@ -44,7 +53,7 @@ class TensorData:
                 yield tuple(t[start:stop] for t in self.inputs), self.target[start:stop]
             return
         order = torch.randperm(n, generator=generator).to(self.target.device)
-        for start in range(0, n, batch_size):
+        for start in range(0, self._shuffled_rows(batch_size), batch_size):
             index = order[start : start + batch_size]
             yield tuple(t[index] for t in self.inputs), self.target[index]
 
@@ -108,7 +117,7 @@ def fit(
     )
     # Loss scaling only matters for fp16; bf16 and fp32 train without it.
     scaler = torch.amp.GradScaler(enabled=device.amp_dtype == torch.float16)
-    steps = -(-len(train) // config.batch_size)
+    steps = train.training_steps(config.batch_size)
     state = FitState(model, optimizer, config.epochs, steps)
     _each(callbacks, "on_train_begin", state)
     for epoch in range(1, config.epochs + 1):
@@ -116,6 +125,7 @@ def fit(
         _each(callbacks, "on_epoch_begin", state)
         model.train()
         loss_sum = torch.zeros((), device=train.target.device)
+        rows = 0
         for inputs, target in train.batches(config.batch_size, generator=generator):
             with device.autocast():
                 loss = loss_fn(model(*inputs), target)
@@ -127,9 +137,10 @@ def fit(
             scaler.step(optimizer)
             scaler.update()
             loss_sum += loss.detach().float() * len(target)
+            rows += len(target)
             state.step += 1
             _each(callbacks, "on_batch_end", state)
-        state.metrics = {"train_loss": loss_sum.item() / len(train), **validate(model)}
+        state.metrics = {"train_loss": loss_sum.item() / rows, **validate(model)}
         state.history.append({"epoch": epoch, **state.metrics})
         _each(callbacks, "on_epoch_end", state)
         if state.stop_training:

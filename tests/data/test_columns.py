@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dlstudio.data.columns import infer_column_type, to_boolean, to_datetime, to_numeric
+from dlstudio.data.columns import (
+    date_format_of,
+    infer_column_type,
+    to_boolean,
+    to_datetime,
+    to_numeric,
+)
 
 
 def kind_of(values: list[object] | np.ndarray, name: str = "col") -> str:
@@ -138,3 +144,23 @@ def test_to_datetime_uses_the_day_first_format_the_typing_chose() -> None:
     assert result.iloc[0] == pd.Timestamp("2024-02-03")
     assert result.iloc[1] == pd.Timestamp("2023-12-25")
     assert pd.isna(result.iloc[2])
+
+
+def test_boolean_values_convert_one_by_one_for_a_single_row_batch() -> None:
+    # given rows to score that hold only one of the two values (or a stray third one)
+    # then each converts as in training instead of the whole column turning missing
+    assert to_boolean(pd.Series(["Yes"])).tolist() == [1.0]
+    assert to_boolean(pd.Series([1, 1])).tolist() == [1.0, 1.0]
+    assert to_boolean(pd.Series(["no ", "maybe", None])).tolist()[0] == 0.0
+    assert np.isnan(to_boolean(pd.Series(["maybe"])).iloc[0])
+
+
+def test_saved_date_format_reads_an_ambiguous_row_day_first() -> None:
+    training = pd.Series(["25/12/2024", "01/02/2024", "13/05/2023"])
+    date_format = date_format_of(training)
+    parsed = to_datetime(pd.Series(["03/04/2024"]), date_format=date_format)
+    assert (parsed.dt.month.iloc[0], parsed.dt.day.iloc[0]) == (4, 3)
+
+
+def test_infinities_become_missing_numbers() -> None:
+    assert np.isnan(to_numeric(pd.Series([1.0, np.inf, -np.inf])).iloc[1:]).all()

@@ -278,3 +278,25 @@ def test_feature_columns_never_include_the_target_or_exclusions(
     columns = feature_columns(customers, spec)
 
     assert columns == ["customer_id", "tenure", "plan", "monthly", "paperless", "signup"]
+
+
+def test_class_with_one_training_row_and_a_test_file_is_an_error(customers: pd.DataFrame) -> None:
+    train = with_rare_class(customers.iloc[:150], 1)
+    test = with_rare_class(customers.iloc[150:], 3)
+
+    findings = errors(check(train, test))
+
+    assert len(findings) == 1
+    assert "'maybe' (1 rows)" in findings[0].message
+    assert "in the training file" in findings[0].message
+
+
+def test_integer_classes_match_when_one_file_has_a_blank_target(customers: pd.DataFrame) -> None:
+    # a 0/1 target with one blank cell is read as 0.0/1.0; the other file stays 0/1
+    train = customers.iloc[:150].assign(
+        churn=(customers.iloc[:150]["churn"] == "yes").astype(float)
+    )
+    train.loc[train.index[0], "churn"] = np.nan
+    test = customers.iloc[150:].assign(churn=(customers.iloc[150:]["churn"] == "yes").astype(int))
+
+    assert errors(check(train, test)) == []

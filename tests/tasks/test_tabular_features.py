@@ -69,3 +69,11 @@ def test_json_round_trip_transforms_identically(customers, features) -> None:
 def test_missing_input_column_is_named(customers, features) -> None:
     with pytest.raises(DataError, match=r"lacks column.*tenure"):
         features.transform(customers.drop(columns=["tenure"]))
+
+
+def test_one_row_to_score_converts_like_the_training_rows(customers, features) -> None:
+    # a single row holds one yes/no value and one date: both must convert as in training
+    row = customers.iloc[[3]]
+    full_numeric, _ = features.transform(customers)
+    one_numeric, _ = features.transform(row)
+    np.testing.assert_allclose(one_numeric[0], full_numeric[3], rtol=1e-6)

@@ -90,3 +90,26 @@ def test_console_progress_prints_one_line_per_epoch() -> None:
     finished = [line for line in stream.getvalue().split("\n") if "train_loss=" in line]
     assert len(finished) == 3
     assert finished[-1].split("\r")[-1].startswith("epoch 3/3")
+
+
+def test_a_last_batch_of_one_row_is_skipped() -> None:
+    # 65 rows in batches of 32: a final single row would break BatchNorm in training mode
+    data = toy_data(65)
+    sizes = [len(t) for _, t in data.batches(32, generator=torch.Generator().manual_seed(0))]
+    assert sizes == [32, 32]
+    assert data.training_steps(32) == 2
+    assert [len(t) for _, t in data.batches(32)] == [32, 32, 1]  # in order (evaluation): all rows
+
+
+def test_batchnorm_model_trains_when_rows_leave_one_over() -> None:
+    model = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    state = fit(
+        model,
+        toy_data(65),
+        loss_fn=nn.CrossEntropyLoss(),
+        validate=lambda m: {},
+        config=FitConfig(epochs=1, batch_size=32, learning_rate=0.01),
+        device=choose_device("cpu"),
+        generator=seed_everything(0),
+    )
+    assert state.step == 2

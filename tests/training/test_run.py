@@ -190,3 +190,32 @@ def test_predict_cli_writes_input_plus_predictions(first, workspace, tmp_path, m
     scored = pd.read_parquet(out)
     assert len(scored) == 40
     assert {"customer_id", "tenure", "prediction", "probability_yes"} <= set(scored.columns)
+
+
+def test_predict_keeps_an_input_column_named_prediction(
+    first, workspace, tmp_path, monkeypatch
+) -> None:
+    from dlstudio.cli import main
+
+    monkeypatch.setenv("DLSTUDIO_HOME", str(workspace[0].home))
+    new = tmp_path / "new.csv"
+    make_customers(10, seed=6).rename(columns={"churn": "prediction"}).to_csv(new, index=False)
+    out = tmp_path / "scored.csv"
+    assert (
+        main(["predict", "--model", first.model_uri, "--data", str(new), "--output", str(out)]) == 0
+    )
+    scored = pd.read_csv(out)
+    assert {"prediction_input", "prediction"} <= set(scored.columns)
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_training_into_a_deleted_experiment_says_how_to_fix(workspace, client) -> None:
+    from dlstudio.errors import SpecError
+
+    settings, csv = workspace
+    client.delete_experiment(client.create_experiment("gone"))
+    spec = parse_spec({**RAW_SPEC, "data": {"path": str(csv), "target": "churn"},
+                       "tracking": {"experiment": "gone"}})  # fmt: skip
+    with pytest.raises(SpecError, match="was deleted") as caught:
+        run(spec, settings=settings)
+    assert "restore it in the MLflow UI" in str(caught.value)
