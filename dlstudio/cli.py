@@ -190,7 +190,7 @@ def _schema(args: argparse.Namespace) -> int:
 def _ui(args: argparse.Namespace) -> int:
     """Streamlit in the foreground, the MLflow UI beside it; both stop together."""
     mlflow_ui = None
-    if not args.no_mlflow:  # its own process group: the UI's server workers stop with it
+    if not args.no_mlflow and not _remote_tracking_server():  # its own process group: the UI's server workers stop with it
         mlflow_ui = subprocess.Popen(_mlflow_ui_command(args.mlflow_port), start_new_session=True)
     streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     try:
@@ -209,7 +209,17 @@ def _ui_args(command: argparse.ArgumentParser) -> None:
 
 
 def _mlflow_ui(args: argparse.Namespace) -> int:
+    remote = _remote_tracking_server()
+    if remote:
+        print(f"runs are tracked on the MLflow server at {remote}: open it there", file=sys.stderr)
+        return 0
     return subprocess.call(_mlflow_ui_command(args.port))
+
+
+def _remote_tracking_server() -> str | None:
+    """The team's MLflow server when MLFLOW_TRACKING_URI points to one (it has its own UI)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    return uri if uri.startswith(("http://", "https://", "databricks")) else None
 
 
 def _mlflow_ui_command(port: int) -> list[str]:

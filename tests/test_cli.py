@@ -42,3 +42,9 @@ def test_schema_prints_the_json_schema(capsys) -> None:
 def test_no_command_prints_help_and_fails(capsys) -> None:
     assert main([]) == 2
     assert "train" in capsys.readouterr().err
+
+
+def test_mlflow_ui_with_a_team_server_points_there(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.example.internal:5000")
+    assert main(["mlflow-ui"]) == 0
+    assert "http://mlflow.example.internal:5000" in capsys.readouterr().err
