@@ -164,3 +164,9 @@ def test_saved_date_format_reads_an_ambiguous_row_day_first() -> None:
 
 def test_infinities_become_missing_numbers() -> None:
     assert np.isnan(to_numeric(pd.Series([1.0, np.inf, -np.inf])).iloc[1:]).all()
+
+
+def test_zero_one_numbers_keep_their_meaning() -> None:
+    assert to_boolean(pd.Series([1, 0, 1])).tolist() == [1.0, 0.0, 1.0]
+    converted = to_boolean(pd.Series([0.0, 1.0, None]))
+    assert converted.iloc[:2].tolist() == [0.0, 1.0] and np.isnan(converted.iloc[2])
