@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dlstudio.cli_data import add_data_commands
+from dlstudio.cli_jobs import add_job_commands
 from dlstudio.errors import DLStudioError
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(commands, "schema", "print the JSON schema of a run spec", _schema, lambda p: None)
     _add(commands, "ui", "start the dashboard and the MLflow UI", _ui, _ui_args)
     add_data_commands(commands, _add_returning)
+    add_job_commands(commands, _add_returning, _train_args)
     _add(
         commands, "mlflow-ui", "start the MLflow UI on the local store", _mlflow_ui, _port_arg(5000)
     )
@@ -190,7 +192,9 @@ def _schema(args: argparse.Namespace) -> int:
 def _ui(args: argparse.Namespace) -> int:
     """Streamlit in the foreground, the MLflow UI beside it; both stop together."""
     mlflow_ui = None
-    if not args.no_mlflow and not _remote_tracking_server():  # its own process group: the UI's server workers stop with it
+    if (
+        not args.no_mlflow and not _remote_tracking_server()
+    ):  # its own process group: the UI's server workers stop with it
         mlflow_ui = subprocess.Popen(_mlflow_ui_command(args.mlflow_port), start_new_session=True)
     streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     try:

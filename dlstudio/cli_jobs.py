@@ -1,0 +1,129 @@
+"""``dlstudio submit`` and ``dlstudio jobs ...``: queue runs for a worker and follow them."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from dlstudio.errors import SpecError
+
+if TYPE_CHECKING:
+    from dlstudio.jobs import JobStatus, JobStore
+
+
+def add_job_commands(
+    commands: argparse._SubParsersAction,
+    add_common: Callable[..., argparse.ArgumentParser],
+    train_arguments: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``submit`` and ``jobs list|show|cancel|wait``."""
+    train_arguments(add_common(commands, "submit", "queue a training run for a worker", _submit))
+    jobs = commands.add_parser("jobs", help="list, follow and cancel queued runs")
+    sub = jobs.add_subparsers(title="jobs commands", required=True)
+    listing = add_common(sub, "list", "jobs, newest first", _list)
+    listing.add_argument("--state", choices=[s.value for s in _status()])
+    listing.add_argument("--json", action="store_true")
+    show = add_common(sub, "show", "state, progress, MLflow run and error of a job", _show)
+    show.add_argument("job_id")
+    show.add_argument("--json", action="store_true")
+    cancel = add_common(sub, "cancel", "cancel a queued or running job", _cancel)
+    cancel.add_argument("job_id")
+    wait = add_common(sub, "wait", "wait for a job; exit 0 only if it succeeded", _wait)
+    wait.add_argument("job_id")
+    wait.add_argument("--timeout", type=float, default=None, help="seconds (default: forever)")
+
+
+def _store() -> JobStore:  # imported late: keeps `dlstudio --help` fast
+    from dlstudio.jobs import JobStore
+    from dlstudio.settings import get_settings
+
+    return JobStore.from_settings(get_settings())
+
+
+def _status() -> type[JobStatus]:
+    from dlstudio.jobs import JobStatus
+
+    return JobStatus
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from dlstudio.cli import build_spec
+    from dlstudio.jobs.store import utc_now
+
+    spec = build_spec(args)  # refused here, with train's message, before anything is queued
+    if spec.data.path and not _exists(spec.data.path):
+        raise SpecError(f"the data file {spec.data.path!r} does not exist", fix="check the path")
+    job = _store().submit(
+        spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
+    )
+    print(json.dumps({"job_id": job.id}) if args.json else job.id)
+    return 0
+
+
+def _exists(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).expanduser().is_file()
+
+
+def _list(args: argparse.Namespace) -> int:
+    state = _status()(args.state) if args.state else None
+    found = _store().list_jobs(state=state)
+    if args.json:
+        print(json.dumps([job.to_json() for job in found], indent=2, default=str))
+        return 0
+    if not found:
+        print("no jobs yet: dlstudio submit --data FILE --target COLUMN", file=sys.stderr)
+    for job in found:
+        progress = f"epoch {job.epoch}/{job.total_epochs}" if job.epoch else ""
+        print(
+            f"{job.id}  {job.state.value:<9}  {job.task}  {job.submitted_at:%Y-%m-%d %H:%M}  {progress}"
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    store = _store()
+    job = store.get(args.job_id)
+    if args.json:
+        payload = job.to_json()
+        payload["events"] = [vars(e) for e in store.events(job.id)]
+        print(json.dumps(payload, indent=2, default=str))
+        return 0
+    print(f"job {job.id}: {job.state.value} ({job.task}, submitted by {job.submitted_by})")
+    if job.epoch:
+        print(f"progress: epoch {job.epoch}/{job.total_epochs}")
+    if job.mlflow_run_id:
+        print(f"MLflow run: {job.mlflow_run_id}")
+    if job.error_message:
+        print(f"error: {job.error_message}")
+    for entry in store.events(job.id):
+        print(f"  {entry.at:%H:%M:%S}  {entry.message}")
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from dlstudio.jobs.store import utc_now
+
+    _, message = _store().cancel(args.job_id, now=utc_now())
+    print(message, file=sys.stderr)
+    return 0
+
+
+def _wait(args: argparse.Namespace) -> int:
+    store = _store()
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    while True:
+        job = store.get(args.job_id)
+        if job.state.finished:
+            print(f"job {job.id} {job.state.value}", file=sys.stderr)
+            return 0 if job.state == _status().SUCCEEDED else 1
+        if deadline is not None and time.monotonic() > deadline:
+            print(f"job {job.id} still {job.state.value} after {args.timeout:g} s", file=sys.stderr)
+            return 3
+        time.sleep(0.5)

@@ -1,0 +1,247 @@
+"""The job store: submit, claim atomically, cancel, read. SQLite by default, PostgreSQL alike."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select, update
+
+from dlstudio.errors import JobError
+from dlstudio.jobs.tables import job_events, jobs, metadata
+from dlstudio.settings import Settings
+
+
+class JobStatus(str, Enum):  # noqa: UP042 - the str mixin the issue asks for
+    """queued -> running -> succeeded | failed | cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A read-only view of one job row."""
+
+    id: str
+    task: str
+    spec: dict[str, Any]
+    state: JobStatus
+    submitted_by: str
+    submitted_at: datetime
+    worker_id: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    cancel_requested: bool
+    attempts: int
+    epoch: int | None
+    total_epochs: int | None
+    metrics: dict[str, float]
+    eta_seconds: float | None
+    device: str | None
+    mlflow_run_id: str | None
+    error_message: str | None
+    error_traceback: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        raw = {k: v for k, v in vars(self).items() if k != "spec"}
+        raw["state"] = self.state.value
+        return {**raw, "spec": self.spec}
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """Something that happened to a job (state change, finished epoch), for the timeline."""
+
+    at: datetime
+    kind: str
+    message: str
+
+
+class JobStore:
+    """Jobs in a SQL database; every method is one short transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = _engine(url)
+        metadata.create_all(self.engine)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JobStore:
+        """``DLSTUDIO_DATABASE_URL``, or SQLite ``dlstudio.db`` under the home folder."""
+        return cls(settings.database_url or f"sqlite:///{settings.home_dir / 'dlstudio.db'}")
+
+    def submit(self, spec: dict[str, Any], *, submitted_by: str, now: datetime) -> Job:
+        """Queue a validated spec (as produced by ``RunSpec.model_dump(mode="json")``)."""
+        job_id = uuid.uuid4().hex[:12]
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(jobs).values(
+                    id=job_id,
+                    task=spec["task"],
+                    spec_json=json.dumps(spec),
+                    submitted_by=submitted_by,
+                    submitted_at=now,
+                    state=JobStatus.QUEUED.value,
+                    cancel_requested=0,
+                    attempts=0,
+                )
+            )
+            _record(connection, job_id, now, "state", f"queued by {submitted_by}")
+        return self.get(job_id)
+
+    def claim_next(self, worker_id: str, *, now: datetime) -> Job | None:
+        """Move the oldest queued job to running for ``worker_id``; None when the queue is empty.
+
+        One conditional UPDATE: among racing workers exactly one matches ``state = 'queued'``
+        for a given row, so no job ever runs twice.
+        """
+        token = uuid.uuid4().hex
+        oldest = (
+            select(jobs.c.id)
+            .where(jobs.c.state == JobStatus.QUEUED.value)
+            .order_by(jobs.c.submitted_at, jobs.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == oldest, jobs.c.state == JobStatus.QUEUED.value)
+                .values(
+                    state=JobStatus.RUNNING.value,
+                    claim_token=token,
+                    worker_id=worker_id,
+                    started_at=now,
+                    heartbeat_at=now,
+                    attempts=jobs.c.attempts + 1,
+                )
+            )
+            if claimed.rowcount != 1:
+                return None
+            job_id = connection.execute(
+                select(jobs.c.id).where(jobs.c.claim_token == token)
+            ).scalar_one()
+            _record(connection, job_id, now, "state", f"running on {worker_id}")
+        return self.get(job_id)
+
+    def cancel(self, job_id: str, *, now: datetime) -> tuple[Job, str]:
+        """Cancel a job: at once when queued, by request when running; a finished job is kept.
+
+        Returns the job and a sentence for the user saying what happened.
+        """
+        job = self.get(job_id)
+        if job.state.finished:
+            return job, f"job {job_id} already {job.state.value}; nothing to cancel"
+        with self.engine.begin() as connection:
+            queued = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state == JobStatus.QUEUED.value)
+                .values(state=JobStatus.CANCELLED.value, finished_at=now, cancel_requested=1)
+            )
+            if queued.rowcount == 1:
+                _record(connection, job_id, now, "state", "cancelled before it started")
+                message = f"job {job_id} cancelled"
+            else:
+                connection.execute(
+                    update(jobs).where(jobs.c.id == job_id).values(cancel_requested=1)
+                )
+                _record(connection, job_id, now, "state", "cancel requested")
+                message = f"job {job_id} is running; it will stop within seconds"
+        return self.get(job_id), message
+
+    def get(self, job_id: str) -> Job:
+        """The job with this id; JobError naming the id when there is none."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise JobError(
+                f"there is no job {job_id!r}", fix="list the jobs with `dlstudio jobs list`"
+            )
+        return _job(row)
+
+    def list_jobs(self, *, state: JobStatus | None = None, limit: int = 100) -> list[Job]:
+        """Newest first, optionally only jobs in ``state``."""
+        query = select(jobs).order_by(jobs.c.submitted_at.desc(), jobs.c.id).limit(limit)
+        if state is not None:
+            query = query.where(jobs.c.state == state.value)
+        with self.engine.connect() as connection:
+            return [_job(row) for row in connection.execute(query).mappings()]
+
+    def events(self, job_id: str) -> list[JobEvent]:
+        """The job's timeline, oldest first."""
+        query = select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
+        with self.engine.connect() as connection:
+            return [
+                JobEvent(_utc(r["at"]), r["kind"], r["message"])
+                for r in connection.execute(query).mappings()
+            ]
+
+
+def _engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        # WAL lets the dashboard read while a worker writes; waits instead of "database is locked"
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def _record(connection: Any, job_id: str, now: datetime, kind: str, message: str) -> None:
+    connection.execute(insert(job_events).values(job_id=job_id, at=now, kind=kind, message=message))
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row["id"],
+        task=row["task"],
+        spec=json.loads(row["spec_json"]),
+        state=JobStatus(row["state"]),
+        submitted_by=row["submitted_by"],
+        submitted_at=_utc(row["submitted_at"]),
+        worker_id=row["worker_id"],
+        started_at=_utc(row["started_at"]),
+        finished_at=_utc(row["finished_at"]),
+        heartbeat_at=_utc(row["heartbeat_at"]),
+        cancel_requested=bool(row["cancel_requested"]),
+        attempts=row["attempts"],
+        epoch=row["epoch"],
+        total_epochs=row["total_epochs"],
+        metrics=json.loads(row["metrics_json"]) if row["metrics_json"] else {},
+        eta_seconds=row["eta_seconds"],
+        device=row["device"],
+        mlflow_run_id=row["mlflow_run_id"],
+        error_message=row["error_message"],
+        error_traceback=row["error_traceback"],
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every time in dlstudio is timezone-aware UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    """The current time, for callers that do not inject one."""
+    return datetime.now(UTC)
