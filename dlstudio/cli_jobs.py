@@ -23,6 +23,10 @@ def add_job_commands(
 ) -> None:
     """Register ``submit`` and ``jobs list|show|cancel|wait``."""
     train_arguments(add_common(commands, "submit", "queue a training run for a worker", _submit))
+    worker = add_common(commands, "worker", "run queued jobs (training in child processes)", _work)
+    worker.add_argument("--concurrency", type=int, help="jobs at once (default: GPUs, 1 on CPU)")
+    worker.add_argument("--max-jobs", type=int, help="stop after this many jobs")
+    worker.add_argument("--poll-seconds", type=float, default=1.0, help="queue check interval")
     jobs = commands.add_parser("jobs", help="list, follow and cancel queued runs")
     sub = jobs.add_subparsers(title="jobs commands", required=True)
     listing = add_common(sub, "list", "jobs, newest first", _list)
@@ -36,6 +40,14 @@ def add_job_commands(
     wait = add_common(sub, "wait", "wait for a job; exit 0 only if it succeeded", _wait)
     wait.add_argument("job_id")
     wait.add_argument("--timeout", type=float, default=None, help="seconds (default: forever)")
+
+
+def _work(args: argparse.Namespace) -> int:
+    from dlstudio.jobs.worker import start_worker
+
+    return start_worker(
+        concurrency=args.concurrency, max_jobs=args.max_jobs, poll_seconds=args.poll_seconds
+    )
 
 
 def _store() -> JobStore:  # imported late: keeps `dlstudio --help` fast

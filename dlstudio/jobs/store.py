@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -14,6 +14,12 @@ from sqlalchemy import Engine, create_engine, event, insert, select, update
 from dlstudio.errors import JobError
 from dlstudio.jobs.tables import job_events, jobs, metadata
 from dlstudio.settings import Settings
+
+MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
+STALE_FAILURE = (
+    "The job stopped twice without finishing (its worker process died or the machine restarted). "
+    "Submit it again; if it keeps failing, try a smaller preset or batch size."
+)
 
 
 class JobStatus(str, Enum):  # noqa: UP042 - the str mixin the issue asks for
@@ -160,6 +166,109 @@ class JobStore:
                 _record(connection, job_id, now, "state", "cancel requested")
                 message = f"job {job_id} is running; it will stop within seconds"
         return self.get(job_id), message
+
+    def heartbeat(self, job_id: str, *, now: datetime) -> None:
+        """The worker is alive and still running this job."""
+        with self.engine.begin() as connection:
+            connection.execute(update(jobs).where(jobs.c.id == job_id).values(heartbeat_at=now))
+
+    def report_progress(
+        self,
+        job_id: str,
+        *,
+        now: datetime,
+        epoch: int | None = None,
+        total_epochs: int | None = None,
+        metrics: dict[str, float] | None = None,
+        eta_seconds: float | None = None,
+        device: str | None = None,
+        mlflow_run_id: str | None = None,
+    ) -> None:
+        """Write the latest progress; an epoch also becomes an event on the timeline."""
+        values: dict[str, Any] = {"heartbeat_at": now}
+        fields = {
+            "epoch": epoch,
+            "total_epochs": total_epochs,
+            "eta_seconds": eta_seconds,
+            "device": device,
+            "mlflow_run_id": mlflow_run_id,
+        }
+        values.update({key: value for key, value in fields.items() if value is not None})
+        if metrics is not None:
+            values["metrics_json"] = json.dumps(metrics)
+        with self.engine.begin() as connection:
+            connection.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            if epoch is not None and metrics is not None:
+                shown = ", ".join(f"{k} {v:.4f}" for k, v in list(metrics.items())[:4])
+                _record(connection, job_id, now, "epoch", f"epoch {epoch}/{total_epochs}: {shown}")
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Has a user asked to stop this job?"""
+        with self.engine.connect() as connection:
+            flag = connection.execute(
+                select(jobs.c.cancel_requested).where(jobs.c.id == job_id)
+            ).scalar_one()
+        return bool(flag)
+
+    def finish(
+        self,
+        job_id: str,
+        state: JobStatus,
+        *,
+        now: datetime,
+        message: str,
+        error_message: str | None = None,
+        error_traceback: str | None = None,
+        metrics: dict[str, float] | None = None,
+        mlflow_run_id: str | None = None,
+    ) -> bool:
+        """End a running job; False when it was no longer running (e.g. already recovered)."""
+        values: dict[str, Any] = {
+            "state": state.value,
+            "finished_at": now,
+            "error_message": error_message,
+            "error_traceback": error_traceback,
+        }
+        if metrics is not None:
+            values["metrics_json"] = json.dumps(metrics)
+        if mlflow_run_id is not None:
+            values["mlflow_run_id"] = mlflow_run_id
+        with self.engine.begin() as connection:
+            done = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state == JobStatus.RUNNING.value)
+                .values(**values)
+            )
+            if done.rowcount == 1:
+                _record(connection, job_id, now, "state", message)
+        return done.rowcount == 1
+
+    def recover_stale(self, *, now: datetime, stale_after: timedelta) -> list[str]:
+        """Jobs left running by a worker that died: requeued once, failed the second time."""
+        cutoff = now - stale_after
+        recovered = []
+        with self.engine.begin() as connection:
+            stale = connection.execute(
+                select(jobs.c.id, jobs.c.attempts, jobs.c.worker_id).where(
+                    jobs.c.state == JobStatus.RUNNING.value, jobs.c.heartbeat_at < cutoff
+                )
+            ).all()
+            for job_id, attempts, worker_id in stale:
+                condition = (jobs.c.id == job_id) & (jobs.c.state == JobStatus.RUNNING.value)
+                if attempts < MAX_ATTEMPTS:
+                    values = {"state": JobStatus.QUEUED.value, "worker_id": None}
+                    message = f"worker {worker_id} stopped answering; queued again"
+                else:
+                    values = {
+                        "state": JobStatus.FAILED.value,
+                        "finished_at": now,
+                        "error_message": STALE_FAILURE,
+                    }
+                    message = f"worker {worker_id} stopped answering again; job failed"
+                if connection.execute(update(jobs).where(condition).values(**values)).rowcount:
+                    _record(connection, job_id, now, "state", message)
+                    recovered.append(job_id)
+        return recovered
 
     def get(self, job_id: str) -> Job:
         """The job with this id; JobError naming the id when there is none."""

@@ -110,3 +110,25 @@ def test_jobs_survive_a_restart(db_url: str) -> None:
     reopened = JobStore(db_url)
     assert sorted(job.id for job in reopened.list_jobs()) == sorted(ids)
     assert reopened.list_jobs()[0].id == ids[-1]  # newest first
+
+
+def test_stale_running_job_is_requeued_once_then_failed(store: JobStore) -> None:
+    (job_id,) = submit(store, 1)
+    store.claim_next("dead-worker", now=T0)
+    later = T0 + timedelta(minutes=5)
+    assert store.recover_stale(now=later, stale_after=timedelta(seconds=60)) == [job_id]
+    assert store.get(job_id).state is JobStatus.QUEUED
+    store.claim_next("dead-again", now=later)
+    store.recover_stale(now=later + timedelta(minutes=5), stale_after=timedelta(seconds=60))
+    failed = store.get(job_id)
+    assert failed.state is JobStatus.FAILED
+    assert "stopped twice without finishing" in failed.error_message
+
+
+def test_fresh_heartbeat_is_not_recovered(store: JobStore) -> None:
+    (job_id,) = submit(store, 1)
+    store.claim_next("w", now=T0)
+    store.heartbeat(job_id, now=T0 + timedelta(seconds=50))
+    assert (
+        store.recover_stale(now=T0 + timedelta(seconds=70), stale_after=timedelta(seconds=60)) == []
+    )

@@ -1,0 +1,68 @@
+"""The worker with tiny real training jobs in child processes, on real SQLite + MLflow."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from dlstudio.jobs import JobStatus, JobStore
+from dlstudio.jobs.store import utc_now
+from dlstudio.jobs.worker import Worker
+from dlstudio.settings import get_settings
+from dlstudio.spec import parse_spec
+from dlstudio.tracking.setup import configure_tracking
+
+
+def job_spec(csv: Path, **training: object) -> dict:
+    raw = {"data": {"path": str(csv), "target": "churn"},
+           "training": {"preset": "fast", "epochs": 2, **training}}  # fmt: skip
+    return parse_spec(raw).model_dump(mode="json")
+
+
+@pytest.fixture
+def store(mlflow_home: Path) -> JobStore:
+    return JobStore.from_settings(get_settings())
+
+
+def test_worker_runs_a_job_to_success_with_its_run_and_metrics(store, customers_csv) -> None:
+    job = store.submit(job_spec(customers_csv), submitted_by="ana", now=utc_now())
+    assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1
+    done = store.get(job.id)
+    assert done.state is JobStatus.SUCCEEDED, done.error_traceback
+    assert done.mlflow_run_id and "test_f1_macro" in done.metrics
+    assert (done.epoch, done.total_epochs) == (2, 2)
+    kinds = [e.kind for e in store.events(job.id)]
+    assert kinds.count("epoch") == 2 and kinds[-1] == "state"
+
+
+def test_job_whose_data_disappeared_fails_with_a_user_message(
+    store, customers_csv, tmp_path
+) -> None:
+    moved = tmp_path / "soon-gone.csv"
+    moved.write_bytes(customers_csv.read_bytes())
+    job = store.submit(job_spec(moved), submitted_by="ana", now=utc_now())
+    moved.unlink()
+    Worker(store, poll_seconds=0.1).run(max_jobs=1)
+    failed = store.get(job.id)
+    assert failed.state is JobStatus.FAILED
+    assert "does not exist" in failed.error_message
+
+
+def test_cancel_stops_a_running_job_and_kills_its_mlflow_run(store, customers_csv) -> None:
+    spec = job_spec(customers_csv, epochs=500, early_stopping_patience=500, batch_size=2)
+    job = store.submit(spec, submitted_by="ana", now=utc_now())
+    worker = threading.Thread(target=Worker(store, poll_seconds=0.1).run, kwargs={"max_jobs": 1})
+    worker.start()
+    deadline = time.monotonic() + 120
+    while store.get(job.id).epoch is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait until it is really training
+    store.cancel(job.id, now=utc_now())
+    worker.join(timeout=120)
+    cancelled = store.get(job.id)
+    assert cancelled.state is JobStatus.CANCELLED
+    configure_tracking(get_settings())
+    assert mlflow.get_run(cancelled.mlflow_run_id).info.status == "KILLED"
