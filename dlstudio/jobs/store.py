@@ -243,6 +243,18 @@ class JobStore:
                 _record(connection, job_id, now, "state", message)
         return done.rowcount == 1
 
+    def requeue(self, job_id: str, *, now: datetime, message: str) -> bool:
+        """Put a running job back in the queue (its worker is shutting down)."""
+        with self.engine.begin() as connection:
+            moved = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state == JobStatus.RUNNING.value)
+                .values(state=JobStatus.QUEUED.value, worker_id=None)
+            )
+            if moved.rowcount == 1:
+                _record(connection, job_id, now, "state", message)
+        return moved.rowcount == 1
+
     def recover_stale(self, *, now: datetime, stale_after: timedelta) -> list[str]:
         """Jobs left running by a worker that died: requeued once, failed the second time."""
         cutoff = now - stale_after

@@ -11,12 +11,14 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from datetime import timedelta
 
 from dlstudio.errors import DLStudioError
 from dlstudio.jobs.store import Job, JobStatus, JobStore, utc_now
 from dlstudio.settings import get_settings
+from dlstudio.training.callbacks import TrainingCancelled
 
 STALE_AFTER = timedelta(seconds=60)  # no heartbeat for this long: the worker is gone
 HEARTBEAT_SECONDS = 2.0
@@ -27,15 +29,18 @@ def run_job(database_url: str, job_id: str) -> None:
     from dlstudio.jobs.progress import JobProgress
     from dlstudio.spec import parse_spec
     from dlstudio.training import run
-    from dlstudio.training.callbacks import TrainingCancelled
     from dlstudio.training.device import choose_device
 
     store = JobStore(database_url)
     job = store.get(job_id)
+    _exit_with_parent(os.getppid())
+    signal.signal(signal.SIGTERM, _raise_shutdown)
     try:
         spec = parse_spec(job.spec)
         progress = JobProgress(store, job_id, device=choose_device(spec.training.device).label)
         result = run(spec, callbacks=[progress], job_id=job_id)
+    except WorkerShutdown:
+        store.requeue(job_id, now=utc_now(), message="worker shut down; queued again")
     except TrainingCancelled:
         store.finish(job_id, JobStatus.CANCELLED, now=utc_now(), message="cancelled while training")
     except DLStudioError as exc:
@@ -55,6 +60,25 @@ def run_job(database_url: str, job_id: str) -> None:
             job_id, JobStatus.SUCCEEDED, now=utc_now(), message=result.verdict,
             metrics=result.metrics, mlflow_run_id=result.run_id,
         )  # fmt: skip
+
+
+class WorkerShutdown(TrainingCancelled):
+    """The worker is stopping (SIGTERM): end the MLflow run as KILLED and requeue the job."""
+
+
+def _raise_shutdown(signum: int, frame: object) -> None:
+    raise WorkerShutdown("the worker is shutting down")
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A child whose worker was killed (SIGKILL) stops too, so recovery never runs a job twice."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(HEARTBEAT_SECONDS)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class Worker:
@@ -107,7 +131,7 @@ class Worker:
                 child.join(30)
         if self.stopping.is_set():
             reason = "the worker was shut down while this job was running; submit it again"
-        else:
+        else:  # the child records every ending it sees; only a hard crash gets here
             reason = (
                 f"the training process stopped unexpectedly (exit code {child.exitcode}); "
                 "it may have run out of memory: try a smaller preset or batch size"
