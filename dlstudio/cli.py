@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     _add(commands, "train", "train a model now and log it to MLflow", _train, _train_args)
     _add(commands, "predict", "predict new rows with a logged model", _predict, _predict_args)
     _add(commands, "schema", "print the JSON schema of a run spec", _schema, lambda p: None)
-    _add(commands, "ui", "start the dashboard and the MLflow UI", _ui, _ui_args)
+    _add(commands, "ui", "start the dashboard, a worker and the MLflow UI", _ui, _ui_args)
     add_data_commands(commands, _add_returning)
     add_job_commands(commands, _add_returning, _train_args)
     _add(
@@ -190,26 +190,30 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    """Streamlit in the foreground, the MLflow UI beside it; both stop together."""
-    mlflow_ui = None
-    if (
-        not args.no_mlflow and not _remote_tracking_server()
-    ):  # its own process group: the UI's server workers stop with it
-        mlflow_ui = subprocess.Popen(_mlflow_ui_command(args.mlflow_port), start_new_session=True)
+    """Streamlit in the foreground; one worker and the MLflow UI beside it; all stop together."""
+    helpers = []  # each in its own process group, so their children stop with them
+    if not args.no_worker:
+        worker = [sys.executable, "-m", "dlstudio", "worker"]
+        helpers.append(subprocess.Popen(worker, start_new_session=True))
+    if not args.no_mlflow and not _remote_tracking_server():
+        ui = _mlflow_ui_command(args.mlflow_port)
+        helpers.append(subprocess.Popen(ui, start_new_session=True))
     streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     try:
         # Streamlit reads .streamlit/config.toml from the working folder: run beside app.py.
         return subprocess.call([*streamlit, "--server.port", str(args.port)], cwd=APP_FILE.parent)
     finally:
-        if mlflow_ui is not None:
-            os.killpg(mlflow_ui.pid, signal.SIGTERM)
-            mlflow_ui.wait(timeout=30)
+        for helper in helpers:  # SIGTERM: the worker requeues a running job before it exits
+            os.killpg(helper.pid, signal.SIGTERM)
+        for helper in helpers:
+            helper.wait(timeout=60)
 
 
 def _ui_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--port", type=int, default=8501, help="dashboard port")
     command.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port")
     command.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
+    command.add_argument("--no-worker", action="store_true", help="do not start a worker")
 
 
 def _mlflow_ui(args: argparse.Namespace) -> int:
