@@ -151,13 +151,10 @@ class JobStore:
         if job.state.finished:
             return job, f"job {job_id} already {job.state.value}; nothing to cancel"
         with self.engine.begin() as connection:
-            queued = connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.state == JobStatus.QUEUED.value)
-                .values(state=JobStatus.CANCELLED.value, finished_at=now, cancel_requested=1)
-            )
-            if queued.rowcount == 1:
-                _record(connection, job_id, now, "state", "cancelled before it started")
+            values = {"state": JobStatus.CANCELLED.value, "finished_at": now, "cancel_requested": 1}
+            if _move(
+                connection, job_id, JobStatus.QUEUED, values, now, "cancelled before it started"
+            ):
                 message = f"job {job_id} cancelled"
             else:
                 connection.execute(
@@ -234,26 +231,13 @@ class JobStore:
         if mlflow_run_id is not None:
             values["mlflow_run_id"] = mlflow_run_id
         with self.engine.begin() as connection:
-            done = connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.state == JobStatus.RUNNING.value)
-                .values(**values)
-            )
-            if done.rowcount == 1:
-                _record(connection, job_id, now, "state", message)
-        return done.rowcount == 1
+            return _move(connection, job_id, JobStatus.RUNNING, values, now, message)
 
     def requeue(self, job_id: str, *, now: datetime, message: str) -> bool:
         """Put a running job back in the queue (its worker is shutting down)."""
+        values = {"state": JobStatus.QUEUED.value, "worker_id": None}
         with self.engine.begin() as connection:
-            moved = connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.state == JobStatus.RUNNING.value)
-                .values(state=JobStatus.QUEUED.value, worker_id=None)
-            )
-            if moved.rowcount == 1:
-                _record(connection, job_id, now, "state", message)
-        return moved.rowcount == 1
+            return _move(connection, job_id, JobStatus.RUNNING, values, now, message)
 
     def recover_stale(self, *, now: datetime, stale_after: timedelta) -> list[str]:
         """Jobs left running by a worker that died: requeued once, failed the second time."""
@@ -266,7 +250,6 @@ class JobStore:
                 )
             ).all()
             for job_id, attempts, worker_id in stale:
-                condition = (jobs.c.id == job_id) & (jobs.c.state == JobStatus.RUNNING.value)
                 if attempts < MAX_ATTEMPTS:
                     values = {"state": JobStatus.QUEUED.value, "worker_id": None}
                     message = f"worker {worker_id} stopped answering; queued again"
@@ -277,8 +260,7 @@ class JobStore:
                         "error_message": STALE_FAILURE,
                     }
                     message = f"worker {worker_id} stopped answering again; job failed"
-                if connection.execute(update(jobs).where(condition).values(**values)).rowcount:
-                    _record(connection, job_id, now, "state", message)
+                if _move(connection, job_id, JobStatus.RUNNING, values, now, message):
                     recovered.append(job_id)
         return recovered
 
@@ -325,6 +307,24 @@ def _engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+def _move(
+    connection: Any,
+    job_id: str,
+    expected: JobStatus,
+    values: dict[str, Any],
+    now: datetime,
+    message: str,
+) -> bool:
+    """Change a job only if it is still in ``expected`` (so racing writers cannot both win),
+    and put the change on its timeline. True when this call made the change."""
+    moved = connection.execute(
+        update(jobs).where(jobs.c.id == job_id, jobs.c.state == expected.value).values(**values)
+    )
+    if moved.rowcount == 1:
+        _record(connection, job_id, now, "state", message)
+    return moved.rowcount == 1
 
 
 def _record(connection: Any, job_id: str, now: datetime, kind: str, message: str) -> None:
