@@ -36,18 +36,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` & co.: the reader left, nothing is wrong
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback
-        _print_error(f"internal error: {type(exc).__name__}: {exc}", args)
+        _print_error(f"internal error: {type(exc).__name__}: {exc}", args, internal=True)
         return 1
 
 
-def _print_error(message: str, args: argparse.Namespace) -> None:
+def _print_error(message: str, args: argparse.Namespace, *, internal: bool = False) -> None:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    else:
-        message += (
-            "\n(run again with --debug to see the traceback)" if "internal" in message else ""
-        )
+    elif internal:
+        message += "\n(run again with --debug to see the traceback)"
     print(f"error: {message}", file=sys.stderr)
 
 
