@@ -26,7 +26,16 @@ def add_job_commands(
     worker = add_common(commands, "worker", "run queued jobs (training in child processes)", _work)
     worker.add_argument("--concurrency", type=int, help="jobs at once (default: GPUs, 1 on CPU)")
     worker.add_argument("--max-jobs", type=int, help="stop after this many jobs")
-    worker.add_argument("--poll-seconds", type=float, default=1.0, help="queue check interval")
+    worker.add_argument("--poll-seconds", type=float, default=0.5, help="queue check interval")
+    worker.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local: a child process per job; ray: a Ray task per job on a cluster",
+    )
+    worker.add_argument(
+        "--ray-address", help="Ray cluster address (default DLSTUDIO_RAY_ADDRESS, else auto)"
+    )
     jobs = commands.add_parser("jobs", help="list, follow and cancel queued runs")
     sub = jobs.add_subparsers(title="jobs commands", required=True)
     listing = add_common(sub, "list", "jobs, newest first", _list)
@@ -46,7 +55,11 @@ def _work(args: argparse.Namespace) -> int:
     from dlstudio.jobs.worker import start_worker
 
     return start_worker(
-        concurrency=args.concurrency, max_jobs=args.max_jobs, poll_seconds=args.poll_seconds
+        concurrency=args.concurrency,
+        max_jobs=args.max_jobs,
+        poll_seconds=args.poll_seconds,
+        executor=args.executor,
+        ray_address=args.ray_address,
     )
 
 

@@ -26,6 +26,31 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest data file accepted, in MB (keep equal to server.maxUploadSize).",
     )
+    torch_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads per training run; default all cores this process may use "
+        "(a worker sets cores / concurrency for its jobs).",
+    )
+    start_worker: bool = Field(
+        default=True,
+        description="The dashboard starts a local worker when it finds none alive; "
+        "false when workers run elsewhere (a server, a Ray cluster).",
+    )
+    ray_address: str = Field(
+        default="auto",
+        description="Ray cluster for `dlstudio worker --executor ray` "
+        "(auto: the cluster started on this machine with `ray start`).",
+    )
+    ray_num_cpus: float = Field(
+        default=1, gt=0, description="CPUs each job asks of the Ray cluster (its torch threads)."
+    )
+    ray_num_gpus: float | None = Field(
+        default=None,
+        ge=0,
+        description="GPUs each job asks of the Ray cluster; default 1 when the cluster has GPUs "
+        "and the job's device allows one, else 0.",
+    )
 
     @property
     def home_dir(self) -> Path:
@@ -33,6 +58,11 @@ class Settings(BaseSettings):
         path = self.home.expanduser().resolve()
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def job_database_url(self) -> str:
+        """``DLSTUDIO_DATABASE_URL``, or SQLite ``dlstudio.db`` under the home folder."""
+        return self.database_url or f"sqlite:///{self.home_dir / 'dlstudio.db'}"
 
     @property
     def mlflow_tracking_uri(self) -> str:

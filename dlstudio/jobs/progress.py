@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import TYPE_CHECKING
 
 import mlflow
 
@@ -10,14 +12,20 @@ from dlstudio.jobs.store import JobStore, utc_now
 from dlstudio.training.callbacks import TrainingCancelled
 from dlstudio.training.loop import Callback, FitState
 
+if TYPE_CHECKING:
+    from dlstudio.jobs.execute import JobLog
+
 CHECK_EVERY_SECONDS = 2.0  # how often a running job looks for a cancel request / heartbeats
+log = logging.getLogger("dlstudio.jobs")
 
 
 class JobProgress(Callback):
     """Writes epoch progress (and the MLflow run id) to the job; stops when cancel is asked."""
 
-    def __init__(self, store: JobStore, job_id: str, *, device: str) -> None:
-        self.store, self.job_id, self.device = store, job_id, device
+    def __init__(
+        self, store: JobStore, job_id: str, *, device: str, log: JobLog | None = None
+    ) -> None:
+        self.store, self.job_id, self.device, self.log = store, job_id, device, log
         self._last_check = time.monotonic()
         self._started = time.monotonic()
 
@@ -36,11 +44,13 @@ class JobProgress(Callback):
             return  # one clock read per batch; the database only every few seconds
         self._last_check = time.monotonic()
         self._stop_if_cancelled()
-        self.store.heartbeat(self.job_id, now=utc_now())
+        self.store.report_progress(self.job_id, now=utc_now(), step=state.step)
 
     def on_epoch_end(self, state: FitState) -> None:
         elapsed = time.monotonic() - self._started
         remaining = (state.total_epochs - state.epoch) * elapsed / state.epoch
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in list(state.metrics.items())[:4])
+        log.info("epoch %d/%d: %s", state.epoch, state.total_epochs, shown)
         self.store.report_progress(
             self.job_id,
             now=utc_now(),
@@ -48,6 +58,8 @@ class JobProgress(Callback):
             total_epochs=state.total_epochs,
             metrics=state.metrics,
             eta_seconds=remaining,
+            step=state.step,
+            log_tail=self.log.text() if self.log else None,
         )
         self._stop_if_cancelled()
 

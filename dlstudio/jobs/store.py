@@ -54,12 +54,14 @@ class Job:
     attempts: int
     epoch: int | None
     total_epochs: int | None
+    step: int | None
     metrics: dict[str, float]
     eta_seconds: float | None
     device: str | None
     mlflow_run_id: str | None
     error_message: str | None
     error_traceback: str | None
+    log_tail: str | None
 
     def to_json(self) -> dict[str, Any]:
         raw = {k: v for k, v in vars(self).items() if k != "spec"}
@@ -80,13 +82,14 @@ class JobStore:
     """Jobs in a SQL database; every method is one short transaction."""
 
     def __init__(self, url: str) -> None:
+        self.url = url  # as given: str(engine.url) would mask a PostgreSQL password
         self.engine = _engine(url)
         metadata.create_all(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobStore:
         """``DLSTUDIO_DATABASE_URL``, or SQLite ``dlstudio.db`` under the home folder."""
-        return cls(settings.database_url or f"sqlite:///{settings.home_dir / 'dlstudio.db'}")
+        return cls(settings.job_database_url)
 
     def submit(self, spec: dict[str, Any], *, submitted_by: str, now: datetime) -> Job:
         """Queue a validated spec (as produced by ``RunSpec.model_dump(mode="json")``)."""
@@ -180,12 +183,16 @@ class JobStore:
         eta_seconds: float | None = None,
         device: str | None = None,
         mlflow_run_id: str | None = None,
+        step: int | None = None,
+        log_tail: str | None = None,
     ) -> None:
         """Write the latest progress; an epoch also becomes an event on the timeline."""
         values: dict[str, Any] = {"heartbeat_at": now}
         fields = {
             "epoch": epoch,
             "total_epochs": total_epochs,
+            "step": step,
+            "log_tail": log_tail,
             "eta_seconds": eta_seconds,
             "device": device,
             "mlflow_run_id": mlflow_run_id,
@@ -218,6 +225,7 @@ class JobStore:
         error_traceback: str | None = None,
         metrics: dict[str, float] | None = None,
         mlflow_run_id: str | None = None,
+        log_tail: str | None = None,
     ) -> bool:
         """End a running job; False when it was no longer running (e.g. already recovered)."""
         values: dict[str, Any] = {
@@ -226,6 +234,8 @@ class JobStore:
             "error_message": error_message,
             "error_traceback": error_traceback,
         }
+        if log_tail is not None:
+            values["log_tail"] = log_tail
         if metrics is not None:
             values["metrics_json"] = json.dumps(metrics)
         if mlflow_run_id is not None:
@@ -347,12 +357,14 @@ def _job(row: Any) -> Job:
         attempts=row["attempts"],
         epoch=row["epoch"],
         total_epochs=row["total_epochs"],
+        step=row["step"],
         metrics=json.loads(row["metrics_json"]) if row["metrics_json"] else {},
         eta_seconds=row["eta_seconds"],
         device=row["device"],
         mlflow_run_id=row["mlflow_run_id"],
         error_message=row["error_message"],
         error_traceback=row["error_traceback"],
+        log_tail=row["log_tail"],
     )
 
 

@@ -1,7 +1,10 @@
-"""`dlstudio worker`: claim queued jobs and train each in a child process.
+"""`dlstudio worker`: claim queued jobs and run each through an executor.
 
-A crash or out-of-memory kill of the child cannot take the worker down; its exit is recorded on
-the job. SIGTERM stops claiming and fails the running job with a message (never left running).
+The local executor trains each job in a child process: a crash or an out-of-memory kill of the
+child cannot take the worker down, and its exit is recorded on the job. The Ray executor
+(`dlstudio.jobs.ray_executor`) runs each job as a Ray task on a cluster. Both report progress
+and honour cancel the same way, through the job store. SIGTERM stops claiming and sends the
+running jobs back to the queue (never left running).
 """
 
 from __future__ import annotations
@@ -12,54 +15,51 @@ import signal
 import socket
 import threading
 import time
-import traceback
 from datetime import timedelta
+from typing import Protocol
 
-from dlstudio.errors import DLStudioError
 from dlstudio.jobs.store import Job, JobStatus, JobStore, utc_now
-from dlstudio.settings import get_settings
+from dlstudio.settings import Settings, get_settings
 from dlstudio.training.callbacks import TrainingCancelled
 
 STALE_AFTER = timedelta(seconds=60)  # no heartbeat for this long: the worker is gone
 HEARTBEAT_SECONDS = 2.0
+CANCEL_GRACE_SECONDS = 15.0  # a job still running this long after cancel is stopped by force
+STOP_GRACE_SECONDS = 30.0  # time a job gets to end its MLflow run after SIGTERM
 
 
-def run_job(database_url: str, job_id: str) -> None:
-    """Child process: train one claimed job and record how it ended."""
-    from dlstudio.jobs.progress import JobProgress
-    from dlstudio.spec import parse_spec
-    from dlstudio.training import run
-    from dlstudio.training.device import choose_device
+class Running(Protocol):
+    """One job an executor started."""
 
-    store = JobStore(database_url)
-    job = store.get(job_id)
+    def wait(self, seconds: float) -> bool:
+        """True once the job's process or task has ended."""
+
+    def cancel(self) -> None:
+        """Nudge it to stop soon (the job sees the request in the store anyway)."""
+
+    def stop(self) -> None:
+        """Stop it now: gracefully, then by force after a grace period."""
+
+    def crash_reason(self) -> str:
+        """Why it ended without recording an ending, in words for the user."""
+
+
+class Executor(Protocol):
+    def start(self, job: Job) -> Running: ...
+
+    def default_concurrency(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def run_job(database_url: str, job_id: str, torch_threads: int) -> None:
+    """Child process of the local executor: train one claimed job and record how it ended."""
+    from dlstudio.jobs.execute import execute_job
+
     _exit_with_parent(os.getppid())
     signal.signal(signal.SIGTERM, _raise_shutdown)
-    try:
-        spec = parse_spec(job.spec)
-        progress = JobProgress(store, job_id, device=choose_device(spec.training.device).label)
-        result = run(spec, callbacks=[progress], job_id=job_id)
-    except WorkerShutdown:
-        store.requeue(job_id, now=utc_now(), message="worker shut down; queued again")
-    except TrainingCancelled:
-        store.finish(job_id, JobStatus.CANCELLED, now=utc_now(), message="cancelled while training")
-    except DLStudioError as exc:
-        store.finish(
-            job_id, JobStatus.FAILED, now=utc_now(), message="failed", error_message=str(exc),
-            error_traceback=traceback.format_exc(),
-        )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - recorded on the job for the engineer
-        store.finish(
-            job_id, JobStatus.FAILED, now=utc_now(), message="failed",
-            error_message=f"Training stopped with an internal error ({type(exc).__name__}). "
-            "The details are in the job's traceback; please report them.",
-            error_traceback=traceback.format_exc(),
-        )  # fmt: skip
-    else:
-        store.finish(
-            job_id, JobStatus.SUCCEEDED, now=utc_now(), message=result.verdict,
-            metrics=result.metrics, mlflow_run_id=result.run_id,
-        )  # fmt: skip
+    settings = get_settings().model_copy(update={"torch_threads": torch_threads})
+    execute_job(JobStore(database_url), job_id, settings)
 
 
 class WorkerShutdown(TrainingCancelled):
@@ -81,11 +81,69 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+class LocalProcess:
+    """A job training in a child process of this worker."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self.process = process
+
+    def wait(self, seconds: float) -> bool:
+        self.process.join(seconds)
+        return not self.process.is_alive()
+
+    def cancel(self) -> None:
+        """Nothing to do: the child checks the request between batches."""
+
+    def stop(self) -> None:
+        self.process.terminate()  # SIGTERM: the child ends its MLflow run and records why
+        self.process.join(STOP_GRACE_SECONDS)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    def crash_reason(self) -> str:
+        return (
+            f"the training process stopped unexpectedly (exit code {self.process.exitcode}); "
+            "it may have run out of memory: try a smaller preset or batch size"
+        )
+
+
+class LocalExecutor:
+    """Each job in a fresh child process on this machine, with its share of the CPU cores."""
+
+    def __init__(self, store: JobStore, *, torch_threads: int) -> None:
+        self.store, self.torch_threads = store, torch_threads
+
+    def start(self, job: Job) -> LocalProcess:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited locks
+        child = context.Process(
+            target=run_job, args=(self.store.url, job.id, self.torch_threads), name=f"job-{job.id}"
+        )
+        child.start()
+        return LocalProcess(child)
+
+    def default_concurrency(self) -> int:
+        return default_concurrency()
+
+    def close(self) -> None:
+        pass
+
+
 class Worker:
     """Claims jobs one at a time per slot; ``concurrency`` slots run side by side."""
 
-    def __init__(self, store: JobStore, *, poll_seconds: float = 1.0, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        executor: Executor | None = None,
+        poll_seconds: float = 0.5,
+        concurrency: int = 1,
+    ) -> None:
         self.store, self.poll_seconds, self.concurrency = store, poll_seconds, concurrency
+        self.executor = executor or LocalExecutor(
+            store, torch_threads=threads_per_job(get_settings(), concurrency)
+        )
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self._done = 0
@@ -120,38 +178,67 @@ class Worker:
                 self._done += 1
 
     def _execute(self, job: Job) -> None:
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited locks
-        child = context.Process(target=run_job, args=(str(self.store.engine.url), job.id))
-        child.start()
-        while child.is_alive():
-            child.join(HEARTBEAT_SECONDS)
+        running = self.executor.start(job)
+        cancel_seen: float | None = None
+        while not running.wait(HEARTBEAT_SECONDS):
             self.store.heartbeat(job.id, now=utc_now())
             if self.stopping.is_set():
-                child.terminate()
-                child.join(30)
-        if self.stopping.is_set():
-            reason = "the worker was shut down while this job was running; submit it again"
-        else:  # the child records every ending it sees; only a hard crash gets here
-            reason = (
-                f"the training process stopped unexpectedly (exit code {child.exitcode}); "
-                "it may have run out of memory: try a smaller preset or batch size"
-            )
-        # a no-op when the child recorded how it ended
-        self.store.finish(
-            job.id, JobStatus.FAILED, now=utc_now(), message="failed", error_message=reason
-        )
+                running.stop()
+                break
+            if cancel_seen is None and self.store.cancel_requested(job.id):
+                cancel_seen = time.monotonic()
+                running.cancel()
+            elif cancel_seen and time.monotonic() - cancel_seen > CANCEL_GRACE_SECONDS:
+                running.stop()  # e.g. still reading a large file: no batch boundary yet
+        if self.store.get(job.id).state is not JobStatus.RUNNING:
+            return  # the job recorded how it ended
+        now = utc_now()
+        if self.store.cancel_requested(job.id):
+            self.store.finish(job.id, JobStatus.CANCELLED, now=now, message="cancelled")
+        elif self.stopping.is_set():
+            self.store.requeue(job.id, now=now, message="worker shut down; queued again")
+        else:
+            self.store.finish(
+                job.id, JobStatus.FAILED, now=now, message="failed",
+                error_message=running.crash_reason(),
+            )  # fmt: skip
 
 
-def start_worker(*, concurrency: int | None, max_jobs: int | None, poll_seconds: float) -> int:
+def threads_per_job(settings: Settings, concurrency: int) -> int:
+    """``DLSTUDIO_TORCH_THREADS``, else the cores shared evenly between the worker's slots."""
+    from dlstudio.training.device import usable_cores
+
+    return settings.torch_threads or max(1, usable_cores() // max(1, concurrency))
+
+
+def start_worker(
+    *,
+    concurrency: int | None,
+    max_jobs: int | None,
+    poll_seconds: float,
+    executor: str = "local",
+    ray_address: str | None = None,
+) -> int:
     """Entry point of `dlstudio worker`: SIGTERM/SIGINT stop it cleanly."""
-    worker = Worker(
-        JobStore.from_settings(get_settings()),
-        poll_seconds=poll_seconds,
-        concurrency=concurrency or default_concurrency(),
-    )
+    settings = get_settings()
+    if ray_address:
+        settings = settings.model_copy(update={"ray_address": ray_address})
+    store = JobStore.from_settings(settings)
+    if executor == "ray":
+        from dlstudio.jobs.ray_executor import RayExecutor
+
+        chosen: Executor = RayExecutor(store, settings)
+        concurrency = concurrency or chosen.default_concurrency()
+    else:
+        concurrency = concurrency or default_concurrency()
+        chosen = LocalExecutor(store, torch_threads=threads_per_job(settings, concurrency))
+    worker = Worker(store, executor=chosen, poll_seconds=poll_seconds, concurrency=concurrency)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stopping.set())
-    worker.run(max_jobs=max_jobs)
+    try:
+        worker.run(max_jobs=max_jobs)
+    finally:
+        chosen.close()
     return 0
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 
 import mlflow
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from dlstudio.errors import SpecError
@@ -24,7 +26,24 @@ def configure_tracking(settings: Settings) -> str:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = users_choice
+    if uri.startswith("sqlite:") and uri not in _ready:
+        _create_store(uri, settings)
     return uri
+
+
+_ready: set[str] = set()  # SQLite stores this process has opened (and migrated)
+
+
+def _create_store(uri: str, settings: Settings) -> None:
+    """Open the SQLite store once per process, under a file lock: two jobs starting together
+    on a fresh home would otherwise both run MLflow's schema migration and one would fail."""
+    with open(settings.home_dir / ".mlflow-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            MlflowClient(uri).search_experiments(max_results=1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    _ready.add(uri)
 
 
 def ensure_experiment(name: str, settings: Settings) -> str:
@@ -46,7 +65,13 @@ def ensure_experiment(name: str, settings: Settings) -> str:
     if settings.mlflow_tracking_uri.startswith("sqlite:"):
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
         location = (settings.artifact_root / slug).as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # created meanwhile by a job starting at the same time
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
 
 
 def register_model(model_uri: str, name: str) -> dict[str, str]:

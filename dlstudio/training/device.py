@@ -66,9 +66,15 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def configure_threads() -> int:
-    """Use the cores this process may run on (containers often allow fewer than the host has)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = max(1, cores or 1)
+def configure_threads(threads: int | None = None) -> int:
+    """Use ``threads``, else the cores this process may run on (containers often allow fewer
+    than the host has)."""
+    threads = threads or usable_cores()
     torch.set_num_threads(threads)
     return threads
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)

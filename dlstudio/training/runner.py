@@ -57,7 +57,8 @@ def run(
     """Check the data, train, evaluate against the baseline and log everything to MLflow.
 
     Raises DataError/SpecError before any run is created when the data or spec are unusable.
-    A ``TrainingCancelled`` raised by a callback ends the MLflow run as KILLED.
+    A ``TrainingCancelled`` raised by a callback (or a KeyboardInterrupt) ends the MLflow run
+    as KILLED.
     """
     settings = settings or get_settings()
     template = get_template(spec.task)
@@ -65,7 +66,7 @@ def run(
     findings = template.check(source.data, spec)
     raise_for_errors(findings)
     device = choose_device(spec.training.device)
-    configure_threads()
+    configure_threads(settings.torch_threads)
     configure_tracking(settings)
     experiment_id = ensure_experiment(spec.tracking.experiment, settings)
     tags = {
@@ -102,7 +103,7 @@ def run(
             log_outcome(outcome, task=spec.task)
             predictor = template.load_predictor(outcome.model_dir)
             model_uri = log_model(outcome, predictor, task=spec.task)
-        except TrainingCancelled:
+        except (TrainingCancelled, KeyboardInterrupt):  # Ctrl-C and ray.cancel stop it too
             mlflow.end_run(status="KILLED")
             raise
         finally:

@@ -1,0 +1,111 @@
+"""Train one claimed job and record how it ended, in whatever process an executor gives it.
+
+The local executor calls :func:`execute_job` in a child process, the Ray executor in a Ray task.
+Every ending it sees is written to the job (succeeded, failed, cancelled, queued again), so the
+worker only steps in when the process itself dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dlstudio.errors import DLStudioError
+from dlstudio.jobs.store import JobStatus, JobStore, utc_now
+from dlstudio.settings import Settings
+from dlstudio.training.callbacks import TrainingCancelled
+
+LOG_LINES = 200  # kept in the job's log_tail
+log = logging.getLogger("dlstudio.jobs")
+
+
+class JobLog(logging.Handler):
+    """The job's last log lines: dlstudio's own messages and every warning (ours, libraries')."""
+
+    def __init__(self, lines: int = LOG_LINES) -> None:
+        super().__init__()
+        self.lines: deque[str] = deque(maxlen=lines)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        self.addFilter(lambda r: r.name.startswith("dlstudio") or r.levelno >= logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@contextmanager
+def job_log() -> Iterator[JobLog]:
+    """Collect the log of one job (warnings included) while it runs in this process."""
+    handler = JobLog()
+    root, ours = logging.getLogger(), logging.getLogger("dlstudio")
+    level = ours.level
+    ours.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        logging.captureWarnings(False)
+        ours.setLevel(level)
+
+
+def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str = "") -> None:
+    """Run the job's spec with progress and cancellation wired to the job row.
+
+    ``where`` (e.g. the Ray node) goes into the job's log.
+    """
+    from dlstudio.jobs.progress import JobProgress
+    from dlstudio.spec import parse_spec
+    from dlstudio.training import run
+    from dlstudio.training.device import choose_device
+
+    with job_log() as lines:
+        try:
+            spec = parse_spec(store.get(job_id).spec)
+            device = choose_device(spec.training.device).label
+            data = spec.data.path or spec.data.dataset
+            log.info("training %s on %s (%s%s)", spec.task, data, device, where and f", {where}")
+            progress = JobProgress(store, job_id, device=device, log=lines)
+            result = run(spec, callbacks=[progress], job_id=job_id, settings=settings)
+        except (TrainingCancelled, KeyboardInterrupt):  # cancel, SIGTERM, ray.cancel
+            if store.cancel_requested(job_id):
+                log.info("cancelled")
+                store.finish(
+                    job_id, JobStatus.CANCELLED, now=utc_now(), message="cancelled while training",
+                    log_tail=lines.text(),
+                )  # fmt: skip
+            else:
+                log.info("the worker is shutting down; the job goes back to the queue")
+                store.requeue(job_id, now=utc_now(), message="worker shut down; queued again")
+        except DLStudioError as exc:
+            log.error("%s", exc)
+            _fail(store, job_id, str(exc), lines)
+        except Exception as exc:  # recorded on the job for the engineer (traceback too)
+            log.exception("internal error")
+            _fail(
+                store, job_id,
+                f"Training stopped with an internal error ({type(exc).__name__}). "
+                "The details are in the job's traceback; please report them.",
+                lines,
+            )  # fmt: skip
+        else:
+            for note in result.notes:
+                log.info("%s", note)
+            log.info("%s", result.verdict)
+            store.finish(
+                job_id, JobStatus.SUCCEEDED, now=utc_now(), message=result.verdict,
+                metrics=result.metrics, mlflow_run_id=result.run_id, log_tail=lines.text(),
+            )  # fmt: skip
+
+
+def _fail(store: JobStore, job_id: str, message: str, lines: JobLog) -> None:
+    store.finish(
+        job_id, JobStatus.FAILED, now=utc_now(), message="failed", error_message=message,
+        error_traceback=traceback.format_exc(), log_tail=lines.text(),
+    )  # fmt: skip
