@@ -11,7 +11,7 @@ import pytest
 
 from dlstudio.jobs import JobStatus, JobStore
 from dlstudio.jobs.store import utc_now
-from dlstudio.jobs.worker import Worker
+from dlstudio.jobs.worker import Worker, threads_per_job
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
 from dlstudio.tracking.setup import configure_tracking
@@ -34,9 +34,40 @@ def test_worker_runs_a_job_to_success_with_its_run_and_metrics(store, customers_
     done = store.get(job.id)
     assert done.state is JobStatus.SUCCEEDED, done.error_traceback
     assert done.mlflow_run_id and "test_f1_macro" in done.metrics
-    assert (done.epoch, done.total_epochs) == (2, 2)
+    assert (done.epoch, done.total_epochs) == (2, 2) and done.step > 0
     kinds = [e.kind for e in store.events(job.id)]
     assert kinds.count("epoch") == 2 and kinds[-1] == "state"
+    assert "epoch 2/2" in done.log_tail and "baseline" in done.log_tail
+
+
+def test_two_first_jobs_on_a_fresh_home_both_succeed(isolated_home, customers_csv) -> None:
+    """Two jobs starting together used to race MLflow's schema migration of a new database."""
+    store = JobStore.from_settings(get_settings())
+    jobs = [store.submit(job_spec(customers_csv), submitted_by="ana", now=utc_now()) for _ in "ab"]
+    assert not (isolated_home / "mlflow.db").exists()
+    assert Worker(store, poll_seconds=0.1, concurrency=2).run(max_jobs=2) == 2
+    for job in jobs:
+        done = store.get(job.id)
+        assert done.state is JobStatus.SUCCEEDED, done.error_traceback
+
+
+def test_jobs_share_the_cores_between_the_worker_slots(monkeypatch) -> None:
+    monkeypatch.setattr("dlstudio.training.device.usable_cores", lambda: 16)
+    assert threads_per_job(get_settings(), 4) == 4
+    assert threads_per_job(get_settings(), 32) == 1
+    monkeypatch.setenv("DLSTUDIO_TORCH_THREADS", "3")
+    assert threads_per_job(get_settings(), 4) == 3
+
+
+def test_a_failed_job_keeps_its_log_and_traceback(store, tmp_path) -> None:
+    bad = tmp_path / "one-class.csv"
+    bad.write_text("x,churn\n" + "".join(f"{i},yes\n" for i in range(50)))
+    job = store.submit(job_spec(bad), submitted_by="ana", now=utc_now())
+    Worker(store, poll_seconds=0.1).run(max_jobs=1)
+    failed = store.get(job.id)
+    assert failed.state is JobStatus.FAILED
+    assert "one" in failed.error_message.lower() and "Traceback" not in failed.error_message
+    assert failed.error_message in failed.log_tail and "Traceback" in failed.error_traceback
 
 
 def test_job_whose_data_disappeared_fails_with_a_user_message(
