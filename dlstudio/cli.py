@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -190,23 +191,51 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    """Streamlit in the foreground; one worker and the MLflow UI beside it; all stop together."""
+    """Streamlit in the foreground; a worker and the MLflow UI beside it; all stop together."""
+    from dlstudio.jobs.autostart import ensure_worker
+    from dlstudio.settings import get_settings
+
     helpers = []  # each in its own process group, so their children stop with them
-    if not args.no_worker:
-        worker = [sys.executable, "-m", "dlstudio", "worker"]
-        helpers.append(subprocess.Popen(worker, start_new_session=True))
+    env = dict(os.environ)
+    worker_pid = None
+    if args.no_worker:
+        env["DLSTUDIO_START_WORKER"] = "false"  # nor may the dashboard start one
+    else:  # unless one is alive already; the dashboard restarts it if it dies
+        worker_pid = ensure_worker(get_settings(), parent_pid=os.getpid()).started_pid
     if not args.no_mlflow and not _remote_tracking_server():
         ui = _mlflow_ui_command(args.mlflow_port)
         helpers.append(subprocess.Popen(ui, start_new_session=True))
     streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     try:
         # Streamlit reads .streamlit/config.toml from the working folder: run beside app.py.
-        return subprocess.call([*streamlit, "--server.port", str(args.port)], cwd=APP_FILE.parent)
+        return subprocess.call(
+            [*streamlit, "--server.port", str(args.port)], cwd=APP_FILE.parent, env=env
+        )
     finally:
-        for helper in helpers:  # SIGTERM: the worker requeues a running job before it exits
+        for helper in helpers:
             os.killpg(helper.pid, signal.SIGTERM)
+        if worker_pid:  # SIGTERM: the worker requeues a running job before it exits
+            _stop_group(worker_pid)
         for helper in helpers:
             helper.wait(timeout=60)
+
+
+def _stop_group(pid: int) -> None:
+    """SIGTERM a child process group and reap its leader (a minute's grace, then SIGKILL)."""
+    from dlstudio.jobs.worker import process_exists
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        if not process_exists(pid):
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _ui_args(command: argparse.ArgumentParser) -> None:

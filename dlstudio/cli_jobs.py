@@ -36,6 +36,7 @@ def add_job_commands(
     worker.add_argument(
         "--ray-address", help="Ray cluster address (default DLSTUDIO_RAY_ADDRESS, else auto)"
     )
+    worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # stop when it exits
     jobs = commands.add_parser("jobs", help="list, follow and cancel queued runs")
     sub = jobs.add_subparsers(title="jobs commands", required=True)
     listing = add_common(sub, "list", "jobs, newest first", _list)
@@ -60,6 +61,7 @@ def _work(args: argparse.Namespace) -> int:
         poll_seconds=args.poll_seconds,
         executor=args.executor,
         ray_address=args.ray_address,
+        parent_pid=args.parent_pid,
     )
 
 

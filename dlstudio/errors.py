@@ -28,3 +28,9 @@ class DataError(DLStudioError):
 
 class JobError(DLStudioError):
     """A background job could not be submitted, run or changed."""
+
+
+class UnknownJob(JobError):
+    """No job has the id the user gave."""
+
+    exit_code = 2

@@ -18,6 +18,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DLSTUDIO_HOME", str(home))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("DLSTUDIO_MAX_UPLOAD_MB", raising=False)
+    monkeypatch.setenv("DLSTUDIO_START_WORKER", "false")  # the tests that need one start it
     return home
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 
-from dlstudio.errors import JobError
-from dlstudio.jobs.tables import job_events, jobs, metadata
+from dlstudio.errors import UnknownJob
+from dlstudio.jobs.tables import job_events, jobs, metadata, workers
 from dlstudio.settings import Settings
 
 MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
@@ -67,6 +67,19 @@ class Job:
         raw = {k: v for k, v in vars(self).items() if k != "spec"}
         raw["state"] = self.state.value
         return {**raw, "spec": self.spec}
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A worker process that announced itself (and when it last said it was alive)."""
+
+    id: str
+    host: str
+    pid: int
+    executor: str
+    concurrency: int
+    started_at: datetime
+    heartbeat_at: datetime
 
 
 @dataclass(frozen=True)
@@ -279,7 +292,7 @@ class JobStore:
         with self.engine.connect() as connection:
             row = connection.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
         if row is None:
-            raise JobError(
+            raise UnknownJob(
                 f"there is no job {job_id!r}", fix="list the jobs with `dlstudio jobs list`"
             )
         return _job(row)
@@ -300,6 +313,37 @@ class JobStore:
                 JobEvent(_utc(r["at"]), r["kind"], r["message"])
                 for r in connection.execute(query).mappings()
             ]
+
+    def register_worker(
+        self, worker_id: str, *, host: str, pid: int, executor: str, concurrency: int,
+        now: datetime,
+    ) -> None:  # fmt: skip
+        """A worker starts: announce it (replacing a dead one that had the same id)."""
+        row = {"host": host, "pid": pid, "executor": executor, "concurrency": concurrency,
+               "started_at": now, "heartbeat_at": now}  # fmt: skip
+        with self.engine.begin() as connection:
+            connection.execute(delete(workers).where(workers.c.id == worker_id))
+            connection.execute(insert(workers).values(id=worker_id, **row))
+
+    def worker_alive(self, worker_id: str, *, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now)
+            )
+
+    def unregister_worker(self, worker_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(workers).where(workers.c.id == worker_id))
+
+    def live_workers(self, *, now: datetime, within: timedelta) -> list[WorkerInfo]:
+        """Workers whose last heartbeat is more recent than ``within``."""
+        query = select(workers).where(workers.c.heartbeat_at >= now - within)
+        with self.engine.connect() as connection:
+            return [
+                WorkerInfo(**{**row, "started_at": _utc(row["started_at"]),
+                              "heartbeat_at": _utc(row["heartbeat_at"])})
+                for row in connection.execute(query.order_by(workers.c.started_at)).mappings()
+            ]  # fmt: skip
 
 
 def _engine(url: str) -> Engine:

@@ -1,4 +1,4 @@
-"""The job tables (SQLAlchemy Core): one row per job, one row per event the UI can show."""
+"""The job tables (SQLAlchemy Core): jobs, the events the UI shows, and the live workers."""
 
 from __future__ import annotations
 
@@ -55,4 +55,16 @@ job_events = Table(
     Column("kind", String(16), nullable=False),  # "state", "epoch", ...
     Column("message", Text, nullable=False),
     Index("ix_job_events_job", "job_id", "id"),
+)
+
+workers = Table(  # who is alive to run jobs (the dashboard shows it and starts one when none is)
+    "workers",
+    metadata,
+    Column("id", String(128), primary_key=True),  # host:pid
+    Column("host", String(128), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("executor", String(16), nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )

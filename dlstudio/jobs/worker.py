@@ -139,11 +139,13 @@ class Worker:
         executor: Executor | None = None,
         poll_seconds: float = 0.5,
         concurrency: int = 1,
+        executor_name: str = "local",
     ) -> None:
         self.store, self.poll_seconds, self.concurrency = store, poll_seconds, concurrency
         self.executor = executor or LocalExecutor(
             store, torch_threads=threads_per_job(get_settings(), concurrency)
         )
+        self.executor_name = executor_name
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self._done = 0
@@ -151,16 +153,41 @@ class Worker:
 
     def run(self, *, max_jobs: int | None = None) -> int:
         """Work until stopped (or ``max_jobs`` finished); returns the number of jobs run."""
-        self.store.recover_stale(now=utc_now(), stale_after=STALE_AFTER)
-        slots = [
-            threading.Thread(target=self._slot, args=(i, max_jobs), daemon=True)
-            for i in range(self.concurrency)
-        ]
-        for slot in slots:
-            slot.start()
-        for slot in slots:
-            slot.join()
+        self.store.register_worker(
+            self.worker_id, host=socket.gethostname(), pid=os.getpid(),
+            executor=self.executor_name, concurrency=self.concurrency, now=utc_now(),
+        )  # fmt: skip
+        alive = threading.Event()
+        threading.Thread(target=self._announce, args=(alive,), daemon=True).start()
+        try:
+            self.store.recover_stale(now=utc_now(), stale_after=STALE_AFTER)
+            slots = [
+                threading.Thread(target=self._slot, args=(i, max_jobs), daemon=True)
+                for i in range(self.concurrency)
+            ]
+            for slot in slots:
+                slot.start()
+            for slot in slots:
+                slot.join()
+        finally:
+            alive.set()
+            self.store.unregister_worker(self.worker_id)
         return self._done
+
+    def _announce(self, done: threading.Event) -> None:
+        """Tell the store this worker is alive, busy or idle (the dashboard reads it)."""
+        while not done.wait(HEARTBEAT_SECONDS):
+            self.store.worker_alive(self.worker_id, now=utc_now())
+
+    def stop_with(self, parent_pid: int) -> None:
+        """Stop gracefully once process ``parent_pid`` (the dashboard that started us) is gone."""
+
+        def watch() -> None:
+            while process_exists(parent_pid) and not self.stopping.is_set():
+                time.sleep(HEARTBEAT_SECONDS)
+            self.stopping.set()
+
+        threading.Thread(target=watch, daemon=True).start()
 
     def _slot(self, index: int, max_jobs: int | None) -> None:
         worker_id = f"{self.worker_id}/{index}"
@@ -204,6 +231,17 @@ class Worker:
             )  # fmt: skip
 
 
+def process_exists(pid: int) -> bool:
+    """Is there a process with this id (any owner)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def threads_per_job(settings: Settings, concurrency: int) -> int:
     """``DLSTUDIO_TORCH_THREADS``, else the cores shared evenly between the worker's slots."""
     from dlstudio.training.device import usable_cores
@@ -218,6 +256,7 @@ def start_worker(
     poll_seconds: float,
     executor: str = "local",
     ray_address: str | None = None,
+    parent_pid: int | None = None,
 ) -> int:
     """Entry point of `dlstudio worker`: SIGTERM/SIGINT stop it cleanly."""
     settings = get_settings()
@@ -232,7 +271,12 @@ def start_worker(
     else:
         concurrency = concurrency or default_concurrency()
         chosen = LocalExecutor(store, torch_threads=threads_per_job(settings, concurrency))
-    worker = Worker(store, executor=chosen, poll_seconds=poll_seconds, concurrency=concurrency)
+    worker = Worker(
+        store, executor=chosen, poll_seconds=poll_seconds, concurrency=concurrency,
+        executor_name=executor,
+    )  # fmt: skip
+    if parent_pid:
+        worker.stop_with(parent_pid)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stopping.set())
     try:
