@@ -36,6 +36,11 @@ def add_job_commands(
     worker.add_argument(
         "--ray-address", help="Ray cluster address (default DLSTUDIO_RAY_ADDRESS, else auto)"
     )
+    worker.add_argument(
+        "--no-warm-start",
+        action="store_true",
+        help="no child waiting with the training stack loaded (saves ~400 MB; jobs start ~8 s later)",
+    )
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # stop when it exits
     jobs = commands.add_parser("jobs", help="list, follow and cancel queued runs")
     sub = jobs.add_subparsers(title="jobs commands", required=True)
@@ -62,6 +67,7 @@ def _work(args: argparse.Namespace) -> int:
         executor=args.executor,
         ray_address=args.ray_address,
         parent_pid=args.parent_pid,
+        warm=not args.no_warm_start,
     )
 
 

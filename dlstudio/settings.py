@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest data file accepted, in MB (keep equal to server.maxUploadSize).",
     )
+    mlflow_ui_url: str = Field(
+        default="http://127.0.0.1:5000",
+        description="Where users open the MLflow UI (the dashboard links runs there).",
+    )
     torch_threads: int | None = Field(
         default=None,
         ge=1,

@@ -160,6 +160,9 @@ class RayExecutor:
             return 1
         return 0
 
+    def warm_up(self) -> None:
+        """Ray keeps its worker processes warm itself."""
+
     def default_concurrency(self) -> int:
         """As many jobs at once as the cluster has GPUs, else as its CPUs fit."""
         resources = self.ray.cluster_resources()
