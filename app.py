@@ -1,4 +1,4 @@
-"""dlstudio dashboard: page config and navigation. Pages live in pages/."""
+"""dlstudio dashboard: page config, navigation by section, and the status in the sidebar."""
 
 import os
 
@@ -6,12 +6,37 @@ import streamlit as st
 
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
+from dlstudio.ui.status import device_status
+from dlstudio.ui.widgets import APP_RAN_KEY, RESUME_KEY
 
 st.set_page_config(page_title="dlstudio", page_icon=":bar_chart:", layout="wide")
+
+pages = {
+    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Data": [st.Page("pages/data.py", title="Data", icon=":material/table:")],
+    "Train": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
+    ],
+    "Results": [
+        st.Page("pages/runs.py", title="Runs", icon=":material/list:"),
+        st.Page("pages/results.py", title="Results", icon=":material/insights:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    ],
+    "Operate": [
+        st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:"),
+        st.Page("pages/schedules.py", title="Schedules", icon=":material/schedule:"),
+    ],
+}
+navigation = st.navigation(pages)
+st.session_state[APP_RAN_KEY] = True
+if resume := st.session_state.pop(RESUME_KEY, None):  # a deep link opened on a fresh server
+    st.switch_page(resume)
 
 if "worker_status" not in st.session_state:  # once per browser session: jobs need a worker
     st.session_state.worker_status = ensure_worker(get_settings(), parent_pid=os.getpid())
 st.sidebar.caption(st.session_state.worker_status.message)
+device = device_status()
+st.sidebar.caption(device.message)
 
-navigation = st.navigation([st.Page("pages/runs.py", title="Runs", icon=":material/list:")])
 navigation.run()

@@ -2,16 +2,81 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from dlstudio.data.readers import read_table
+from dlstudio.data.uploads import read_upload
 from dlstudio.errors import DataError, DLStudioError
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.setup import configure_tracking
 
 WRITERS = {".csv": "to_csv", ".parquet": "to_parquet", ".pq": "to_parquet"}
+CHAMPION = "champion"  # the alias training gives a registered model's first version
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model in the MLflow registry: its versions (newest first) and aliases."""
+
+    name: str
+    versions: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...]  # (alias, version), the champion first
+
+    def choices(self) -> dict[str, str]:
+        """Label -> model URI pinned to one version: the aliases first, then every version.
+
+        Pinned, so that a cached model never outlives a move of its alias.
+        """
+        by_alias = {
+            f"{alias} (version {v})": version_uri(self.name, v) for alias, v in self.aliases
+        }
+        return by_alias | {f"version {v}": version_uri(self.name, v) for v in self.versions}
+
+
+def registered_models(settings: Settings | None = None) -> list[RegisteredModel]:
+    """Every registered model with its versions and aliases, by name."""
+    from mlflow.tracking import MlflowClient
+
+    configure_tracking(settings or get_settings())
+    client = MlflowClient()
+    found = []
+    for model in client.search_registered_models(order_by=["name ASC"]):
+        quoted = model.name.replace("'", "\\'")
+        numbers = sorted(
+            (int(v.version) for v in client.search_model_versions(f"name = '{quoted}'")),
+            reverse=True,
+        )
+        aliases = sorted(
+            ((alias, str(version)) for alias, version in model.aliases.items()),
+            key=lambda item: (item[0] != CHAMPION, item[0]),
+        )
+        found.append(RegisteredModel(model.name, tuple(map(str, numbers)), tuple(aliases)))
+    return found
+
+
+def version_uri(name: str, version: str) -> str:
+    """The URI of one version of a registered model."""
+    return f"models:/{name}/{version}"
+
+
+def run_model_uri(run_id: str) -> str:
+    """``runs:/<id>/model`` for a run id as copied from the Runs page or the MLflow UI.
+
+    Raises:
+        DLStudioError: ``run_id`` is not a 32-character MLflow run id.
+    """
+    cleaned = run_id.strip().lower()
+    if not _RUN_ID.fullmatch(cleaned):
+        raise DLStudioError(
+            f"{run_id!r} is not a run id.",
+            fix="Copy the 32-character id from the Runs page (column 'run') or the MLflow UI.",
+        )
+    return f"runs:/{cleaned}/model"
 
 
 def load_model(model_uri: str, settings: Settings | None = None):
@@ -34,6 +99,7 @@ def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
     """The input rows followed by ``prediction`` and ``probability_<class>`` columns."""
     from mlflow.exceptions import MlflowException
 
+    _check_inputs(model, frame)
     try:
         predictions = model.predict(frame)
     except MlflowException as exc:  # schema enforcement: missing column, wrong type
@@ -43,6 +109,15 @@ def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
         ) from None
     clashing = {c: f"{c}_input" for c in frame.columns if c in predictions.columns}
     return pd.concat([frame.rename(columns=clashing), predictions.set_index(frame.index)], axis=1)
+
+
+def predict_upload(model, data: bytes, *, filename: str) -> pd.DataFrame:
+    """Predictions for the rows of an uploaded file (see ``predict_frame``).
+
+    Raises:
+        DataError: the file cannot be read, or lacks columns the model needs.
+    """
+    return predict_frame(model, read_upload(data, filename=filename).frame)
 
 
 def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path) -> int:
@@ -61,6 +136,21 @@ def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path)
     getattr(result, writer)(partial, index=False)
     partial.replace(output)  # atomic: a failure never leaves a half-written file behind
     return len(result)
+
+
+def _check_inputs(model, frame: pd.DataFrame) -> None:
+    """Name the columns the model needs that ``frame`` lacks (MLflow's message dumps the rows)."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        return
+    missing = [name for name in schema.required_input_names() if name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"The data lacks {len(missing)} column(s) the model needs: "
+            f"{', '.join(repr(name) for name in missing)}.",
+            fix="Add the missing column(s), named exactly as in the training file (the target column is not "
+            f"needed). The model reads: {', '.join(schema.input_names())}.",
+        )
 
 
 def _first_line(exc: Exception) -> str:

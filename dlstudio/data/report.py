@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from dlstudio.data.checks import Finding
 from dlstudio.data.profile import TableProfile, profile_table
-from dlstudio.data.readers import read_table
+from dlstudio.data.readers import LoadedTable, read_table
 from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DataError
 
@@ -57,16 +59,38 @@ def profile_source(source: str, *, target: str | None = None) -> DataReport:
         if path.suffix or "/" in source or "\\" in source:  # meant as a file, not a stored name
             raise DataError(f"The file {source!r} does not exist.", fix="check the path")
         path = DatasetStore.default().resolve(source).path
-    table = read_table(path)
+    return report_table(read_table(path), source=str(source), target=target)
+
+
+def report_table(
+    table: LoadedTable, *, source: str, target: str | None = None, task: str | None = None
+) -> DataReport:
+    """Profile a table already read; with a target, also run the template's checks.
+
+    Args:
+        table: the table, as ``read_table`` returned it.
+        source: how the report names the table ("sales@1a2b3c4d5e6f", a path).
+        target: the column to predict; None profiles the columns only.
+        task: the template whose checks run (default: the spec's default template).
+    """
     findings: tuple[Finding, ...] = ()
     if target is not None:
         from dlstudio.spec import parse_spec
         from dlstudio.tasks import get_template
         from dlstudio.tasks.base import TrainingData
 
-        spec = parse_spec({"data": {"path": str(path), "target": target}})
+        chosen = {"task": task} if task else {}
+        spec = parse_spec({**chosen, "data": {"path": str(table.source), "target": target}})
         findings = tuple(get_template(spec.task).check(TrainingData(table.frame), spec))
         if any(f.level == "error" and f.column == target for f in findings):
             target = None  # a missing target: profile without it, the finding says why
     profile = profile_table(table.frame, target=target)
-    return DataReport(str(source), profile, findings, table.notes)
+    return DataReport(source, profile, findings, table.notes)
+
+
+def suggest_target(frame: pd.DataFrame, *, task: str) -> str:
+    """The column the template guesses a user wants to predict, else the last column."""
+    from dlstudio.tasks import get_template
+
+    guess = get_template(task).suggest_roles(frame).get("target")
+    return str(guess) if guess is not None else str(frame.columns[-1])

@@ -1,5 +1,8 @@
 """Uploaded datasets on disk, by name and content-hash version: ``root/<name>/<version>/<file>``.
 
+Beside the file, ``meta.json`` describes the upload and ``shape.json`` holds its rows and
+columns (counted when it was read at save time, so listings never re-read the data).
+
 A version is the first 12 hex digits of the file's sha256, so the same content saved twice is
 one version. Writes go to a hidden staging folder first and appear with one ``os.replace``:
 a crash leaves at most a stray ``.incoming-*`` folder, never half a version.
@@ -23,6 +26,7 @@ from dlstudio.errors import DataError
 from dlstudio.settings import get_settings
 
 META_FILE = "meta.json"
+SHAPE_FILE = "shape.json"  # rows and columns, counted when the file was read at save time
 VERSION_LENGTH = 12
 STAGING_PREFIX = ".incoming-"
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -39,6 +43,8 @@ class DatasetVersion:
     path: Path
     size_bytes: int
     created_at: datetime
+    n_rows: int | None = None  # None for versions stored before shapes were recorded
+    n_columns: int | None = None
 
     @property
     def ref(self) -> str:
@@ -162,7 +168,8 @@ class DatasetStore:
             staged = staging / version
             staged.mkdir()
             _copy(source, staged / str(meta["filename"]))
-            read_table(staged / str(meta["filename"]))
+            frame = read_table(staged / str(meta["filename"])).frame
+            _write_json(staged / SHAPE_FILE, {"rows": len(frame), "columns": frame.shape[1]})
             _write_json(staged / META_FILE, meta)
             dataset_dir = self.root / name
             if dataset_dir.exists():
@@ -176,6 +183,8 @@ class DatasetStore:
     def _load(self, name: str, version: str) -> DatasetVersion:
         folder = self.root / name / version
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        shape_path = folder / SHAPE_FILE
+        shape = json.loads(shape_path.read_text(encoding="utf-8")) if shape_path.is_file() else {}
         return DatasetVersion(
             name=name,  # the folder is the truth; meta["name"] may predate a rename
             version=version,
@@ -183,6 +192,8 @@ class DatasetStore:
             path=folder / meta["filename"],
             size_bytes=int(meta["size_bytes"]),
             created_at=datetime.fromisoformat(meta["created_at"]),
+            n_rows=shape.get("rows"),
+            n_columns=shape.get("columns"),
         )
 
     def _require(self, name: str) -> None:

@@ -55,6 +55,26 @@ class TaskOutcome:
         return max(self.baselines, key=lambda b: sign * b.metrics[self.primary_metric])
 
 
+@dataclass(frozen=True)
+class Role:
+    """A column the user assigns when setting up a run (target, time column, text column...)."""
+
+    key: str
+    label: str
+    spec_path: str  # dotted path in the RunSpec, e.g. "data.target"
+    help: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A small dataset the template ships (generated), for "try a sample" in the dashboard."""
+
+    name: str
+    description: str
+    frame: pd.DataFrame
+    roles: dict[str, str]
+
+
 class Predictor(Protocol):
     """A loaded model: raw user columns in, predictions out."""
 
@@ -68,6 +88,19 @@ class TaskTemplate(ABC):
     title: ClassVar[str]
     description: ClassVar[str]
     data_needs: ClassVar[str]
+    roles: ClassVar[tuple[Role, ...]] = ()
+
+    def suggest_roles(self, frame: pd.DataFrame) -> dict[str, str | None]:
+        """A first guess for each role from the columns (the user can change it)."""
+        return {role.key: None for role in self.roles}
+
+    def sample(self) -> Sample | None:
+        """A generated example dataset, or None."""
+        return None
+
+    def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float | None:
+        """A rough upper bound of the training time, for the preset picker; None if unknown."""
+        return None
 
     @abstractmethod
     def check(self, data: TrainingData, spec: Any) -> list[Finding]:

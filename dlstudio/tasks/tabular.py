@@ -22,8 +22,15 @@ from dlstudio.data.checks import Finding
 from dlstudio.evaluation.metrics import classification_metrics, confusion, per_class_report
 from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
 from dlstudio.spec import TabularClassificationSpec
-from dlstudio.tasks.base import BaselineResult, TaskOutcome, TaskTemplate, TrainingData
-from dlstudio.tasks.tabular_checks import check_table, clean_target, feature_columns
+from dlstudio.tasks.base import (
+    BaselineResult,
+    Role,
+    Sample,
+    TaskOutcome,
+    TaskTemplate,
+    TrainingData,
+)
+from dlstudio.tasks.tabular_checks import check_table, clean_target, feature_columns, guess_target
 from dlstudio.tasks.tabular_features import TabularFeatures, fit_features
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
@@ -68,6 +75,33 @@ class TabularClassification(TaskTemplate):
     title = "Tabular classification"
     description = "Predict a category (churn yes/no, product type, risk band) from table columns."
     data_needs = "A CSV, Excel or Parquet table with one row per example and a target column."
+    roles = (
+        Role(
+            "target",
+            "Column to predict",
+            "data.target",
+            "The category the model learns to predict.",
+        ),
+    )
+
+    def suggest_roles(self, frame: pd.DataFrame) -> dict[str, str | None]:
+        return {"target": guess_target(frame)}
+
+    def sample(self) -> Sample:
+        from dlstudio.tasks.tabular_sample import churn_table
+
+        return Sample(
+            name="sample-churn",
+            description="1,000 customers of a subscription business; predict who churned.",
+            frame=churn_table(),
+            roles={"target": "churned"},
+        )
+
+    def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
+        """Start-up, baselines and logging (~20 s measured) plus the preset's maximum epochs at
+        the measured ~40,000 rows/s of the loop on 2 CPU cores (bench/RESULTS.md)."""
+        rows_per_second = 400_000 if gpu else 40_000
+        return 20 + PRESETS[preset].epochs * rows * 1.2 / rows_per_second
 
     def check(self, data: TrainingData, spec: TabularClassificationSpec) -> list[Finding]:
         return check_table(data, spec)

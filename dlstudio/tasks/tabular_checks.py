@@ -263,3 +263,20 @@ def _check_test_counts(test_labels: pd.Series, labels: pd.Series, target: str) -
             column=target,
         )
     ]
+
+
+TARGET_NAMES = ("target", "label", "class", "y", "outcome", "churn", "churned", "species")
+
+
+def guess_target(frame: pd.DataFrame) -> str | None:
+    """The column a user most likely wants to predict: a conventional name, else the last
+    column with a few (2-20) distinct values that is not an id. None when nothing fits."""
+    for column in frame.columns:
+        name = str(column).strip().lower()
+        if name in TARGET_NAMES or name.endswith(("_label", "_target", "_class")):
+            return column
+    for column in reversed(frame.columns):
+        kind = infer_column_type(frame[column])
+        if kind.kind in ("categorical", "boolean") and 2 <= frame[column].nunique() <= 20:
+            return column
+    return None

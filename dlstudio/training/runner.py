@@ -11,7 +11,7 @@ from pathlib import Path
 import mlflow
 
 from dlstudio.data.checks import Finding, raise_for_errors
-from dlstudio.data.sources import load_data
+from dlstudio.data.sources import DataSource, load_data
 from dlstudio.evaluation.metrics import Verdict
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import RunSpec, dump_spec, flatten_spec
@@ -47,6 +47,12 @@ class RunResult:
         return raw
 
 
+def check_run(spec: RunSpec, settings: Settings) -> tuple[DataSource, list[Finding]]:
+    """Read the spec's data and run its template's checks (what would stop or weaken the run)."""
+    source = load_data(spec.data, settings)
+    return source, get_template(spec.task).check(source.data, spec)
+
+
 def run(
     spec: RunSpec,
     *,
@@ -62,8 +68,7 @@ def run(
     """
     settings = settings or get_settings()
     template = get_template(spec.task)
-    source = load_data(spec.data, settings)
-    findings = template.check(source.data, spec)
+    source, findings = check_run(spec, settings)
     raise_for_errors(findings)
     device = choose_device(spec.training.device)
     configure_threads(settings.torch_threads)
@@ -98,7 +103,12 @@ def run(
                 outcome.higher_is_better,
             )
             mlflow.set_tags(
-                {"dlstudio.baseline": outcome.baseline.name, "dlstudio.verdict": str(verdict)}
+                {
+                    "dlstudio.baseline": outcome.baseline.name,
+                    "dlstudio.verdict": str(verdict),
+                    "dlstudio.primary_metric": outcome.primary_metric,
+                    "dlstudio.higher_is_better": str(outcome.higher_is_better).lower(),
+                }
             )
             log_outcome(outcome, task=spec.task)
             predictor = template.load_predictor(outcome.model_dir)

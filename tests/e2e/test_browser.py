@@ -1,27 +1,33 @@
-"""The dashboard in a real headless Chromium, served by `streamlit run` as users start it."""
+"""The whole no-code flow in a real headless Chromium: `streamlit run` and a real worker, as
+users start them, on a temp home. Upload -> train (fast) -> progress -> results -> predict.
+
+Screenshots of every step go to ``artifacts/e2e/`` (kept by CI, ignored by git).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import mlflow
+import pandas as pd
 import pytest
 
-from dlstudio.settings import Settings
-from dlstudio.tracking.setup import configure_tracking, ensure_experiment
+from tests.conftest import make_customers
 from tests.e2e.servers import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "e2e"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
+MINUTE = 60_000  # Playwright timeouts are in ms
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -33,48 +39,90 @@ if not Path(CHROMIUM).exists():
 
 @pytest.fixture(scope="module")
 def served_app(tmp_path_factory, migrated_mlflow_db) -> Iterator[str]:
+    """The dashboard and one worker on a fresh home (MLflow DB pre-migrated to save time)."""
     home = tmp_path_factory.mktemp("e2e-home")
     shutil.copy(migrated_mlflow_db, home / "mlflow.db")
-    settings = Settings(home=home)
-    configure_tracking(settings)
-    with mlflow.start_run(
-        experiment_id=ensure_experiment("e2e", settings),
-        tags={"dlstudio.task": "tabular_classification", "dlstudio.dataset": "churn.csv"},
-    ):
-        mlflow.log_metrics({"test_f1_macro": 0.8, "baseline_test_f1_macro": 0.7})
-    port = free_port()
-    env = {**os.environ, "DLSTUDIO_HOME": str(home)}
+    env = {**os.environ, "DLSTUDIO_HOME": str(home), "DLSTUDIO_START_WORKER": "false"}
     env.pop("MLFLOW_TRACKING_URI", None)
+    port = free_port()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "dlstudio", "worker", "--poll-seconds", "0.2"],
+        env=env, start_new_session=True,
+    )  # fmt: skip
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    process = subprocess.Popen(
+    app = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{url}/_stcore/health", process)
+        wait_until_up(f"{url}/_stcore/health", app)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        app.terminate()
+        os.killpg(worker.pid, signal.SIGTERM)
+        app.wait(timeout=30)
+        worker.wait(timeout=60)
 
 
-def test_runs_page_shows_the_logged_run(served_app: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=MINUTE)  # first page loads import torch and MLflow
+    csv = tmp_path / "customers.csv"
+    make_customers().to_csv(csv, index=False)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(MINUTE)
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
         try:
-            page = browser.new_page()
-            page.goto(served_app)
-            page.get_by_role("heading", name="Runs").wait_for(timeout=60_000)
-            # The table is a canvas grid; its accessible twin holds the cell text once drawn.
-            page.locator("[data-testid='stDataFrame'] canvas").first.wait_for(timeout=60_000)
-            cell = page.get_by_text("tabular_classification").first
-            cell.wait_for(state="attached", timeout=60_000)
-            page.screenshot(path=str(tmp_path / "runs.png"))
-            assert "No runs yet" not in page.content()
-            assert "Tracking store" in page.content()
+            # 1. Data: upload a CSV and store it as a dataset
+            page.goto(f"{served_app}/data")  # a deep link on a fresh server still gets
+            expect(page.get_by_text("Operate")).to_be_visible()  # app.py's sections and status
+            expect(page.get_by_text("1 worker alive")).to_be_visible()
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
+            page.get_by_role("button", name="Save", exact=True).click()
+            expect(page.get_by_text("Saved 'customers'")).to_be_visible()
+            shot("1-data")
+
+            # 2. Train: the dataset and the target are pre-filled; fast is the first preset
+            page.goto(f"{served_app}/train")
+            expect(page.get_by_text("4. Check and submit")).to_be_visible()
+            train = page.get_by_role("button", name="Train", exact=True)
+            expect(train).to_be_enabled()
+            train.click()
+            expect(page.get_by_text("is queued")).to_be_visible()
+            shot("2-train")
+
+            # 3. Jobs: live progress until the worker has finished the job
+            page.get_by_role("link", name="Watch progress").click()
+            expect(page.get_by_text("Finished.")).to_be_visible(timeout=4 * MINUTE)
+            shot("3-jobs")
+
+            # 4. Results: metric cards and the confusion matrix chart
+            page.get_by_role("link", name="See the results").click()
+            expect(page.get_by_text("Confusion matrix").first).to_be_visible()
+            expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+            shot("4-results")
+
+            # 5. Predict with the registered champion; download the predictions
+            page.goto(f"{served_app}/predict")
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
+            button = page.get_by_role("button", name="Download predictions (CSV)")
+            with page.expect_download() as download:
+                button.click()
+            shot("5-predict")
+            saved = tmp_path / "predictions.csv"
+            download.value.save_as(saved)
         finally:
             browser.close()
+    predictions = pd.read_csv(saved)
+    assert len(predictions) == 240
+    assert set(predictions["prediction"]) <= {"yes", "no"}
+    assert {"probability_yes", "probability_no"} <= set(predictions.columns)

@@ -1,0 +1,30 @@
+"""The stored datasets as one table for the dashboard: every version with its rows and size."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dlstudio.data.readers import MB
+from dlstudio.data.store import DatasetStore
+
+CATALOG_COLUMNS = ("name", "version", "file", "rows", "columns", "size_mb", "saved")
+
+
+def catalog_frame(store: DatasetStore) -> pd.DataFrame:
+    """One row per stored version, by name, newest version first; rows and columns are blank
+    for versions stored before their shape was recorded."""
+    rows = [
+        {
+            "name": version.name,
+            "version": version.version,
+            "file": version.filename,
+            "rows": version.n_rows,
+            "columns": version.n_columns,
+            "size_mb": round(version.size_bytes / MB, 2),
+            "saved": version.created_at.strftime("%Y-%m-%d %H:%M"),
+        }
+        for name in store.list_names()
+        for version in store.versions(name)
+    ]
+    frame = pd.DataFrame(rows, columns=list(CATALOG_COLUMNS))
+    return frame.astype({"rows": "Int64", "columns": "Int64"})

@@ -1,0 +1,1 @@
+"""Dashboard helpers: forms from the spec models and the widgets that render them."""

@@ -1,0 +1,66 @@
+"""Plain data for the dashboard's pages (tables, texts); no streamlit here."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dlstudio.data.store import DatasetStore, DatasetVersion
+from dlstudio.jobs.store import Job
+from dlstudio.tasks.base import Sample
+
+
+def add_sample(store: DatasetStore, sample: Sample) -> DatasetVersion:
+    """Store a template's sample as a dataset (the same content is stored once)."""
+    data = sample.frame.to_csv(index=False).encode("utf-8")
+    return store.save(sample.name, data, filename=f"{sample.name}.csv")
+
+
+def jobs_table(jobs: list[Job]) -> pd.DataFrame:
+    """One row per job, newest first, with what a user wants to see at a glance."""
+    return pd.DataFrame(
+        [
+            {
+                "job": job.id,
+                "state": job.state.value,
+                "task": job.task,
+                "data": job.spec.get("data", {}).get("dataset")
+                or job.spec.get("data", {}).get("path"),
+                "submitted": job.submitted_at.strftime("%Y-%m-%d %H:%M"),
+                "progress": progress_text(job),
+                "device": job.device or "",
+            }
+            for job in jobs
+        ],
+        columns=["job", "state", "task", "data", "submitted", "progress", "device"],
+    )
+
+
+def progress_text(job: Job) -> str:
+    """ "epoch 3/15, about 40 s left" while running; what happened otherwise."""
+    if job.state.value == "queued":
+        return "waiting for a worker"
+    if job.epoch is None:
+        return "preparing the data" if job.state.value == "running" else ""
+    text = f"epoch {job.epoch}/{job.total_epochs}"
+    if job.state.value == "running" and job.eta_seconds is not None:
+        text += f", {duration(job.eta_seconds)} left at most"
+    elif job.state.value == "succeeded" and job.total_epochs and job.epoch < job.total_epochs:
+        text = f"done: early stopping after epoch {job.epoch}/{job.total_epochs}"
+    elif job.state.value == "succeeded":
+        text = f"done: {job.epoch} epochs"
+    return text
+
+
+def progress_share(job: Job) -> float:
+    """How far along the progress bar is: a finished job is at the end whatever stopped it."""
+    if job.state.value == "succeeded":
+        return 1.0
+    return min(1.0, (job.epoch or 0) / job.total_epochs) if job.total_epochs else 0.0
+
+
+def duration(seconds: float) -> str:
+    """ "45 s", "3 min", "1 h 20 min"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

@@ -1,0 +1,130 @@
+"""Data: upload tables as named, versioned datasets; look at them and check them before training."""
+
+import streamlit as st
+
+from dlstudio.charts import target_balance
+from dlstudio.data.catalog import catalog_frame
+from dlstudio.data.readers import LoadedTable, read_table
+from dlstudio.data.report import DataReport, report_table, suggest_target
+from dlstudio.data.store import DatasetStore
+from dlstudio.data.uploads import TABLE_TYPES, name_from_filename
+from dlstudio.errors import DLStudioError
+from dlstudio.settings import get_settings
+from dlstudio.tasks import get_template, task_names
+from dlstudio.ui.widgets import ensure_navigation
+
+ensure_navigation()
+
+PREVIEW_ROWS = 20
+BOXES = {"error": st.error, "warning": st.warning, "info": st.info, "success": st.success}
+
+
+@st.cache_data(show_spinner="Reading the dataset...", max_entries=8)
+def load_table(name: str, version: str) -> LoadedTable:
+    """The stored version's table (a version is its content hash, so the key never goes stale)."""
+    return read_table(DatasetStore.default().resolve(f"{name}@{version}").path)
+
+
+@st.cache_data(show_spinner="Checking the data...", max_entries=32)
+def load_report(name: str, version: str, target: str, task: str) -> DataReport:
+    table = load_table(name, version)
+    return report_table(table, source=f"{name}@{version}", target=target, task=task)
+
+
+def show(level: str, message: str, fix: str | None = None) -> None:
+    BOXES[level](message + (f"  \n**How to fix:** {fix}" if fix else ""))
+
+
+def rename(store: DatasetStore, old: str) -> None:
+    new = st.session_state.data_new_name.strip()
+    try:
+        store.rename(old, new)
+    except DLStudioError as exc:
+        st.session_state.data_flash = ("error", exc.message, exc.fix)
+        return
+    st.session_state.data_flash = ("success", f"Renamed {old!r} to {new!r}.")
+    st.session_state.data_dataset, st.session_state.data_new_name = new, ""
+
+
+def delete(store: DatasetStore, name: str) -> None:
+    try:
+        store.delete(name)
+    except DLStudioError as exc:
+        st.session_state.data_flash = ("error", exc.message, exc.fix)
+        return
+    st.session_state.data_flash = ("success", f"Deleted dataset {name!r} and all its versions.")
+    st.session_state.pop("data_dataset", None)  # the first remaining dataset is shown
+
+
+store = DatasetStore.default()
+st.title("Data")
+st.caption("Upload a table, look at it, and fix what would spoil training before you train.")
+if flash := st.session_state.pop("data_flash", None):  # left by a rename or delete
+    show(*flash)
+
+with st.expander("Upload a table", expanded=not store.list_names()):
+    upload = st.file_uploader(
+        f"CSV, Excel (.xlsx) or Parquet, up to {get_settings().max_upload_mb} MB",
+        type=list(TABLE_TYPES),
+        key="data_upload",
+        help="ZIP archives of image folders will be accepted with the image template.",
+    )
+    if upload is not None:
+        dataset_name = st.text_input(
+            "Dataset name",
+            value=name_from_filename(upload.name),
+            key=f"data_name_{upload.file_id}",
+            help="Letters, digits, '_', '.' or '-'. Saving under an existing name adds a version.",
+        )
+        if st.button("Save", type="primary", key="data_save"):
+            try:
+                stored = store.save(dataset_name.strip(), upload.getvalue(), filename=upload.name)
+            except DLStudioError as exc:
+                show("error", exc.message, exc.fix)
+            else:
+                st.success(f"Saved {stored.name!r} (version {stored.version}).")
+                st.session_state.data_dataset = stored.name
+
+names = store.list_names()
+if not names:
+    st.info("No datasets yet. Upload a CSV, Excel or Parquet file above to get started.")
+    st.stop()
+st.dataframe(catalog_frame(store), hide_index=True, width="stretch", key="data_catalog")
+
+name = st.selectbox("Dataset", names, key="data_dataset")
+versions = [stored.version for stored in store.versions(name)]
+version = st.selectbox("Version (newest first)", versions, key=f"data_version_{name}")
+try:
+    table = load_table(name, version)
+except DLStudioError as exc:
+    show("error", exc.message, exc.fix)
+    st.stop()
+for note in table.notes:
+    st.caption(note)
+st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch", key="data_preview")
+
+task = st.selectbox(
+    "Template", task_names(), format_func=lambda t: get_template(t).title, key="data_task"
+)
+columns = [str(column) for column in table.frame.columns]
+target = st.selectbox(
+    "Column to predict (target)",
+    columns,
+    index=columns.index(suggest_target(table.frame, task=task)),
+    key=f"data_target_{name}_{version}",
+)
+report = load_report(name, version, target, task)
+st.dataframe(report.profile.to_frame(), hide_index=True, width="stretch", key="data_profile")
+if report.profile.target_balance:
+    st.altair_chart(target_balance(report.profile.target_balance), key="data_balance")
+for finding in report.findings:
+    show(finding.level, finding.message, finding.fix)
+if not any(finding.level == "error" for finding in report.findings):
+    st.success(f"Ready to train: predict {target!r} from {name!r} on the Train page.")
+
+st.subheader(f"Manage {name!r}")
+left, right = st.columns(2)
+left.text_input("New name", key="data_new_name")
+left.button("Rename", on_click=rename, args=(store, name), key="data_rename")
+sure = right.checkbox(f"Delete {name!r} and all its versions", key=f"data_confirm_{name}")
+right.button("Delete", disabled=not sure, on_click=delete, args=(store, name), key="data_delete")

@@ -1,0 +1,86 @@
+"""Predict: score a file with a registered model (or a run's model) and download the result."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from dlstudio.data.uploads import TABLE_TYPES
+from dlstudio.errors import DLStudioError
+from dlstudio.predict import load_model, predict_upload, registered_models, run_model_uri
+from dlstudio.settings import get_settings
+from dlstudio.ui.widgets import ensure_navigation
+
+ensure_navigation()
+
+settings = get_settings()
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def cached_model(model_uri: str, tracking_uri: str):
+    """A loaded model, shared by every session; ``tracking_uri`` is part of the key because
+    the same URI names another model in another tracking store."""
+    return load_model(model_uri, settings)
+
+
+def show_error(exc: DLStudioError) -> None:
+    st.error(exc.message + (f"  \n**How to fix:** {exc.fix}" if exc.fix else ""))
+
+
+st.title("Predict")
+st.caption("Score new rows with a trained model and download the predictions.")
+models = {model.name: model for model in registered_models(settings)}
+if not models:
+    st.info(
+        "No registered models yet. Train a model with a registry name, for example "
+        "`dlstudio train --data your.csv --target COLUMN --register churn` (or set "
+        "`tracking.register_as` in the spec). Its first version becomes the `champion`, "
+        "which this page uses by default."
+    )
+    st.stop()
+
+source = st.radio("Model", ["Registered model", "Run id"], horizontal=True, key="predict_source")
+if source == "Registered model":
+    name = st.selectbox("Registered model", list(models), key="predict_model")
+    choices = models[name].choices()
+    label = st.selectbox("Version", list(choices), key=f"predict_version_{name}")
+    model_uri = choices[label]
+else:
+    run_id = st.text_input("Run id", key="predict_run_id", help="Copy it from the Runs page.")
+    if not run_id:
+        st.stop()
+    try:
+        model_uri = run_model_uri(run_id)
+    except DLStudioError as exc:
+        show_error(exc)
+        st.stop()
+
+try:
+    model = cached_model(model_uri, settings.mlflow_tracking_uri)
+except DLStudioError as exc:
+    show_error(exc)
+    st.stop()
+
+upload = st.file_uploader(
+    f"Rows to score: CSV, Excel (.xlsx) or Parquet, up to {settings.max_upload_mb} MB",
+    type=list(TABLE_TYPES),
+    key="predict_upload",
+    help="The same columns as the training file; the target column is not needed.",
+)
+if upload is None:
+    st.stop()
+try:
+    predictions = predict_upload(model, upload.getvalue(), filename=upload.name)
+except DLStudioError as exc:
+    show_error(exc)
+    st.stop()
+
+st.caption(f"{len(predictions):,} rows scored with `{model_uri}`.")
+st.dataframe(predictions, hide_index=True, width="stretch", key="predict_table")
+st.download_button(
+    "Download predictions (CSV)",
+    predictions.to_csv(index=False),
+    file_name=f"{Path(upload.name).stem}_predictions.csv",
+    mime="text/csv",
+    on_click="ignore",
+    key="predict_download",
+)

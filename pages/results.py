@@ -1,0 +1,117 @@
+"""Results: one run's scores against the classical baseline, its mistakes and its curves."""
+
+import pandas as pd
+import streamlit as st
+
+from dlstudio import charts
+from dlstudio.settings import Settings, get_settings
+from dlstudio.tracking.queries import (
+    RunDetails,
+    UnknownRun,
+    metric_cards,
+    run_choices,
+    run_details,
+    run_history,
+    run_url,
+)
+from dlstudio.ui.widgets import ensure_navigation
+
+ensure_navigation()
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def load_choices(settings: Settings) -> dict[str, str]:
+    return run_choices(settings)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def load_details(settings: Settings, run_id: str) -> RunDetails:
+    return run_details(settings, run_id)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def load_history(settings: Settings, run_id: str) -> pd.DataFrame:
+    return run_history(settings, run_id)
+
+
+settings = get_settings()
+st.title("Results")
+choices = load_choices(settings)
+wanted = st.query_params.get("run")
+if wanted and wanted not in choices:  # a link to an older (or mistyped) run
+    choices = {wanted: wanted, **choices}
+if not choices:
+    st.info("No runs yet. Train a model and its results will appear here.")
+    st.stop()
+run_id = st.selectbox(
+    "Run",
+    list(choices),
+    index=list(choices).index(wanted) if wanted else 0,
+    format_func=choices.get,
+    key="results_run",
+)
+st.query_params["run"] = run_id  # the address bar now links to this run
+
+try:
+    details = load_details(settings, run_id)
+except UnknownRun as error:
+    st.error(f"Cannot show results: {error.message}. To fix: {error.fix}.")
+    st.stop()
+if details.in_progress:
+    st.info("This run is still training. Its results appear here when it finishes.")
+    st.altair_chart(charts.learning_curves(load_history(settings, run_id)))
+    st.stop()
+if not details.finished:
+    outcome = "was cancelled" if details.status == "KILLED" else "failed"
+    st.error(f"This run {outcome}, so it has no results. The Jobs page shows what happened.")
+    st.stop()
+
+st.caption(f"{details.task} on `{details.dataset}` · run `{run_id}`")
+if details.verdict:
+    (st.success if details.beats_baseline else st.warning)(details.verdict)
+cards = metric_cards(details)
+for column, card in zip(st.columns(len(cards) or 1), cards, strict=False):
+    column.metric(
+        card.label,
+        f"{card.value:.3f}",
+        None if card.delta is None else f"{card.delta:+.3f}",
+        delta_color="normal" if card.higher_is_better else "inverse",
+        help=f"Difference to the baseline ({details.baseline_name or 'a classical model'}) "
+        "on the same test rows.",
+    )
+
+if details.labels:
+    matrix_column, table_column = st.columns(2)
+    with matrix_column:
+        st.subheader("Confusion matrix")
+        normalize = st.toggle("Share of each true class", key="results_normalize")
+        chart = charts.confusion_matrix(details.labels, details.confusion, normalize=normalize)
+        st.altair_chart(chart)
+    with table_column:
+        st.subheader("Per class")
+        st.dataframe(details.per_class, hide_index=True, key="results_per_class")
+
+st.subheader("Learning curves")
+st.altair_chart(charts.learning_curves(load_history(settings, run_id)))
+
+st.subheader("Model and spec")
+st.code(details.model_reference(), language=None)
+links = st.columns(3)
+links[0].link_button(
+    "Open in the MLflow UI", run_url(settings.mlflow_ui_url, details.experiment_id, run_id)
+)
+if details.spec_yaml:
+    links[1].download_button(
+        "Download the spec",
+        details.spec_yaml,
+        file_name=f"spec-{run_id[:8]}.yaml",
+        mime="text/yaml",
+        key="results_spec_download",
+    )
+links[2].download_button(
+    "Download the model URI",
+    details.model_reference(),
+    file_name=f"model-{run_id[:8]}.txt",
+    mime="text/plain",
+    key="results_model_download",
+)

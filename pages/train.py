@@ -1,0 +1,151 @@
+"""Train: pick a template, a dataset and its columns, a preset; check; submit a background job."""
+
+import getpass
+import json
+
+import streamlit as st
+
+from dlstudio.data.readers import read_table
+from dlstudio.data.store import DatasetStore
+from dlstudio.errors import DLStudioError
+from dlstudio.jobs.store import utc_now
+from dlstudio.settings import get_settings
+from dlstudio.spec import PLANNED_TASKS, dump_spec, parse_spec
+from dlstudio.tasks import get_template, task_names
+from dlstudio.training.runner import check_run
+from dlstudio.ui.forms import advanced_fields, build_spec
+from dlstudio.ui.status import device_status
+from dlstudio.ui.views import duration
+from dlstudio.ui.widgets import ensure_navigation, field_widget, job_store
+
+ensure_navigation()
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_frame(path: str):
+    return read_table(path).frame
+
+
+@st.cache_data(ttl=600, show_spinner="Checking the data...")
+def run_checks(spec_json: str):
+    return check_run(parse_spec(json.loads(spec_json)), get_settings())[1]
+
+
+settings = get_settings()
+st.title("Train a model")
+
+st.subheader("1. What do you want to do?")
+names = task_names()
+st.session_state.setdefault("train_task", names[0])
+for name, column in zip(names, st.columns(len(names) + 1), strict=False):
+    template = get_template(name)
+    with column.container(border=True):
+        st.markdown(f"**{template.title}**")
+        st.caption(f"{template.description}  \n*Needs:* {template.data_needs}")
+        chosen = st.session_state["train_task"] == name
+        if st.button("Chosen" if chosen else "Choose", key=f"train_pick_{name}", disabled=chosen):
+            st.session_state["train_task"] = name
+            st.rerun()
+st.caption("Coming soon: " + ", ".join(t.replace("_", " ") for t in PLANNED_TASKS) + ".")
+template = get_template(st.session_state["train_task"])
+
+st.subheader("2. Which data?")
+store = DatasetStore(settings.datasets_dir)
+datasets = store.list_names()
+if not datasets:
+    st.info("No datasets yet. Upload a table on the Data page, or try a sample on Home.")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+    st.stop()
+preselected = st.session_state.get("train_dataset")
+dataset = st.selectbox(
+    "Dataset",
+    datasets,
+    index=datasets.index(preselected) if preselected in datasets else 0,
+    key="train_dataset_choice",
+)
+version = store.resolve(dataset)
+try:
+    frame = load_frame(str(version.path))
+except DLStudioError as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption(f"Version {version.version}: {len(frame):,} rows, {frame.shape[1]} columns.")
+suggested = template.suggest_roles(frame)
+roles = {}
+for role in template.roles:
+    options = list(frame.columns)
+    guess = suggested.get(role.key)
+    roles[role.key] = st.selectbox(
+        role.label,
+        options,
+        index=options.index(guess) if guess in options else None,
+        placeholder="choose a column",
+        key=f"train_role_{template.name}_{role.key}_{dataset}",
+        help=role.help,
+    )
+
+st.subheader("3. How long may it train?")
+gpu = device_status().gpu
+presets = ["fast", "balanced", "best"]
+
+
+def preset_label(preset: str) -> str:
+    seconds = template.estimate_seconds(len(frame), preset, gpu=gpu)
+    return preset if seconds is None else f"{preset} (up to ~{duration(seconds)})"
+
+
+preset = st.radio(
+    "Preset", presets, index=0, format_func=preset_label, horizontal=True, key="train_preset"
+)
+st.caption(
+    "fast: a quick first model; balanced: a good default; best: bigger and longer. "
+    "Early stopping usually ends sooner than the estimate."
+)
+with st.expander("Advanced options"):
+    advanced = {
+        field.path: field_widget(
+            field, key=f"train_adv_{template.name}_{field.path}", columns=list(frame.columns)
+        )
+        for field in advanced_fields(template.name)
+    }
+
+st.subheader("4. Check and submit")
+register_as = st.text_input(
+    "Save the model as",
+    value=dataset,
+    key=f"train_register_{dataset}",
+    help="A registered model name: Predict and scheduled retraining find the model by it. "
+    "Its first version becomes the 'champion'. Leave empty to only log the run.",
+)
+advanced["tracking.register_as"] = register_as.strip() or None
+try:
+    spec = build_spec(
+        template.name,
+        dataset=version.ref,
+        roles=roles,
+        role_paths={role.key: role.spec_path for role in template.roles},
+        preset=preset,
+        advanced=advanced,
+    )
+    findings = run_checks(json.dumps(spec.model_dump(mode="json")))
+except DLStudioError as exc:
+    st.error(str(exc))
+    st.stop()
+errors = [f for f in findings if f.level == "error"]
+for finding in findings:
+    show = st.error if finding.level == "error" else st.warning
+    show(f"{finding.message}" + (f"  \n**How to fix:** {finding.fix}" if finding.fix else ""))
+if not findings:
+    st.success("The data passed every check.")
+with st.expander("Show as YAML"):
+    text = dump_spec(spec)
+    st.code(text, language="yaml")
+    st.download_button("Download spec", text, file_name="spec.yaml", key="train_download")
+    st.caption("Run the same from a terminal: `dlstudio train spec.yaml`")
+if st.button("Train", type="primary", disabled=bool(errors), key="train_submit"):
+    job = job_store().submit(
+        spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
+    )
+    st.session_state["jobs_selected"] = job.id
+    st.success(f"Job {job.id} is queued. Follow its progress on the Jobs page.")
+    st.page_link("pages/jobs.py", label="Watch progress", icon=":material/pending_actions:")

@@ -1,0 +1,121 @@
+"""The Predict page under AppTest, with one tiny model trained and registered per module."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dlstudio.predict import RegisteredModel, registered_models
+from dlstudio.settings import get_settings
+from dlstudio.spec import parse_spec
+from dlstudio.training import run
+from tests.conftest import make_customers
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "predict.py")
+NEW_ROWS = make_customers(12, seed=7).drop(columns=["churn"])
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, migrated_mlflow_db: Path) -> Path:
+    """A home holding one run whose model is registered as 'churn' (champion: version 1)."""
+    home = tmp_path_factory.mktemp("predict") / "home"
+    home.mkdir()
+    shutil.copy(migrated_mlflow_db, home / "mlflow.db")
+    data = home.parent / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    spec = {
+        "data": {"path": str(data), "target": "churn"},
+        "training": {"preset": "fast", "epochs": 2},
+        "tracking": {"register_as": "churn"},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DLSTUDIO_HOME", str(home))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        (home / "run_id").write_text(run(parse_spec(spec)).run_id)
+    return home
+
+
+@pytest.fixture
+def trained(isolated_home: Path, trained_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point this test at the trained home; returns the run id."""
+    monkeypatch.setenv("DLSTUDIO_HOME", str(trained_home))
+    return (trained_home / "run_id").read_text()
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=60).run()
+
+
+def upload(app: AppTest, filename: str, data: bytes) -> AppTest:
+    app.file_uploader(key="predict_upload").set_value((filename, data, "text/csv"))
+    return app.run()
+
+
+def test_no_registered_model_explains_how_to_get_one(mlflow_home: Path) -> None:
+    app = open_page()
+
+    assert not app.exception
+    assert "No registered models yet" in app.info[0].value
+    assert "--register" in app.info[0].value
+    assert len(app.file_uploader) == 0  # the page stops before asking for a file
+
+
+def test_registered_models_lists_the_trained_model(trained: str) -> None:
+    assert registered_models(get_settings()) == [
+        RegisteredModel("churn", versions=("1",), aliases=(("champion", "1"),))
+    ]
+
+
+def test_champion_predicts_an_uploaded_file(trained: str) -> None:
+    app = open_page()
+    assert app.selectbox(key="predict_version_churn").value == "champion (version 1)"
+
+    upload(app, "new_customers.csv", NEW_ROWS.to_csv(index=False).encode())
+
+    assert not app.exception
+    assert len(app.error) == 0
+    table = app.dataframe[0].value
+    assert list(table.columns) == [
+        *NEW_ROWS.columns,
+        "prediction",
+        "probability_no",
+        "probability_yes",
+    ]
+    assert table["customer_id"].tolist() == NEW_ROWS["customer_id"].tolist()
+    assert set(table["prediction"]) <= {"yes", "no"}
+    assert (table["probability_no"] + table["probability_yes"]).round(6).eq(1).all()
+    button = app.get("download_button")[0].proto
+    assert button.label == "Download predictions (CSV)"
+    assert "12 rows scored with `models:/churn/1`." in app.caption[-1].value
+
+
+def test_a_file_missing_a_column_names_it(trained: str) -> None:
+    app = open_page()
+
+    upload(app, "partial.csv", NEW_ROWS.drop(columns=["tenure"]).to_csv(index=False).encode())
+
+    assert not app.exception
+    assert app.error[0].value.startswith("The data lacks 1 column(s) the model needs: 'tenure'.")
+    assert "The model reads: tenure" in app.error[0].value
+    assert len(app.dataframe) == 0
+
+
+def test_a_run_id_scores_with_that_runs_model(trained: str) -> None:
+    app = open_page()
+    app.radio(key="predict_source").set_value("Run id").run()
+    app.text_input(key="predict_run_id").set_value("not-a-run").run()
+    assert app.error[0].value.startswith("'not-a-run' is not a run id.")
+
+    app.text_input(key="predict_run_id").set_value("0" * 32).run()
+    assert app.error[0].value.startswith(f"could not load model 'runs:/{'0' * 32}/model'")
+    assert len(app.file_uploader) == 0
+
+    app.text_input(key="predict_run_id").set_value(trained).run()
+    upload(app, "new_customers.csv", NEW_ROWS.to_csv(index=False).encode())
+
+    assert not app.exception
+    assert len(app.dataframe[0].value) == len(NEW_ROWS)
+    assert f"scored with `runs:/{trained}/model`" in app.caption[-1].value
