@@ -142,10 +142,24 @@ with st.expander("Show as YAML"):
     st.code(text, language="yaml")
     st.download_button("Download spec", text, file_name="spec.yaml", key="train_download")
     st.caption("Run the same from a terminal: `dlstudio train spec.yaml`")
-if st.button("Train", type="primary", disabled=bool(errors), key="train_submit"):
+spec_json = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+submitted = st.session_state.get("train_submitted", {})  # spec -> job id, this session
+if st.button(
+    "Train", type="primary", disabled=bool(errors) or spec_json in submitted, key="train_submit"
+):
     job = job_store().submit(
         spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
     )
+    st.session_state["train_submitted"] = {**submitted, spec_json: job.id}
     st.session_state["jobs_selected"] = job.id
-    st.success(f"Job {job.id} is queued. Follow its progress on the Jobs page.")
-    st.page_link("pages/jobs.py", label="Watch progress", icon=":material/pending_actions:")
+    st.rerun()  # draw the page again with the button disabled for this spec
+if spec_json in st.session_state.get("train_submitted", {}):
+    job_id = st.session_state["train_submitted"][spec_json]
+    st.success(
+        f"Job {job_id} is queued. Follow its progress on the Jobs page; change a setting "
+        "to train another model."
+    )
+    st.page_link(
+        "pages/jobs.py", label="Watch progress", icon=":material/pending_actions:",
+        query_params={"job": job_id},
+    )  # fmt: skip

@@ -72,6 +72,9 @@ def test_train_submits_a_job_with_the_chosen_settings(app: AppTest) -> None:
     assert job.spec["training"]["epochs"] == 2 and job.spec["training"]["preset"] == "fast"
     assert job.spec["tracking"]["register_as"] == "customers"  # Predict finds it by this name
     assert job.id in app.success[-1].value
+    assert app.button(key="train_submit").disabled  # a second click would train it twice
+    app.radio(key="train_preset").set_value("balanced").run()
+    assert not app.button(key="train_submit").disabled  # another setting: another model
 
 
 def test_train_explains_a_blocking_problem_and_disables_submit(app: AppTest) -> None:

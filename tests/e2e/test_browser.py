@@ -1,5 +1,6 @@
 """The whole no-code flow in a real headless Chromium: `streamlit run` and a real worker, as
-users start them, on a temp home. Upload -> train (fast) -> progress -> results -> predict.
+users start them, on a temp home. Upload -> train (fast) -> progress -> results -> a second
+model -> compare -> predict.
 
 Screenshots of every step go to ``artifacts/e2e/`` (kept by CI, ignored by git).
 """
@@ -7,6 +8,7 @@ Screenshots of every step go to ``artifacts/e2e/`` (kept by CI, ignored by git).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -111,13 +113,31 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
             shot("4-results")
 
-            # 5. Predict with the registered champion; download the predictions
+            # 5. A second model (balanced preset), then Compare shows both runs
+            page.goto(f"{served_app}/train")
+            balanced = page.get_by_role("radio", name=re.compile("^balanced"))
+            balanced.check(force=True)  # the input sits under Streamlit's styled label
+            expect(balanced).to_be_checked()
+            train = page.get_by_role("button", name="Train", exact=True)
+            expect(train).to_be_enabled()
+            train.click()
+            expect(page.get_by_text("is queued")).to_be_visible()
+            page.get_by_role("link", name="Watch progress").click()
+            expect(page.get_by_text("Finished.")).to_be_visible(timeout=4 * MINUTE)
+            page.goto(f"{served_app}/compare")
+            expect(page.get_by_text("Test metrics")).to_be_visible()
+            link = page.get_by_role("link", name="Open in the MLflow UI")
+            expect(link).to_have_attribute("href", re.compile(r"#/compare-runs\?runs="))
+            expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+            shot("5-compare")
+
+            # 6. Predict with the registered champion; download the predictions
             page.goto(f"{served_app}/predict")
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
             button = page.get_by_role("button", name="Download predictions (CSV)")
             with page.expect_download() as download:
                 button.click()
-            shot("5-predict")
+            shot("6-predict")
             saved = tmp_path / "predictions.csv"
             download.value.save_as(saved)
         finally:
