@@ -51,12 +51,18 @@ def run_curves(history: pd.DataFrame, metric: str) -> alt.Chart:
     )
 
 
-def confusion_matrix(labels: list[str], matrix: list[list[int]], *, normalize: bool) -> alt.Chart:
+TEXT_COLOR = {False: "#31333f", True: "#fafafa"}  # Streamlit's text colour, light / dark theme
+
+
+def confusion_matrix(
+    labels: list[str], matrix: list[list[int]], *, normalize: bool, dark: bool = False
+) -> alt.Chart:
     """Heatmap, rows the true class and columns the predicted one, the number in each cell.
 
     With ``normalize`` each cell holds its share of the true class (every row sums to 1), which
-    makes rare classes readable. Intensity is the mark's opacity, so the cell text keeps the
-    theme's own colour and stays legible in light and dark mode.
+    makes rare classes readable. Intensity is the mark's opacity over the page background, and
+    the cell text takes the theme's text colour (``dark``: Vega itself would draw it black,
+    unreadable on a dark page).
     """
     cells = pd.DataFrame(
         [
@@ -79,7 +85,9 @@ def confusion_matrix(labels: list[str], matrix: list[list[int]], *, normalize: b
             f"{field}:Q", title=field, scale=alt.Scale(range=[0.08, 0.65]), legend=None
         )
     )
-    text = base.mark_text(fontWeight="bold").encode(text=alt.Text(f"{field}:Q", format=number))
+    text = base.mark_text(fontWeight="bold", color=TEXT_COLOR[dark]).encode(
+        text=alt.Text(f"{field}:Q", format=number)
+    )
     side = max(180, 48 * len(labels))
     return (heat + text).properties(width=side, height=side)
 

@@ -85,7 +85,10 @@ if details.labels:
     with matrix_column:
         st.subheader("Confusion matrix")
         normalize = st.toggle("Share of each true class", key="results_normalize")
-        chart = charts.confusion_matrix(details.labels, details.confusion, normalize=normalize)
+        chart = charts.confusion_matrix(
+            details.labels, details.confusion, normalize=normalize,
+            dark=st.context.theme.type == "dark",
+        )  # fmt: skip
         st.altair_chart(chart)
     with table_column:
         st.subheader("Per class")

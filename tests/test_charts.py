@@ -107,12 +107,23 @@ def test_run_curves_show_one_metric_coloured_by_run() -> None:
 
 
 def test_no_chart_hard_codes_a_colour(history: pd.DataFrame) -> None:
+    """Colours come from the theme; the one exception, the heatmap's cell text, has its own test."""
     built = [
         charts.learning_curves(history),
-        charts.confusion_matrix(["a", "b"], [[1, 0], [0, 1]], normalize=False),
         charts.metric_bars(pd.DataFrame({"run": ["a"], "m": [1.0]}), "m"),
         charts.target_balance({"a": 1}),
     ]
     for chart in built:
         spec = json.dumps({k: v for k, v in chart.to_dict().items() if k != "datasets"})
         assert '"color": "' not in spec and '"fill": "' not in spec and "#" not in spec
+
+
+def test_confusion_matrix_text_follows_the_theme() -> None:
+    def text_color(dark: bool) -> str:
+        spec = charts.confusion_matrix(["a", "b"], [[3, 1], [0, 4]], normalize=False, dark=dark)
+        (text_layer,) = [
+            layer for layer in spec.to_dict()["layer"] if layer["mark"]["type"] == "text"
+        ]
+        return text_layer["mark"]["color"]
+
+    assert (text_color(False), text_color(True)) == ("#31333f", "#fafafa")
