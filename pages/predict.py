@@ -8,6 +8,7 @@ from dlstudio.data.uploads import TABLE_TYPES
 from dlstudio.errors import DLStudioError
 from dlstudio.predict import load_model, predict_upload, registered_models, run_model_uri
 from dlstudio.settings import get_settings
+from dlstudio.tracking.queries import finished_run_choices
 from dlstudio.ui.widgets import ensure_navigation
 
 ensure_navigation()
@@ -29,25 +30,24 @@ def show_error(exc: DLStudioError) -> None:
 st.title("Predict")
 st.caption("Score new rows with a trained model and download the predictions.")
 models = {model.name: model for model in registered_models(settings)}
-if not models:
+runs = finished_run_choices(settings)
+if not models and not runs:
     st.info(
-        "No registered models yet. Train a model with a registry name, for example "
-        "`dlstudio train --data your.csv --target COLUMN --register churn` (or set "
-        "`tracking.register_as` in the spec). Its first version becomes the `champion`, "
-        "which this page uses by default."
+        "No trained models yet. Train one on the Train page; it is registered under the name "
+        "you give it, and its first version becomes the `champion` this page uses by default."
     )
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-source = st.radio("Model", ["Registered model", "Run id"], horizontal=True, key="predict_source")
+sources = ["Registered model"] * bool(models) + ["A run's model"] * bool(runs)
+source = st.radio("Model", sources, horizontal=True, key="predict_source")
 if source == "Registered model":
     name = st.selectbox("Registered model", list(models), key="predict_model")
     choices = models[name].choices()
     label = st.selectbox("Version", list(choices), key=f"predict_version_{name}")
     model_uri = choices[label]
 else:
-    run_id = st.text_input("Run id", key="predict_run_id", help="Copy it from the Runs page.")
-    if not run_id:
-        st.stop()
+    run_id = st.selectbox("Run", list(runs), format_func=runs.get, key="predict_run")
     try:
         model_uri = run_model_uri(run_id)
     except DLStudioError as exc:

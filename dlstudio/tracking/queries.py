@@ -80,6 +80,12 @@ def run_choices(settings: Settings, *, limit: int = 50) -> dict[str, str]:
     return run_labels(comparable_runs(settings, limit=limit))
 
 
+def finished_run_choices(settings: Settings, *, limit: int = 50) -> dict[str, str]:
+    """run id -> label of the latest finished dlstudio runs (the ones with a model), newest first."""
+    runs = comparable_runs(settings, limit=limit)
+    return run_labels(runs[runs["status"] == "FINISHED"])
+
+
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
     """run id -> label for the rows of ``comparable_runs``, in their order."""
     return dict(zip(runs["run_id"], runs["run"], strict=True))

@@ -14,7 +14,7 @@ from dlstudio.spec import parse_spec
 from dlstudio.training import run
 from tests.conftest import make_customers
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "predict.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 NEW_ROWS = make_customers(12, seed=7).drop(columns=["churn"])
 
 
@@ -46,7 +46,9 @@ def trained(isolated_home: Path, trained_home: Path, monkeypatch: pytest.MonkeyP
 
 
 def open_page() -> AppTest:
-    return AppTest.from_file(PAGE, default_timeout=60).run()
+    """Through app.py, as users get there (the page links to Train)."""
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    return app.switch_page("pages/predict.py").run()
 
 
 def upload(app: AppTest, filename: str, data: bytes) -> AppTest:
@@ -58,8 +60,8 @@ def test_no_registered_model_explains_how_to_get_one(mlflow_home: Path) -> None:
     app = open_page()
 
     assert not app.exception
-    assert "No registered models yet" in app.info[0].value
-    assert "--register" in app.info[0].value
+    assert "No trained models yet" in app.info[0].value
+    assert "Train page" in app.info[0].value
     assert len(app.file_uploader) == 0  # the page stops before asking for a file
 
 
@@ -103,17 +105,10 @@ def test_a_file_missing_a_column_names_it(trained: str) -> None:
     assert len(app.dataframe) == 0
 
 
-def test_a_run_id_scores_with_that_runs_model(trained: str) -> None:
+def test_a_runs_model_scores_too(trained: str) -> None:
     app = open_page()
-    app.radio(key="predict_source").set_value("Run id").run()
-    app.text_input(key="predict_run_id").set_value("not-a-run").run()
-    assert app.error[0].value.startswith("'not-a-run' is not a run id.")
-
-    app.text_input(key="predict_run_id").set_value("0" * 32).run()
-    assert app.error[0].value.startswith(f"could not load model 'runs:/{'0' * 32}/model'")
-    assert len(app.file_uploader) == 0
-
-    app.text_input(key="predict_run_id").set_value(trained).run()
+    app.radio(key="predict_source").set_value("A run's model").run()
+    assert app.selectbox(key="predict_run").value == trained
     upload(app, "new_customers.csv", NEW_ROWS.to_csv(index=False).encode())
 
     assert not app.exception

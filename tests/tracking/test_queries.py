@@ -204,3 +204,9 @@ def test_runs_history_labels_each_run(settings: Settings) -> None:
     labels = queries.run_labels(queries.comparable_runs(settings))
     assert by_run == {labels[first]: [0.5, 0.4], labels[second]: [0.6]}
     assert queries.history_metrics(history) == ["val_loss"]
+
+
+def test_only_finished_runs_are_offered_for_prediction(settings: Settings) -> None:
+    finished, training = log_run(), log_run(end=False)
+    choices = queries.finished_run_choices(settings)
+    assert finished in choices and training not in choices
