@@ -198,6 +198,11 @@ def _ui(args: argparse.Namespace) -> int:
     helpers = []  # each in its own process group, so their children stop with them
     env = dict(os.environ)
     worker_pid = None
+    # the dashboard's "open in MLflow UI" links go where this command serves it
+    env.setdefault(
+        "DLSTUDIO_MLFLOW_UI_URL",
+        _remote_tracking_server() or f"http://127.0.0.1:{args.mlflow_port}",
+    )
     if args.no_worker:
         env["DLSTUDIO_START_WORKER"] = "false"  # nor may the dashboard start one
     else:  # unless one is alive already; the dashboard restarts it if it dies
