@@ -7,7 +7,7 @@ import streamlit as st
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
 from dlstudio.ui.status import device_status
-from dlstudio.ui.widgets import APP_RAN_KEY, RESUME_KEY
+from pages.ui.widgets import APP_RAN_KEY, RESUME_KEY
 
 st.set_page_config(page_title="dlstudio", page_icon=":bar_chart:", layout="wide")
 

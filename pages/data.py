@@ -11,7 +11,7 @@ from dlstudio.data.uploads import TABLE_TYPES, name_from_filename
 from dlstudio.errors import DLStudioError
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template, task_names
-from dlstudio.ui.widgets import ensure_navigation
+from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
 

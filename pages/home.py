@@ -11,7 +11,7 @@ from dlstudio.tasks import get_template, task_names
 from dlstudio.tracking.queries import recent_runs
 from dlstudio.ui.status import device_status
 from dlstudio.ui.views import add_sample, jobs_table
-from dlstudio.ui.widgets import ensure_navigation, job_store
+from pages.ui.widgets import ensure_navigation, job_store
 
 ensure_navigation()
 

@@ -9,7 +9,7 @@ from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import UnknownRun, run_history
 from dlstudio.ui.views import duration, jobs_table, progress_share, progress_text
-from dlstudio.ui.widgets import ensure_navigation, job_store
+from pages.ui.widgets import ensure_navigation, job_store
 
 ensure_navigation()
 

@@ -9,7 +9,7 @@ from dlstudio.errors import DLStudioError
 from dlstudio.predict import load_model, predict_upload, registered_models, run_model_uri
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import finished_run_choices
-from dlstudio.ui.widgets import ensure_navigation
+from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
 

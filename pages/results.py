@@ -14,7 +14,7 @@ from dlstudio.tracking.queries import (
     run_history,
     run_url,
 )
-from dlstudio.ui.widgets import ensure_navigation
+from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
 

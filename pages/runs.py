@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.queries import recent_runs, run_choices
-from dlstudio.ui.widgets import ensure_navigation
+from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dlstudio.ui.widgets import ensure_navigation
+from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
 

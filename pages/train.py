@@ -16,7 +16,7 @@ from dlstudio.training.runner import check_run
 from dlstudio.ui.forms import advanced_fields, build_spec
 from dlstudio.ui.status import device_status
 from dlstudio.ui.views import duration
-from dlstudio.ui.widgets import ensure_navigation, field_widget, job_store
+from pages.ui.widgets import ensure_navigation, field_widget, job_store
 
 ensure_navigation()
 

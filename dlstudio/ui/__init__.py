@@ -1,1 +1,1 @@
-"""Dashboard helpers: forms from the spec models and the widgets that render them."""
+"""Dashboard logic without streamlit: forms from the spec models, status, page data."""

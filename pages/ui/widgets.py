@@ -1,4 +1,5 @@
-"""Streamlit widgets for generated form fields (the only dashboard helper that imports streamlit)."""
+"""Streamlit helpers shared by the pages: widgets for generated form fields, the cached job store,
+the navigation guard. In a subfolder, so Streamlit's legacy pages/ discovery never lists it."""
 
 from __future__ import annotations
 
