@@ -86,11 +86,15 @@ def _status() -> type[JobStatus]:
 
 def _submit(args: argparse.Namespace) -> int:
     from dlstudio.cli import build_spec
+    from dlstudio.data.checks import raise_for_errors
     from dlstudio.jobs.store import utc_now
+    from dlstudio.settings import get_settings
+    from dlstudio.training.runner import check_run
 
     spec = build_spec(args)  # refused here, with train's message, before anything is queued
     if spec.data.path and not _exists(spec.data.path):
         raise SpecError(f"the data file {spec.data.path!r} does not exist", fix="check the path")
+    raise_for_errors(check_run(spec, get_settings())[1])  # unreadable or untrainable data too
     job = _store().submit(
         spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
     )

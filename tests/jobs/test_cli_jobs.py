@@ -50,3 +50,16 @@ def test_wait_times_out_on_a_queued_job(customers_csv: Path, capsys) -> None:
     _, out, _ = submit(capsys, "--data", str(customers_csv), "--target", "churn")
     assert main(["jobs", "wait", out.strip(), "--timeout", "0.2"]) == 3
     assert "still queued" in capsys.readouterr().err
+
+
+def test_unreadable_or_untrainable_data_is_refused_at_submit(tmp_path: Path, capsys) -> None:
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(b"a;b\n\x00\x01\xff garbage\n")
+    code, _, err = submit(capsys, "--data", str(garbage), "--target", "b")
+    assert code == 2 and "Traceback" not in err
+    one_class = tmp_path / "one-class.csv"
+    one_class.write_text("x,churn\n" + "".join(f"{i},yes\n" for i in range(50)))
+    code, _, err = submit(capsys, "--data", str(one_class), "--target", "churn")
+    assert code == 2 and "one" in err.lower()
+    assert main(["jobs", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # nothing queued
