@@ -168,6 +168,8 @@ def _print_summary(result: Any) -> None:
     baseline = result.baseline["metrics"]
     print(f"{'metric':<22}{'model':>10}{result.baseline['name']:>24}")
     for key, value in result.metrics.items():
+        if not key.startswith("test_"):  # the other baselines' own scores: in --json and MLflow
+            continue
         print(f"{key:<22}{value:>10.4f}{baseline.get(key, float('nan')):>24.4f}")
     print(f"\n{result.verdict}")
     print(f"model: {result.model_uri}")

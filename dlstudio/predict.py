@@ -96,7 +96,8 @@ def load_model(model_uri: str, settings: Settings | None = None):
 
 
 def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
-    """The input rows followed by ``prediction`` and ``probability_<class>`` columns."""
+    """The input rows followed by ``prediction`` and ``probability_<class>`` columns; for a
+    forecaster (not row-wise), the forecast table itself (series, time, forecast, interval)."""
     from mlflow.exceptions import MlflowException
 
     _check_inputs(model, frame)
@@ -107,8 +108,16 @@ def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
             f"the data does not match what the model expects: {_first_line(exc)}",
             fix="use the same columns as the training file (the target may be left out)",
         ) from None
+    if not is_row_wise(model):
+        return predictions
     clashing = {c: f"{c}_input" for c in frame.columns if c in predictions.columns}
     return pd.concat([frame.rename(columns=clashing), predictions.set_index(frame.index)], axis=1)
+
+
+def is_row_wise(model) -> bool:
+    """Whether the model predicts one row per input row (classifiers) or a table of its own
+    (forecasters: the next periods of each series)."""
+    return bool((model.metadata.metadata or {}).get("dlstudio_row_wise", True))
 
 
 def predict_upload(model, data: bytes, *, filename: str) -> pd.DataFrame:

@@ -44,7 +44,7 @@ class DataSpec(FrozenModel):
         description="Optional separate test file; when set, all of `path` is used for training.",
     )
     target: str | None = Field(
-        default=None, description="Column to predict. Required for tabular classification."
+        default=None, description="Column to predict (the category, or the value to forecast)."
     )
     sheet: str | None = Field(
         default=None, description="Excel sheet to read; the first sheet when not set."
@@ -122,6 +122,78 @@ class TabularClassificationOptions(FrozenModel):
     )
 
 
+Frequency = Literal["auto", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+class ForecastingOptions(FrozenModel):
+    """Options of the forecasting template (an LSTM/GRU over a window of past values)."""
+
+    time_column: str | None = Field(
+        default=None, description="Column with the dates or times; guessed when empty."
+    )
+    series_column: str | None = Field(
+        default=None,
+        description="Column naming the series (store, product...) when the file holds several; "
+        "one model learns them all.",
+    )
+    covariates: list[str] = Field(
+        default_factory=list,
+        description="Columns known ahead of time (promotions, holidays, weather forecast) that "
+        "help predict the target; their future values are needed to forecast.",
+    )
+    frequency: Frequency = Field(
+        default="auto", description="Spacing of the timestamps; auto: read from the data."
+    )
+    season_length: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Steps in one season (12 for monthly, 7 for daily...); from the frequency.",
+    )
+    horizon: int | None = Field(
+        default=None, ge=1, le=1000, description="Steps to forecast; one season when empty."
+    )
+    lookback: int | None = Field(
+        default=None,
+        ge=2,
+        le=5000,
+        description="Past steps the model reads; a few seasons when empty.",
+    )
+    day_first: bool = Field(
+        default=False, description="Read ambiguous dates like 03/04/2024 as 3 April (day first)."
+    )
+    duplicates: Literal["error", "sum", "mean", "last"] = Field(
+        default="error",
+        description="Several rows with the same time in one series: stop (error), add them up "
+        "(sum), average them (mean) or keep the last.",
+    )
+    fill: Literal["interpolate", "previous", "zero"] = Field(
+        default="interpolate",
+        description="How missing values and gaps in the timeline are filled: interpolate "
+        "between neighbours, repeat the previous value, or zero (e.g. no sales that day).",
+    )
+    cell: Literal["lstm", "gru"] = Field(default="lstm", description="Recurrent cell type.")
+    hidden_size: int | None = Field(
+        default=None, ge=4, le=2048, description="Units of the recurrent layer; preset."
+    )
+    layers: int | None = Field(default=None, ge=1, le=4, description="Recurrent layers; preset.")
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
+    target_transform: Literal["auto", "none", "log"] = Field(
+        default="auto",
+        description="log: model the logarithm (seasonal swings that grow with the level); auto: "
+        "log for positive series whose swings grow with the level.",
+    )
+    quantiles: bool = Field(
+        default=True, description="Also forecast p10 and p90: an 80% prediction interval."
+    )
+    test_fraction: float = Field(
+        default=0.2,
+        gt=0,
+        lt=0.5,
+        description="Last share of each series used for the backtest against the baselines.",
+    )
+
+
 class _RunSpecBase(FrozenModel):
     data: DataSpec = Field(default_factory=DataSpec, description="The data to train on.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description="How to train.")
@@ -139,9 +211,23 @@ class TabularClassificationSpec(_RunSpecBase):
     )
 
 
+class ForecastingSpec(_RunSpecBase):
+    """Forecast the next values of one or many time series (sales, demand, load)."""
+
+    task: Literal["forecasting"] = Field(
+        default="forecasting", description="The task template to run."
+    )
+    options: ForecastingOptions = Field(
+        default_factory=ForecastingOptions, description="The template's own options."
+    )
+
+
 # One entry per implemented template; the union below is the public RunSpec type.
-SPEC_MODELS: dict[str, type[_RunSpecBase]] = {"tabular_classification": TabularClassificationSpec}
-PLANNED_TASKS = ("forecasting", "text_sentiment", "image_classification")
+SPEC_MODELS: dict[str, type[_RunSpecBase]] = {
+    "tabular_classification": TabularClassificationSpec,
+    "forecasting": ForecastingSpec,
+}
+PLANNED_TASKS = ("text_sentiment", "image_classification")
 
 RunSpec = Annotated[Union[tuple(SPEC_MODELS.values())], Field(discriminator="task")]  # noqa: UP007
 _RUN_SPEC = TypeAdapter(RunSpec)

@@ -102,15 +102,15 @@ def to_boolean(series: pd.Series) -> pd.Series:
     return tokens.map(_BOOLEAN_VALUE).astype("float64")
 
 
-def date_format_of(series: pd.Series) -> str | None:
+def date_format_of(series: pd.Series, *, day_first: bool = False) -> str | None:
     """The date format that best parses a text column (None for datetime dtypes or no match).
 
     Saved with a fitted model, so new rows are parsed as the training rows were: "03/04/2024"
-    alone cannot tell day-first from month-first.
+    alone cannot tell day-first from month-first; ``day_first`` decides such ties.
     """
     if types.is_datetime64_any_dtype(series.dtype):
         return None
-    return _date_format(_sample(_clean(series).dropna()))[0]
+    return _date_format(_sample(_clean(series).dropna()), day_first=day_first)[0]
 
 
 def to_datetime(series: pd.Series, *, date_format: str | None = None) -> pd.Series:
@@ -209,8 +209,9 @@ def _not_numbers(present: pd.Series) -> str:
     return f"; {len(bad):,} values that are not numbers (like {bad.iloc[0]!r}) treated as missing"
 
 
-def _date_format(sample: pd.Series) -> tuple[str | None, float]:
-    """The date format that parses the largest share of the sample, and that share.
+def _date_format(sample: pd.Series, *, day_first: bool = False) -> tuple[str | None, float]:
+    """The date format that parses the largest share of the sample, and that share (ties go to
+    the first candidate: month-first, or day-first when ``day_first``).
 
     Plain numbers never count as dates (a year or an amount is not a date).
     """
@@ -218,7 +219,7 @@ def _date_format(sample: pd.Series) -> tuple[str | None, float]:
         return None, 0.0
     not_number = pd.to_numeric(sample, errors="coerce").isna()
     best: tuple[str | None, float] = (None, 0.0)
-    for date_format in _format_candidates(sample):
+    for date_format in _format_candidates(sample, day_first=day_first):
         try:
             parsed = pd.to_datetime(sample, format=date_format, errors="coerce")
         except (ValueError, TypeError, OverflowError):
@@ -229,11 +230,12 @@ def _date_format(sample: pd.Series) -> tuple[str | None, float]:
     return best
 
 
-def _format_candidates(sample: pd.Series) -> list[str]:
-    """Formats guessed from the first few values, month-first and day-first, then ISO 8601."""
+def _format_candidates(sample: pd.Series, *, day_first: bool = False) -> list[str]:
+    """Formats guessed from the first few values, month-first and day-first (in the preferred
+    order), then ISO 8601."""
     candidates: list[str] = []
     for value in sample.head(5):
-        for dayfirst in (False, True):
+        for dayfirst in (day_first, not day_first):
             with warnings.catch_warnings():  # it warns when a day-first guess is ambiguous
                 warnings.simplefilter("ignore", UserWarning)
                 guessed = guess_datetime_format(str(value), dayfirst=dayfirst)

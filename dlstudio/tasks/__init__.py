@@ -10,6 +10,7 @@ from dlstudio.tasks.base import TaskTemplate
 # name -> "module:Class"; imported on first use so `dlstudio schema` stays fast.
 _REGISTRY: dict[str, str] = {
     "tabular_classification": "dlstudio.tasks.tabular:TabularClassification",
+    "forecasting": "dlstudio.tasks.forecasting:Forecasting",
 }
 
 

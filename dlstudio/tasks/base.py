@@ -45,12 +45,22 @@ class TaskOutcome:
     input_example: pd.DataFrame
     history: list[dict[str, float]]
     json_artifacts: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # logged as CSV
+    figures: dict[str, Any] = field(default_factory=dict)  # matplotlib figures, logged as PNG
     findings: list[Finding] = field(default_factory=list)
     stop_reason: str | None = None
+    reference_baseline: str | None = None  # key of the baseline to judge by; else the strongest
+    verdict: str | None = None  # the template's own words for the verdict, else the generic one
+    notes: list[str] = field(default_factory=list)
 
     @property
     def baseline(self) -> BaselineResult:
-        """The strongest classical model on the primary metric: the bar deep learning must clear."""
+        """The bar deep learning must clear: the template's reference baseline when it names one
+        (forecasting: seasonal naive), else the strongest classical model on the primary
+        metric."""
+        for candidate in self.baselines:
+            if candidate.key == self.reference_baseline:
+                return candidate
         sign = 1 if self.higher_is_better else -1
         return max(self.baselines, key=lambda b: sign * b.metrics[self.primary_metric])
 
@@ -63,6 +73,7 @@ class Role:
     label: str
     spec_path: str  # dotted path in the RunSpec, e.g. "data.target"
     help: str
+    optional: bool = False  # the user may leave it empty (e.g. the series-id column)
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,31 @@ def learning_curves(history: list[dict[str, float]]) -> Figure:
     figure.tight_layout()
     plt.close(figure)
     return figure
+
+
+def forecast(tail, backtest, future, *, model: str, max_series: int = 3) -> Figure:
+    """Per series (the first few): history, the one-step-ahead backtest forecasts of the model
+    and of seasonal naive, and the forecast beyond the data with its interval."""
+    keys = list(dict.fromkeys(tail["series"]))[:max_series]
+    figure, axes_list = plt.subplots(len(keys), 1, figsize=(9, 3 * len(keys)), squeeze=False)
+    for key, (axes,) in zip(keys, axes_list, strict=True):
+        history = tail[tail["series"] == key]
+        first = backtest[(backtest["series"] == key) & (backtest["step"] == 1)]
+        axes.plot(history["time"], history["actual"], color="black", lw=1.2, label="actual")
+        axes.plot(
+            first["time"], first["forecast"], color="tab:blue", label=f"{model}, 1 step ahead"
+        )
+        axes.plot(first["time"], first["seasonal_naive"], color="tab:gray", ls="--",
+                  label="seasonal naive")  # fmt: skip
+        if future is not None:
+            ahead = future[future["series"] == key]
+            axes.plot(ahead["time"], ahead["forecast"], color="tab:orange", label="forecast")
+            if "forecast_p10" in ahead:
+                axes.fill_between(ahead["time"], ahead["forecast_p10"], ahead["forecast_p90"],
+                                  color="tab:orange", alpha=0.25, label="80% interval")  # fmt: skip
+        axes.set_title(str(key) if len(keys) > 1 else "backtest and forecast")
+        axes.legend(fontsize="small")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    plt.close(figure)
+    return figure

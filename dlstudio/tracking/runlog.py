@@ -48,6 +48,10 @@ def log_outcome(outcome: TaskOutcome, *, task: str) -> None:
         mlflow.log_metrics({f"{baseline.key}_test_{k}": v for k, v in baseline.metrics.items()})
     for name, payload in outcome.json_artifacts.items():
         mlflow.log_dict(payload, name)
+    for name, table in outcome.tables.items():
+        mlflow.log_text(table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), name)
+    for name, figure in outcome.figures.items():
+        mlflow.log_figure(figure, name)
     mlflow.log_dict(outcome.history, "history.json")
     if "confusion_matrix.json" in outcome.json_artifacts:
         mlflow.log_figure(
@@ -61,6 +65,7 @@ def log_outcome(outcome: TaskOutcome, *, task: str) -> None:
 def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
     """Log the pyfunc (JSON + state_dict, no pickle) with signature and input example; its URI."""
     manifest = {"task": task, "dlstudio_version": __version__}
+    row_wise = getattr(predictor, "row_wise", True)
     (outcome.model_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     example = outcome.input_example
     with warnings.catch_warnings():
@@ -76,6 +81,7 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
         signature=signature,
         input_example=example,
         pip_requirements=_requirements(),
+        metadata={"dlstudio_task": task, "dlstudio_row_wise": row_wise},
     )
     return info.model_uri
 

@@ -105,7 +105,7 @@ def run(
             mlflow.set_tags(
                 {
                     "dlstudio.baseline": outcome.baseline.name,
-                    "dlstudio.verdict": str(verdict),
+                    "dlstudio.verdict": outcome.verdict or str(verdict),
                     "dlstudio.primary_metric": outcome.primary_metric,
                     "dlstudio.higher_is_better": str(outcome.higher_is_better).lower(),
                 }
@@ -124,19 +124,27 @@ def run(
             else None
         )
     shutil.rmtree(checkpoint.parent, ignore_errors=True)  # the logged model supersedes it
-    notes = list(source.data.notes) + ([outcome.stop_reason] if outcome.stop_reason else [])
+    notes = [
+        *source.data.notes,
+        *outcome.notes,
+        *([outcome.stop_reason] if outcome.stop_reason else []),
+    ]
     return RunResult(
         run_id=run_id,
         experiment_id=experiment_id,
         task=spec.task,
         device=device.label,
-        metrics={f"test_{k}": v for k, v in outcome.metrics.items()},
+        metrics={
+            **{f"test_{k}": v for k, v in outcome.metrics.items()},
+            # every baseline's scores as logged in MLflow (hgb_test_f1_macro, ets_test_mase...)
+            **{f"{b.key}_test_{k}": v for b in outcome.baselines for k, v in b.metrics.items()},
+        },
         baseline={
             "name": outcome.baseline.name,
             "metrics": {f"test_{k}": v for k, v in outcome.baseline.metrics.items()},
         },
         beats_baseline=verdict.beats_baseline,
-        verdict=str(verdict),
+        verdict=outcome.verdict or str(verdict),
         model_uri=model_uri,
         registered=registered,
         baselines=[
