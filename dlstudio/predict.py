@@ -117,7 +117,8 @@ def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
 def is_row_wise(model) -> bool:
     """Whether the model predicts one row per input row (classifiers) or a table of its own
     (forecasters: the next periods of each series)."""
-    return bool((model.metadata.metadata or {}).get("dlstudio_row_wise", True))
+    extra = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    return bool(extra.get("dlstudio_row_wise", True))
 
 
 def predict_upload(model, data: bytes, *, filename: str) -> pd.DataFrame:

@@ -178,6 +178,13 @@ class ForecastingOptions(FrozenModel):
     )
     layers: int | None = Field(default=None, ge=1, le=4, description="Recurrent layers; preset.")
     dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
+    ensemble: int | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="Networks trained side by side and averaged (steadier forecasts, longer "
+        "training); preset: 1 fast, 3 balanced, 5 best.",
+    )
     target_transform: Literal["auto", "none", "log"] = Field(
         default="auto",
         description="log: model the logarithm (seasonal swings that grow with the level); auto: "

@@ -6,7 +6,13 @@ import streamlit as st
 
 from dlstudio.data.uploads import TABLE_TYPES
 from dlstudio.errors import DLStudioError
-from dlstudio.predict import load_model, predict_upload, registered_models, run_model_uri
+from dlstudio.predict import (
+    is_row_wise,
+    load_model,
+    predict_upload,
+    registered_models,
+    run_model_uri,
+)
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import finished_run_choices
 from pages.ui.widgets import ensure_navigation
@@ -60,11 +66,17 @@ except DLStudioError as exc:
     show_error(exc)
     st.stop()
 
+row_wise = is_row_wise(model)
 upload = st.file_uploader(
-    f"Rows to score: CSV, Excel (.xlsx) or Parquet, up to {settings.max_upload_mb} MB",
+    f"{'Rows to score' if row_wise else 'History to forecast from'}: CSV, Excel (.xlsx) or "
+    f"Parquet, up to {settings.max_upload_mb} MB",
     type=list(TABLE_TYPES),
     key="predict_upload",
-    help="The same columns as the training file; the target column is not needed.",
+    help="The same columns as the training file; the target column is not needed."
+    if row_wise
+    else "The same columns as the training file, with the recent history of each series "
+    "(at least the model's window). A model with covariates also needs rows for the periods "
+    "to forecast, with the covariates filled and the target empty.",
 )
 if upload is None:
     st.stop()
@@ -74,7 +86,11 @@ except DLStudioError as exc:
     show_error(exc)
     st.stop()
 
-st.caption(f"{len(predictions):,} rows scored with `{model_uri}`.")
+st.caption(
+    f"{len(predictions):,} rows scored with `{model_uri}`."
+    if row_wise
+    else f"Forecast of {len(predictions):,} future periods with `{model_uri}`."
+)
 st.dataframe(predictions, hide_index=True, width="stretch", key="predict_table")
 st.download_button(
     "Download predictions (CSV)",

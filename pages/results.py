@@ -94,6 +94,47 @@ if details.labels:
         st.subheader("Per class")
         st.dataframe(details.per_class, hide_index=True, key="results_per_class")
 
+forecast = details.forecast
+if forecast:
+    st.subheader("Forecast")
+    pickers = st.columns(2)
+    names = forecast.series
+    series = (
+        pickers[0].selectbox("Series", names, key=f"results_series_{run_id}")
+        if len(names) > 1
+        else names[0]
+    )
+    origins = forecast.origins(series)
+    origin = pickers[1].selectbox(
+        "Backtest forecasts",
+        list(origins),
+        format_func=origins.get,
+        key=f"results_origin_{run_id}_{series}",
+        help="One step ahead: each forecast made one step before its time, along the whole "
+        "test period. A date: every step forecast from that point on.",
+    )
+    chart = charts.forecast(
+        forecast.history, forecast.backtest, forecast.future, series=series, origin=origin
+    )
+    st.altair_chart(chart)
+    if forecast.future is None:
+        st.caption(
+            "No forecast beyond the data: the model needs the future values of its covariates. "
+            "Upload them with the recent history on the Predict page."
+        )
+    if forecast.horizon_errors:
+        st.subheader("Error by forecast step")
+        metrics = forecast.error_metrics
+        metric = st.selectbox(
+            "Error",
+            metrics,
+            index=metrics.index(details.primary_metric) if details.primary_metric in metrics else 0,
+            key="results_horizon_metric",
+            help="Lower is better. MASE: the error over the seasonal-naive forecast's typical "
+            "error on the past data; below 1 is smaller than that.",
+        )
+        st.altair_chart(charts.horizon_errors(forecast.horizon_errors, metric))
+
 st.subheader("Learning curves")
 st.altair_chart(charts.learning_curves(load_history(settings, run_id)))
 

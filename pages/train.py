@@ -73,12 +73,13 @@ st.caption(f"Version {version.version}: {len(frame):,} rows, {frame.shape[1]} co
 suggested = template.suggest_roles(frame)
 roles = {}
 for role in template.roles:
-    options = list(frame.columns)
-    guess = suggested.get(role.key)
+    options = [None, *frame.columns] if role.optional else list(frame.columns)
+    guess = suggested.get(role.key)  # None picks "(none)" for an optional role
     roles[role.key] = st.selectbox(
         role.label,
         options,
         index=options.index(guess) if guess in options else None,
+        format_func=lambda column: "(none)" if column is None else str(column),
         placeholder="choose a column",
         key=f"train_role_{template.name}_{role.key}_{dataset}",
         help=role.help,
@@ -106,7 +107,9 @@ with st.expander("Advanced options"):
         field.path: field_widget(
             field, key=f"train_adv_{template.name}_{field.path}", columns=list(frame.columns)
         )
-        for field in advanced_fields(template.name)
+        for field in advanced_fields(
+            template.name, asked=[role.spec_path for role in template.roles]
+        )
     }
 
 st.subheader("4. Check and submit")

@@ -106,15 +106,20 @@ def test_run_curves_show_one_metric_coloured_by_run() -> None:
     assert chart.to_dict()["encoding"]["color"]["field"] == "run"
 
 
-def test_no_chart_hard_codes_a_colour(history: pd.DataFrame) -> None:
+def test_no_chart_hard_codes_a_colour(
+    history: pd.DataFrame, tail: pd.DataFrame, backtest: pd.DataFrame, future: pd.DataFrame
+) -> None:
     """Colours come from the theme; the one exception, the heatmap's cell text, has its own test."""
     built = [
         charts.learning_curves(history),
         charts.metric_bars(pd.DataFrame({"run": ["a"], "m": [1.0]}), "m"),
         charts.target_balance({"a": 1}),
+        charts.forecast(tail, backtest, future, series="A", origin=backtest["origin"][0]),
+        charts.horizon_errors([{"step": 1, "model": "LSTM", "mae": 1.0}], "mae"),
     ]
     for chart in built:
-        spec = json.dumps({k: v for k, v in chart.to_dict().items() if k != "datasets"})
+        drawn = {k: v for k, v in chart.to_dict().items() if k not in ("datasets", "resolve")}
+        spec = json.dumps(drawn)  # resolve says "fill": "independent", which is no colour
         assert '"color": "' not in spec and '"fill": "' not in spec and "#" not in spec
 
 
@@ -127,3 +132,128 @@ def test_confusion_matrix_text_follows_the_theme() -> None:
         return text_layer["mark"]["color"]
 
     assert (text_color(False), text_color(True)) == ("#31333f", "#fafafa")
+
+
+def layer_rows(chart: alt.TopLevelMixin, mark: str) -> pd.DataFrame:
+    """The rows the layer drawing ``mark`` (area, line, rule) draws, in a layered chart."""
+    spec = chart.to_dict()
+    (layer,) = [layer for layer in spec["layer"] if layer["mark"]["type"] == mark]
+    data = layer.get("data", spec.get("data"))  # one layer's data moves up to the chart
+    return pd.DataFrame(spec["datasets"][data["name"]])
+
+
+def lines_of(chart: alt.TopLevelMixin) -> dict[str, list]:
+    """line name -> its (time, value) points, times as the date they fall on."""
+    rows = layer_rows(chart, "line")
+    rows["time"] = rows["time"].str[:10]
+    return {name: list(zip(g["time"], g["value"], strict=True)) for name, g in rows.groupby("line")}
+
+
+MONTHS = pd.date_range("2020-01-01", periods=8, freq="MS")
+
+
+@pytest.fixture
+def tail() -> pd.DataFrame:
+    """Two series, eight months each; B is A shifted up by 100."""
+    return pd.DataFrame(
+        {
+            "series": ["A"] * 8 + ["B"] * 8,
+            "time": list(MONTHS) * 2,
+            "actual": [float(v) for v in range(8)] + [100.0 + v for v in range(8)],
+        }
+    )
+
+
+@pytest.fixture
+def backtest() -> pd.DataFrame:
+    """Series A forecast from the ends of May and June, two steps each (B has its own rows)."""
+    rows = []
+    for series, level in (("A", 0.0), ("B", 100.0)):
+        for origin in MONTHS[4:6]:
+            for step in (1, 2):
+                time = origin + pd.DateOffset(months=step)
+                value = level + MONTHS.get_loc(time)
+                rows.append(
+                    {
+                        "series": series, "origin": origin, "step": step, "time": time,
+                        "actual": value, "forecast": value + 0.5, "forecast_p10": value - 1,
+                        "forecast_p90": value + 2, "seasonal_naive": value - 3,
+                        "holt_winters": value + 1,
+                    }
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def future() -> pd.DataFrame:
+    times = list(pd.date_range("2020-09-01", periods=2, freq="MS"))
+    return pd.DataFrame(
+        {
+            "series": ["A", "A", "B", "B"],
+            "time": times * 2,
+            "forecast": [8.5, 9.5, 108.5, 109.5],
+            "forecast_p10": [7.0, 8.0, 107.0, 108.0],
+            "forecast_p90": [10.0, 11.0, 110.0, 111.0],
+        }
+    )
+
+
+def test_forecast_one_step_ahead_draws_history_each_origins_first_step_and_the_future(
+    tail: pd.DataFrame, backtest: pd.DataFrame, future: pd.DataFrame
+) -> None:
+    chart = charts.forecast(tail, backtest, future, series="A")
+    lines = lines_of(chart)
+    assert lines["actual"] == [(f"2020-0{m}-01", float(m - 1)) for m in range(1, 9)]  # A only
+    assert lines["forecast"] == [("2020-06-01", 5.5), ("2020-07-01", 6.5)]  # step 1 of each
+    assert lines["seasonal naive"] == [("2020-06-01", 2.0), ("2020-07-01", 3.0)]
+    assert lines["future forecast"] == [("2020-09-01", 8.5), ("2020-10-01", 9.5)]
+    bands = layer_rows(chart, "area").groupby("line")[["p10", "p90"]].agg(list)
+    assert bands.loc["forecast"].tolist() == [[4.0, 5.0], [7.0, 8.0]]
+    assert bands.loc["future forecast"].tolist() == [[7.0, 8.0], [10.0, 11.0]]
+    assert "rule" not in [layer["mark"]["type"] for layer in chart.to_dict()["layer"]]
+
+
+def test_forecast_from_one_origin_draws_its_whole_horizon_and_marks_the_origin(
+    tail: pd.DataFrame, backtest: pd.DataFrame
+) -> None:
+    origin = pd.Timestamp("2020-06-01")
+    chart = charts.forecast(tail, backtest, None, series="B", origin=origin)
+    lines = lines_of(chart)
+    assert lines["forecast"] == [("2020-07-01", 106.5), ("2020-08-01", 107.5)]
+    assert lines["seasonal naive"] == [("2020-07-01", 103.0), ("2020-08-01", 104.0)]
+    assert "future forecast" not in lines  # no future_forecast.csv logged
+    assert layer_rows(chart, "rule")["time"].str[:10].tolist() == ["2020-06-01"]
+
+
+def test_forecast_dashes_the_seasonal_naive_line_only(
+    tail: pd.DataFrame, backtest: pd.DataFrame
+) -> None:
+    spec = charts.forecast(tail, backtest, None, series="A").to_dict()
+    (line,) = [layer for layer in spec["layer"] if layer["mark"]["type"] == "line"]
+    dash = line["encoding"]["strokeDash"]["scale"]
+    dashes = dict(zip(dash["domain"], dash["range"], strict=True))
+    assert dashes["seasonal naive"] != dashes["forecast"] == dashes["actual"]
+    assert line["encoding"]["color"]["field"] == "line"
+    assert line["encoding"]["x"] == {"field": "time", "title": None, "type": "temporal"}
+
+
+def test_forecast_without_quantiles_has_no_band(tail: pd.DataFrame, backtest: pd.DataFrame) -> None:
+    point_forecast = backtest.drop(columns=["forecast_p10", "forecast_p90"])
+    chart = charts.forecast(tail, point_forecast, None, series="A")
+    assert [layer["mark"]["type"] for layer in chart.to_dict()["layer"]] == ["line"]
+    assert set(lines_of(chart)) == {"actual", "forecast", "seasonal naive"}
+
+
+def test_horizon_errors_draw_one_line_per_model_by_step() -> None:
+    rows = [
+        {"step": 1, "model": "LSTM", "mae": 1.0, "mase": 0.5},
+        {"step": 2, "model": "LSTM", "mae": 2.0, "mase": 0.7},
+        {"step": 1, "model": "seasonal naive", "mae": 1.5, "mase": 1.0},
+        {"step": 2, "model": "seasonal naive", "mae": 2.5, "mase": 1.0},
+    ]
+    chart = charts.horizon_errors(rows, "mase")
+    drawn = data_of(chart).groupby("model")["value"].agg(list).to_dict()
+    assert drawn == {"LSTM": [0.5, 0.7], "seasonal naive": [1.0, 1.0]}
+    encoding = chart.to_dict()["encoding"]
+    assert (encoding["x"]["field"], encoding["color"]["field"]) == ("step", "model")
+    assert encoding["y"]["title"] == "mase"

@@ -4,6 +4,10 @@ The head sees the encoder's last state and the known future inputs (calendar, co
 every step to forecast, and adds a linear "highway" from the past values (as in LSTNet, Lai et
 al. 2018): the network can represent "same as last season" exactly and learns the rest, which
 matters on the short series business users have.
+
+Several members (independent networks from different initial weights) train side by side in one
+loop and their forecasts are averaged: on short series this cut the seed-to-seed spread of the
+backtest error by 3-7x and lowered its mean (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class RNNForecasterConfig:
     hidden_size: int = 64
     layers: int = 1
     dropout: float = 0.1
+    members: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,7 +42,19 @@ class RNNForecasterConfig:
 
 
 class RNNForecaster(nn.Module):
-    """(past (B, lookback, F), future (B, horizon, G)) -> (B, horizon, quantiles)."""
+    """(past (B, lookback, F), future (B, horizon, G)) -> (B, members, horizon, quantiles)."""
+
+    def __init__(self, config: RNNForecasterConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(_Member(config) for _ in range(config.members))
+
+    def forward(self, past: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(past, future) for member in self.members], dim=1)
+
+
+class _Member(nn.Module):
+    """One network: (past, future) -> (B, horizon, quantiles)."""
 
     def __init__(self, config: RNNForecasterConfig) -> None:
         super().__init__()
@@ -76,5 +93,6 @@ class PinballLoss(nn.Module):
         self.register_buffer("quantiles", torch.tensor(quantiles, dtype=torch.float32))
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        diff = target.unsqueeze(-1) - prediction.float()
+        """``prediction`` (B, members, horizon, quantiles) against ``target`` (B, horizon)."""
+        diff = target[:, None, :, None] - prediction.float()
         return torch.maximum(self.quantiles * diff, (self.quantiles - 1) * diff).mean()

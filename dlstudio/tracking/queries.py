@@ -28,6 +28,8 @@ RUN_COLUMNS = {
     "metrics.test_accuracy": "accuracy",
     "metrics.test_f1_macro": "F1 (macro)",
     "metrics.baseline_test_f1_macro": "baseline F1 (macro)",
+    "metrics.test_mase": "MASE",  # forecasting runs
+    "metrics.baseline_test_mase": "baseline MASE",
     "tags.dlstudio.verdict": "verdict",
 }
 HISTORY_COLUMNS = ["epoch", "metric", "value"]
@@ -37,6 +39,10 @@ CARD_METRICS = {
     "precision_macro": "Precision (macro)",
     "recall_macro": "Recall (macro)",
     "f1_macro": "F1 (macro)",
+    "mae": "MAE",  # forecasting: lower is better
+    "rmse": "RMSE",
+    "smape": "sMAPE",
+    "mase": "MASE",
 }
 # Runs logged before run() tagged its primary metric were all tabular classification.
 DEFAULT_PRIMARY_METRIC = "f1_macro"
@@ -138,6 +144,46 @@ def _history(client: MlflowClient, run: mlflow.entities.Run) -> pd.DataFrame:
     return history.sort_values(["metric", "epoch"], ignore_index=True)
 
 
+ERROR_METRICS = ("mase", "smape", "mae", "rmse")  # forecast errors, the scale-free first
+
+
+@dataclass(frozen=True)
+class ForecastArtifacts:
+    """What a forecasting run logs to draw its forecasts: times as timestamps, series as text."""
+
+    backtest: pd.DataFrame  # series, origin, step, time, actual, forecast[, _p10, _p90], baselines
+    history: pd.DataFrame  # series, time, actual: the recent past of each series
+    future: pd.DataFrame | None  # series, time, forecast[, _p10, _p90]; None when not logged
+    horizon_errors: list[dict] | None  # step, model and one value per metric
+
+    @property
+    def series(self) -> list[str]:
+        return sorted(self.backtest["series"].unique())
+
+    def origins(self, series: str) -> dict[pd.Timestamp | None, str]:
+        """The backtest's forecast origins of one series -> label, after None (one step ahead
+        from every origin) when there are several: from one origin that is a single point."""
+        made = sorted(self.backtest.loc[self.backtest["series"] == series, "origin"].unique())
+        steps = int(self.backtest["step"].max())
+        labels: dict[pd.Timestamp | None, str] = (
+            {None: "one step ahead, every origin"} if len(made) > 1 else {}
+        )
+        for origin in made:
+            labels[origin] = f"made at {_timestamp_text(origin)}, {steps} steps ahead"
+        return labels
+
+    @property
+    def error_metrics(self) -> list[str]:
+        """The metrics of ``horizon_errors``, scale-free ones first."""
+        logged = {key for row in self.horizon_errors or [] for key in row} - {"step", "model"}
+        return [m for m in ERROR_METRICS if m in logged] + sorted(logged - set(ERROR_METRICS))
+
+
+def _timestamp_text(moment: pd.Timestamp) -> str:
+    """A date alone when there is no time of day to show."""
+    return f"{moment:%Y-%m-%d}" if moment == moment.normalize() else f"{moment:%Y-%m-%d %H:%M}"
+
+
 @dataclass(frozen=True)
 class RunDetails:
     """One run as the Results page shows it. Metric names carry no ``test_`` prefix."""
@@ -162,6 +208,7 @@ class RunDetails:
     spec_yaml: str | None = None
     logged_model_uri: str | None = None  # models:/m-... (MLflow 3 logged model)
     registered: list[str] = field(default_factory=list)  # "name version N"
+    forecast: ForecastArtifacts | None = None  # forecasting runs only
 
     @property
     def model_uri(self) -> str:
@@ -235,7 +282,32 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
             f"{v.name} version {v.version}"
             for v in client.search_model_versions(f"run_id = '{run_id}'")
         ],
+        forecast=_forecast(artifact),
     )
+
+
+def _forecast(artifact: Callable[[str, Callable[[str], Any]], Any]) -> ForecastArtifacts | None:
+    """The forecast tables of a run; None unless it logged a backtest and the recent history."""
+    backtest = artifact("backtest.csv", _read_table)
+    history = artifact("series_tail.csv", _read_table)
+    if backtest is None or history is None:
+        return None
+    errors = artifact("horizon_errors.json", mlflow.artifacts.load_dict)
+    return ForecastArtifacts(
+        backtest=backtest,
+        history=history,
+        future=artifact("future_forecast.csv", _read_table),
+        horizon_errors=errors["rows"] if errors else None,
+    )
+
+
+def _read_table(uri: str) -> pd.DataFrame:
+    """A logged CSV artifact; series ids stay text, times become timestamps."""
+    frame = pd.read_csv(mlflow.artifacts.download_artifacts(uri), dtype={"series": str})
+    for column in ("origin", "time"):
+        if column in frame.columns:
+            frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+    return frame
 
 
 def per_class_table(report: dict) -> pd.DataFrame:

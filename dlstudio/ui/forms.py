@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,13 +37,17 @@ class FormField:
     maximum: float | None = None
 
 
-def advanced_fields(task: str) -> list[FormField]:
-    """Every option of ``task`` a user may set, section by section (training, options, tracking)."""
+def advanced_fields(task: str, *, asked: Collection[str] = ()) -> list[FormField]:
+    """Every option of ``task`` a user may set, section by section (training, options, tracking).
+
+    ``asked``: spec paths the page already asks for, such as the template's column roles.
+    """
     spec_model = SPEC_MODELS[task]
+    left_out = NOT_IN_FORM | set(asked)
     fields = []
     for section in ("training", "options", "tracking"):
         model = spec_model.model_fields[section].annotation
-        fields += [f for f in model_fields(model, section) if f.path not in NOT_IN_FORM]
+        fields += [f for f in model_fields(model, section) if f.path not in left_out]
     return fields
 
 

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import mlflow
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -160,3 +162,174 @@ def test_failed_run_says_it_has_no_results(mlflow_home: Path) -> None:
     app = results_page(failed.info.run_id)
     assert not app.exception
     assert "This run failed" in app.error[0].value
+
+
+MONTHS = pd.date_range("2020-01-01", periods=24, freq="MS")
+LEVELS = {"north": 0.0, "south": 100.0}  # south is north shifted up, so each line is traceable
+
+
+def iso(times) -> list[str]:
+    return [time.isoformat() for time in times]
+
+
+def log_forecast_artifacts() -> None:
+    """What the forecasting template logs: two series, three origins, three steps, quantiles."""
+    tail = pd.concat(
+        pd.DataFrame({"series": name, "time": iso(MONTHS), "actual": level + np.arange(24.0)})
+        for name, level in LEVELS.items()
+    )
+    backtest = pd.DataFrame(
+        {
+            "series": name, "origin": MONTHS[origin].isoformat(), "step": step,
+            "time": MONTHS[origin + step].isoformat(), "actual": level + origin + step,
+            "forecast": level + origin + step + 0.5, "forecast_p10": level + origin + step - 1,
+            "forecast_p90": level + origin + step + 1, "seasonal_naive": level + origin + step - 12,
+            "holt_winters": level + origin + step + 0.2,
+        }
+        for name, level in LEVELS.items()
+        for origin in (18, 19, 20)
+        for step in (1, 2, 3)
+    )  # fmt: skip
+    ahead = iso(pd.date_range("2022-01-01", periods=3, freq="MS"))
+    future = pd.DataFrame(
+        {"series": ["north"] * 3 + ["south"] * 3, "time": ahead * 2,
+         "forecast": [24.0, 25, 26, 124, 125, 126], "forecast_p10": 23.0, "forecast_p90": 27.0}
+    )  # fmt: skip
+    errors = [
+        {"step": step, "model": model, "mae": scale * step, "rmse": scale * step,
+         "smape": scale, "mase": scale * step / 12}
+        for model, scale in (("LSTM", 0.5), ("seasonal naive", 12.0), ("Holt-Winters", 1.0))
+        for step in (1, 2, 3)
+    ]  # fmt: skip
+    mlflow.log_text(tail.to_csv(index=False), "series_tail.csv")
+    mlflow.log_text(backtest.to_csv(index=False), "backtest.csv")
+    mlflow.log_text(future.to_csv(index=False), "future_forecast.csv")
+    mlflow.log_dict({"rows": errors}, "horizon_errors.json")
+
+
+@pytest.fixture
+def forecast_run(mlflow_home: Path) -> str:
+    """A finished forecasting run logged by hand with the template's artifacts; its id."""
+    settings = get_settings()
+    configure_tracking(settings)
+    with mlflow.start_run(experiment_id=ensure_experiment("results-test", settings)) as run:
+        mlflow.set_tags(
+            {"dlstudio.task": "forecasting", "dlstudio.primary_metric": "mase",
+             "dlstudio.higher_is_better": "false", "dlstudio.verdict": "Beats the baselines"}
+        )  # fmt: skip
+        mlflow.log_metrics(
+            {"test_mae": 1.0, "test_rmse": 1.2, "test_smape": 2.0, "test_mase": 0.3,
+             "baseline_test_mae": 12.0, "baseline_test_rmse": 12.0, "baseline_test_smape": 20.0,
+             "baseline_test_mase": 1.0, "train_loss": 0.5}
+        )  # fmt: skip
+        log_forecast_artifacts()
+    return run.info.run_id
+
+
+def chart_layers(element) -> dict[str, pd.DataFrame]:
+    """mark type -> the rows that layer draws, for a layered chart as Streamlit sends it."""
+    spec = json.loads(element.proto.spec)
+    rows = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in element.proto.datasets}
+    return {layer["mark"]["type"]: rows[layer["data"]["name"]] for layer in spec["layer"]}
+
+
+def forecast_lines(app: AppTest) -> dict[str, list[float]]:
+    """line name -> values of the forecast chart (the page's first chart)."""
+    lines = chart_layers(app.get("vega_lite_chart")[0])["line"]
+    return lines.groupby("line")["value"].agg(list).to_dict()
+
+
+def test_forecast_run_shows_lower_is_better_cards_and_its_forecast(forecast_run: str) -> None:
+    app = results_page(forecast_run)
+    assert not app.exception
+    cards = {m.label: m for m in app.metric}
+    assert list(cards) == ["MAE", "RMSE", "sMAPE", "MASE · primary"]
+    mase = cards["MASE · primary"]
+    assert (mase.value, mase.delta) == ("0.300", "-0.700")
+    assert mase.proto.color == mase.proto.MetricColor.GREEN  # lower than the baseline: good
+    assert app.success[0].value == "Beats the baselines"
+    assert not app.toggle  # no confusion matrix for a forecast
+    lines = forecast_lines(app)
+    assert lines["actual"] == list(np.arange(24.0))  # the first series, north
+    assert lines["forecast"] == [19.5, 20.5, 21.5]  # one step ahead from each origin
+    assert lines["future forecast"] == [24.0, 25.0, 26.0]
+    assert set(chart_layers(app.get("vega_lite_chart")[0])["area"]["line"]) == {
+        "forecast",
+        "future forecast",
+    }
+
+
+def test_forecast_pickers_choose_the_series_and_the_origin(forecast_run: str) -> None:
+    app = results_page(forecast_run)
+    series = app.selectbox(key=f"results_series_{forecast_run}")
+    assert series.options == ["north", "south"]
+    series.set_value("south").run()
+    assert forecast_lines(app)["actual"][0] == 100.0
+    origin = app.selectbox(key=f"results_origin_{forecast_run}_south")
+    assert origin.options[0] == "one step ahead, every origin"
+    assert origin.options[1] == "made at 2021-07-01, 3 steps ahead"
+    origin.set_value(MONTHS[18]).run()
+    assert not app.exception
+    assert forecast_lines(app)["forecast"] == [119.5, 120.5, 121.5]  # that origin's 3 steps
+    assert chart_layers(app.get("vega_lite_chart")[0])["rule"]["time"].size == 1
+
+
+def test_error_by_step_shows_each_model_and_switches_metric(forecast_run: str) -> None:
+    app = results_page(forecast_run)
+    picker = app.selectbox(key="results_horizon_metric")
+    assert (picker.value, picker.options) == ("mase", ["mase", "smape", "mae", "rmse"])
+    errors = app.get("vega_lite_chart")[1]
+    assert set(chart_rows(errors)["model"]) == {"LSTM", "seasonal naive", "Holt-Winters"}
+    picker.set_value("mae").run()
+    errors = app.get("vega_lite_chart")[1]
+    assert json.loads(errors.proto.spec)["encoding"]["y"]["title"] == "mae"
+    by_model = chart_rows(errors).groupby("model")["value"].agg(list).to_dict()
+    assert by_model["LSTM"] == [0.5, 1.0, 1.5]
+
+
+def monthly_sales(n: int = 60, *, seed: int = 0) -> pd.DataFrame:
+    """One monthly series: trend, a yearly season and noise."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(n)
+    sales = 100 + steps + 10 * np.sin(2 * np.pi * steps / 12) + rng.normal(0, 2, n)
+    months = pd.date_range("2019-01-01", periods=n, freq="MS").strftime("%Y-%m")
+    return pd.DataFrame({"month": months, "sales": sales})
+
+
+@pytest.fixture(scope="module")
+def trained_forecast(tmp_path_factory: pytest.TempPathFactory, migrated_mlflow_db: Path) -> tuple:
+    """A home with one finished 2-epoch forecasting run (about 15 s), shared by this module."""
+    home = tmp_path_factory.mktemp("forecast-home")
+    shutil.copy(migrated_mlflow_db, home / "mlflow.db")
+    csv = home / "sales.csv"
+    monthly_sales().to_csv(csv, index=False)
+    spec = parse_spec(
+        {
+            "task": "forecasting",
+            "data": {"path": str(csv), "target": "sales"},
+            "options": {"time_column": "month"},
+            "training": {"preset": "fast", "epochs": 2},
+        }
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = run(spec, settings=Settings(home=home, torch_threads=1))
+    return home, result
+
+
+def test_a_trained_forecast_shows_its_chart_and_errors_by_step(
+    trained_forecast: tuple, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, result = trained_forecast
+    monkeypatch.setenv("DLSTUDIO_HOME", str(home))
+    app = results_page(result.run_id)
+    assert not app.exception
+    assert "MASE · primary" in [m.label for m in app.metric]
+    forecast_chart, errors_chart, curves = app.get("vega_lite_chart")
+    lines = chart_layers(forecast_chart)["line"].groupby("line").size().to_dict()
+    assert lines["actual"] == 60  # the whole (short) history
+    horizon = lines["forecast"]  # one origin here: its whole horizon
+    assert lines["future forecast"] == horizon
+    assert set(chart_rows(errors_chart)["step"]) == set(range(1, horizon + 1))
+    assert app.selectbox(key="results_horizon_metric").value == "mase"
+    assert "train_loss" in set(chart_rows(curves)["metric"])

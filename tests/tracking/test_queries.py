@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import mlflow
+import pandas as pd
 import pytest
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
@@ -210,3 +211,91 @@ def test_only_finished_runs_are_offered_for_prediction(settings: Settings) -> No
     finished, training = log_run(), log_run(end=False)
     choices = queries.finished_run_choices(settings)
     assert finished in choices and training not in choices
+
+
+BACKTEST = """series,origin,step,time,actual,forecast,forecast_p10,forecast_p90,seasonal_naive,holt_winters
+007,2020-05-01T00:00:00,1,2020-06-01T00:00:00,5.0,5.5,4.0,7.0,2.0,6.0
+007,2020-05-01T00:00:00,2,2020-07-01T00:00:00,6.0,6.5,5.0,8.0,3.0,7.0
+007,2020-06-01T00:00:00,1,2020-07-01T00:00:00,6.0,6.5,5.0,8.0,3.0,7.0
+007,2020-06-01T00:00:00,2,2020-08-01T00:00:00,7.0,7.5,6.0,9.0,4.0,8.0
+"""
+TAIL = "series,time,actual\n007,2020-05-01,4.0\n007,2020-06-01,5.0\n"
+HORIZON_ERRORS = {
+    "rows": [
+        {"step": 1, "model": "LSTM", "mae": 0.5, "rmse": 0.5, "smape": 8.0, "mase": 0.4},
+        {"step": 1, "model": "seasonal naive", "mae": 3, "rmse": 3, "smape": 60, "mase": 1},
+    ]
+}
+
+
+def log_forecasting_run(*, future: bool) -> str:
+    """A finished forecasting run with the artifacts the template logs."""
+    run_id = log_run(
+        test={
+            "test_mase": 0.6,
+            "baseline_test_mase": 0.9,
+            "test_mae": 2.0,
+            "baseline_test_mae": 1.5,
+        }
+    )
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_text(BACKTEST, "backtest.csv")
+        mlflow.log_text(TAIL, "series_tail.csv")
+        mlflow.log_dict(HORIZON_ERRORS, "horizon_errors.json")
+        if future:
+            mlflow.log_text("series,time,forecast\n007,2020-09-01,8.5\n", "future_forecast.csv")
+        mlflow.set_tags(
+            {
+                "dlstudio.task": "forecasting",
+                "dlstudio.primary_metric": "mase",
+                "dlstudio.higher_is_better": "false",
+            }
+        )
+    return run_id
+
+
+def test_run_details_reads_a_forecasting_runs_tables(settings: Settings) -> None:
+    forecast = queries.run_details(settings, log_forecasting_run(future=True)).forecast
+    assert forecast is not None
+    assert forecast.series == ["007"]  # an id, not the number 7
+    assert forecast.backtest["origin"].dt.month.tolist() == [5, 5, 6, 6]
+    assert forecast.backtest["forecast_p90"].tolist() == [7.0, 8.0, 8.0, 9.0]
+    assert forecast.history["time"].dt.month.tolist() == [5, 6]
+    assert forecast.future[["series", "forecast"]].values.tolist() == [["007", 8.5]]
+    assert forecast.horizon_errors == HORIZON_ERRORS["rows"]
+    assert forecast.error_metrics == ["mase", "smape", "mae", "rmse"]
+
+
+def test_forecast_origins_are_offered_after_the_one_step_ahead_view(settings: Settings) -> None:
+    forecast = queries.run_details(settings, log_forecasting_run(future=False)).forecast
+    assert forecast.future is None  # not logged: no future forecast, no error
+    assert list(forecast.origins("007").values()) == [
+        "one step ahead, every origin",
+        "made at 2020-05-01, 2 steps ahead",
+        "made at 2020-06-01, 2 steps ahead",
+    ]
+
+
+def test_a_classification_run_has_no_forecast(settings: Settings) -> None:
+    assert queries.run_details(settings, log_run()).forecast is None
+
+
+def test_metric_cards_of_a_forecast_read_lower_as_better(settings: Settings) -> None:
+    details = queries.run_details(settings, log_forecasting_run(future=False))
+    cards = {c.metric: c for c in queries.metric_cards(details)}
+    assert list(cards) == ["mae", "mase"]
+    assert cards["mase"].label == "MASE · primary"
+    assert cards["mase"].delta == pytest.approx(-0.3)  # lower than the baseline: better
+    assert not cards["mase"].higher_is_better
+    assert details.beats_baseline is True
+
+
+def test_a_single_origin_is_offered_alone() -> None:
+    """One step ahead from one origin would be a single point: the whole horizon shows instead."""
+    origin = pd.Timestamp("2021-12-01")
+    backtest = pd.DataFrame(
+        {"series": "all", "origin": origin, "step": [1, 2], "time": ["2022-01-01", "2022-02-01"]}
+    )
+    forecast = queries.ForecastArtifacts(backtest, backtest, None, None)
+    assert forecast.origins("all") == {origin: "made at 2021-12-01, 2 steps ahead"}
+    assert forecast.error_metrics == []

@@ -53,3 +53,25 @@ def test_layer_sizes_are_read_from_text() -> None:
     assert parse_int_list("  ") is None
     with pytest.raises(ValueError, match="whole numbers"):
         parse_int_list("256, big")
+
+
+def test_fields_asked_as_column_roles_are_left_out_of_the_advanced_options() -> None:
+    roles = {"options.time_column", "options.series_column"}
+    fields = {field.path: field for field in advanced_fields("forecasting", asked=roles)}
+    assert not roles & set(fields)
+    assert fields["options.covariates"].kind == "columns"  # a multiselect over the columns
+    assert fields["options.frequency"].default == "auto"
+    assert set(by_path("forecasting")) - set(fields) == roles  # nothing else goes
+
+
+def test_a_forecasting_spec_without_a_series_column_leaves_it_empty() -> None:
+    spec = build_spec(
+        "forecasting", dataset="sales@abc", preset="fast",
+        roles={"target": "units", "time_column": "month", "series_column": None},
+        role_paths={"target": "data.target", "time_column": "options.time_column",
+                    "series_column": "options.series_column"},
+        advanced={"options.covariates": ["promo"], "options.horizon": None},
+    )  # fmt: skip
+    assert (spec.data.target, spec.options.time_column) == ("units", "month")
+    assert spec.options.series_column is None
+    assert spec.options.covariates == ["promo"] and spec.options.horizon is None

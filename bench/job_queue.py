@@ -1,6 +1,8 @@
 """Overhead of the job queue: submit -> running latency, tiny jobs through 2 workers, idle memory.
 
-    .venv/bin/python bench/queue.py [--jobs 50] [--workers 2] [--runs 5]
+    .venv/bin/python bench/job_queue.py [--jobs 50] [--workers 2] [--runs 5]
+    (named job_queue.py, not queue.py: a file named queue.py in bench/ shadows the standard
+    library's queue module for every script run from this folder)
 
 Everything real: a fresh DLSTUDIO_HOME (SQLite job store + MLflow), `dlstudio worker` processes,
 jobs submitted through the JobStore API exactly as `dlstudio submit` does.

@@ -1,0 +1,279 @@
+"""The trained forecaster as saved and loaded: sizes, the plan that turns a history into
+windows, the predictor behind the pyfunc."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dlstudio.errors import DataError
+from dlstudio.evaluation import forecast as fc
+from dlstudio.nn.recurrent import RNNForecaster, RNNForecasterConfig
+from dlstudio.tasks.forecasting_data import SINGLE_SERIES, Frequency, Layout, Series, read_series
+from dlstudio.tasks.forecasting_features import (
+    Covariates,
+    Scaling,
+    Windows,
+    cut_windows,
+    extras,
+    join_windows,
+)
+from dlstudio.training.device import DeviceChoice
+from dlstudio.training.loop import TensorData
+
+MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.pt"
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class Preset:
+    epochs: int
+    hidden_size: int
+    layers: int
+    dropout: float
+    learning_rate: float
+    patience: int
+    members: int
+
+
+PRESETS = {
+    "fast": Preset(40, 32, 1, 0.0, 3e-3, 8, 1),
+    "balanced": Preset(150, 64, 1, 0.1, 2e-3, 20, 3),
+    "best": Preset(300, 128, 2, 0.1, 1e-3, 30, 5),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Horizon, lookback and the split of every series, resolved from the options and data."""
+
+    horizon: int
+    lookback: int
+    season_length: int
+    train_lengths: list[int]  # points before the test region, per series
+    val_sizes: list[int]  # last points of the training part used for early stopping
+    stride: int
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """Everything, besides the weights, that turns a history into a forecast (saved as JSON)."""
+
+    layout: Layout
+    frequency: Frequency
+    horizon: int
+    lookback: int
+    scaling: Scaling
+    covariates: Covariates
+    use_quantiles: bool
+    duplicates: str
+    fill: str
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return QUANTILES if self.use_quantiles else (0.5,)
+
+    @property
+    def n_extra(self) -> int:
+        """Calendar and covariate features per time step."""
+        calendar = self.frequency.calendar(pd.DatetimeIndex([])).shape[1]
+        return calendar + self.covariates.width
+
+    def network_config(self, options, preset: Preset) -> RNNForecasterConfig:
+        return RNNForecasterConfig(
+            n_past_features=1 + self.n_extra,
+            n_future_features=self.n_extra,
+            lookback=self.lookback,
+            horizon=self.horizon,
+            n_quantiles=len(self.quantiles),
+            cell=options.cell,
+            hidden_size=options.hidden_size or preset.hidden_size,
+            layers=options.layers or preset.layers,
+            dropout=preset.dropout if options.dropout is None else options.dropout,
+            members=options.ensemble or preset.members,
+        )
+
+    def windows(self, series: Series, index: int, origins: np.ndarray,
+                extra: np.ndarray | None = None) -> Windows:  # fmt: skip
+        return cut_windows(
+            self.scaling.forward(series),
+            extras(series, self.frequency, self.covariates) if extra is None else extra,
+            origins,
+            lookback=self.lookback,
+            horizon=self.horizon,
+            season_length=self.frequency.season_length,
+            stats=self.scaling.stats_for(series),
+            series_index=index,
+        )
+
+    def split_windows(self, series: list[Series], plan: Plan) -> tuple[Windows, Windows, Windows]:
+        """Training windows, validation windows (the end of the training part) and the
+        backtest origins (the test region), per series, joined."""
+        train, val, test = [], [], []
+        sizes = [(n, v) for n, v in zip(plan.train_lengths, plan.val_sizes, strict=True) if n]
+        for i, (s, (n_train, n_val)) in enumerate(zip(series, sizes, strict=True)):
+            lookback, horizon = self.lookback, self.horizon
+            train.append(self.windows(s, i, np.arange(lookback, n_train - n_val - horizon + 1)))
+            val.append(
+                self.windows(s, i, np.arange(max(lookback, n_train - n_val), n_train - horizon + 1))
+            )
+            origins = fc.backtest_origins([len(s)], [len(s) - n_train], horizon, stride=plan.stride)
+            test.append(self.windows(s, i, np.array([o.position for o in origins])))
+        return join_windows(train), join_windows(val), join_windows(test)
+
+    def decode(self, output: np.ndarray, windows: Windows) -> np.ndarray:
+        """Network output (N, horizon, quantiles) back in the user's units, quantiles sorted."""
+        z = output + windows.level[:, None, None]
+        values = self.scaling.inverse(z, windows.mean[:, None, None], windows.std[:, None, None])
+        return np.sort(values, axis=2)
+
+    def actual(self, windows: Windows) -> np.ndarray:
+        """The known future values of the windows, in the user's units."""
+        z = windows.target + windows.level[:, None]
+        return self.scaling.inverse(z, windows.mean[:, None], windows.std[:, None])
+
+    def to_dict(self) -> dict:
+        return {
+            "layout": self.layout.to_dict(),
+            "frequency": self.frequency.to_dict(),
+            "horizon": self.horizon,
+            "lookback": self.lookback,
+            "scaling": self.scaling.to_dict(),
+            "covariates": self.covariates.to_dict(),
+            "use_quantiles": self.use_quantiles,
+            "duplicates": self.duplicates,
+            "fill": self.fill,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> ModelPlan:
+        return cls(
+            Layout.from_dict(raw["layout"]),
+            Frequency.from_dict(raw["frequency"]),
+            int(raw["horizon"]),
+            int(raw["lookback"]),
+            Scaling.from_dict(raw["scaling"]),
+            Covariates.from_dict(raw["covariates"]),
+            bool(raw["use_quantiles"]),
+            raw["duplicates"],
+            raw["fill"],
+        )
+
+
+class ForecastPredictor:
+    """A history table in (the training columns); the next ``horizon`` points of each series
+    out, with the 80% interval when the model has one."""
+
+    row_wise = False  # one output row per future step, not per input row
+
+    def __init__(self, network: RNNForecaster, plan: ModelPlan) -> None:
+        self.network, self.plan = network.eval(), plan
+        self.device = DeviceChoice(torch.device("cpu"), None)
+
+    @classmethod
+    def load(cls, model_dir: Path) -> ForecastPredictor:
+        raw = json.loads((model_dir / MODEL_FILE).read_text(encoding="utf-8"))
+        network = RNNForecaster(RNNForecasterConfig.from_dict(raw["network"]))
+        # weights_only: a state_dict of tensors, never arbitrary pickled objects
+        network.load_state_dict(torch.load(model_dir / WEIGHTS_FILE, weights_only=True))
+        return cls(network, ModelPlan.from_dict(raw["plan"]))
+
+    @property
+    def columns(self) -> list[str]:
+        layout = self.plan.layout
+        bands = ["forecast_p10", "forecast_p90"] if self.plan.use_quantiles else []
+        return [*([layout.series] if layout.series else []), layout.time, "forecast", *bands]
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Raises DataError when a series is too short or future covariates are missing."""
+        plan = self.plan
+        if frame.empty:
+            return pd.DataFrame(columns=self.columns)
+        prepared = read_series(
+            frame, plan.layout, duplicates=plan.duplicates, fill=plan.fill,
+            frequency=plan.frequency, keep_future=True,
+        )  # fmt: skip
+        short = [s for s in prepared.series if len(s) < plan.lookback]
+        if short:
+            names = ", ".join(repr(s.key) for s in short[:5])
+            where = "The history has" if short[0].key == SINGLE_SERIES else f"Series {names} have"
+            raise DataError(
+                f"{where} fewer than the {plan.lookback} points the model reads "
+                f"({len(short[0])} given).",
+                fix=f"Give at least the last {plan.lookback} periods of each series.",
+            )
+        parts, future_times = [], []
+        for i, s in enumerate(prepared.series):
+            times = plan.frequency.steps(s.times[-1], plan.horizon)
+            covariates = pd.concat([s.covariates, self._future_covariates(s, times)])
+            extra = np.hstack([
+                plan.frequency.calendar(s.times.append(times)),
+                plan.covariates.transform(covariates),
+            ])  # fmt: skip
+            parts.append(plan.windows(s, i, np.array([len(s)]), extra))
+            future_times.append(times)
+        windows = join_windows(parts)
+        values = plan.decode(predict_windows(self.network, windows, self.device), windows)
+        return self._table(prepared.series, future_times, values)
+
+    def _future_covariates(self, series: Series, times: pd.DatetimeIndex) -> pd.DataFrame:
+        names = list(self.plan.layout.covariates)
+        if not names:
+            return pd.DataFrame(index=times)
+        given = series.future if series.future is not None else pd.DataFrame(columns=names)
+        future = given[~given.index.duplicated(keep="last")].reindex(times)
+        if future.isna().any(axis=None):
+            where = "" if series.key == SINGLE_SERIES else f" for series {series.key!r}"
+            raise DataError(
+                f"The model uses {', '.join(map(repr, names))}, so it needs their values for the "
+                f"{self.plan.horizon} periods to forecast{where} (from {times[0]:%Y-%m-%d %H:%M}).",
+                fix=f"Add {self.plan.horizon} rows after the last value with those columns filled "
+                "and the target left empty.",
+            )
+        return future
+
+    def _table(
+        self, series: list[Series], times: list[pd.DatetimeIndex], values: np.ndarray
+    ) -> pd.DataFrame:
+        layout, middle = self.plan.layout, len(self.plan.quantiles) // 2
+        out = pd.DataFrame({
+            **({layout.series: np.repeat([s.key for s in series], self.plan.horizon)} if layout.series else {}),
+            layout.time: np.concatenate([t.to_numpy() for t in times]),
+            "forecast": values[:, :, middle].ravel(),
+        })  # fmt: skip
+        if self.plan.use_quantiles:
+            out["forecast_p10"], out["forecast_p90"] = (
+                values[:, :, 0].ravel(),
+                values[:, :, -1].ravel(),
+            )
+        return out
+
+
+def save_model(folder: Path, network: RNNForecaster, plan: ModelPlan) -> None:
+    """Weights as a state_dict, everything else as JSON: no pickles of user-influenced objects."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.cpu() for k, v in network.state_dict().items()}, folder / WEIGHTS_FILE)
+    raw = {"task": "forecasting", "network": network.config.to_dict(), "plan": plan.to_dict()}
+    (folder / MODEL_FILE).write_text(json.dumps(raw, indent=1), encoding="utf-8")
+
+
+def window_tensors(windows: Windows) -> TensorData:
+    inputs = (torch.from_numpy(windows.past), torch.from_numpy(windows.future))
+    return TensorData(inputs, torch.from_numpy(windows.target))
+
+
+def predict_windows(network: RNNForecaster, windows: Windows, device: DeviceChoice) -> np.ndarray:
+    """Normalized forecasts (N, horizon, quantiles): the average of the ensemble's members, in
+    large batches without gradients."""
+    network.eval()
+    data = window_tensors(windows).to(device.device)
+    chunks = []
+    with torch.no_grad(), device.autocast():
+        for (past, future), _ in data.batches(4096):
+            chunks.append(network(past, future).float().mean(dim=1))  # the members' average
+    return torch.cat(chunks).cpu().numpy().astype(np.float64)
