@@ -267,13 +267,16 @@ def window_tensors(windows: Windows) -> TensorData:
     return TensorData(inputs, torch.from_numpy(windows.target))
 
 
-def predict_windows(network: RNNForecaster, windows: Windows, device: DeviceChoice) -> np.ndarray:
-    """Normalized forecasts (N, horizon, quantiles): the average of the ensemble's members, in
-    large batches without gradients."""
+def predict_windows(
+    network: RNNForecaster, windows: Windows, device: DeviceChoice, *, members: bool = False
+) -> np.ndarray:
+    """Normalized forecasts (N, horizon, quantiles): the average of the ensemble's members (or
+    each member's, (N, members, horizon, quantiles)), in large batches without gradients."""
     network.eval()
     data = window_tensors(windows).to(device.device)
     chunks = []
     with torch.no_grad(), device.autocast():
         for (past, future), _ in data.batches(4096):
-            chunks.append(network(past, future).float().mean(dim=1))  # the members' average
+            output = network(past, future).float()
+            chunks.append(output if members else output.mean(dim=1))
     return torch.cat(chunks).cpu().numpy().astype(np.float64)

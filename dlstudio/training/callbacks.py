@@ -6,10 +6,12 @@ import copy
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 import torch
+from torch import nn
 
 from dlstudio.errors import DLStudioError
 from dlstudio.training.loop import Callback, FitState
@@ -100,3 +102,48 @@ class ConsoleProgress(Callback):
         if state.stop_reason:
             self.stream.write(f"early stop: {state.stop_reason}\n")
             self.stream.flush()
+
+
+class MemberEarlyStopping(Callback):
+    """Early stopping for an ensemble trained in one loop, member by member.
+
+    Each member keeps the weights of its own best epoch (by ``member_losses``, lower is better)
+    and is frozen once it has not improved for ``patience`` epochs; training ends when every
+    member is frozen. So each member stops where it would have stopped trained alone, and a
+    member that overfits early does not hold the others back (nor they it).
+    """
+
+    def __init__(
+        self,
+        members: Sequence[nn.Module],
+        member_losses: Callable[[], Sequence[float]],
+        *,
+        patience: int,
+    ) -> None:
+        self.members, self.member_losses, self.patience = members, member_losses, patience
+        self.best = [math.inf] * len(members)
+        self.best_epoch = [0] * len(members)
+        self._best_weights: list[dict[str, torch.Tensor] | None] = [None] * len(members)
+
+    def on_epoch_end(self, state: FitState) -> None:
+        for i, loss in enumerate(self.member_losses()):
+            member = self.members[i]
+            if not any(p.requires_grad for p in member.parameters()):
+                continue  # frozen earlier
+            if loss < self.best[i]:
+                self.best[i], self.best_epoch[i] = loss, state.epoch
+                self._best_weights[i] = copy.deepcopy(member.state_dict())
+            elif state.epoch - self.best_epoch[i] >= self.patience:
+                member.requires_grad_(False)  # AdamW skips parameters without gradients
+        if all(not p.requires_grad for p in state.model.parameters()):
+            state.stop_training = True
+            epochs = ", ".join(map(str, self.best_epoch))
+            state.stop_reason = (
+                f"every member stopped improving for {self.patience} epochs (best epochs: {epochs})"
+            )
+
+    def on_train_end(self, state: FitState) -> None:
+        for member, weights in zip(self.members, self._best_weights, strict=True):
+            if weights is not None:
+                member.load_state_dict(weights)
+            member.requires_grad_(True)

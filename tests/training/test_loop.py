@@ -7,7 +7,12 @@ import io
 import torch
 from torch import nn
 
-from dlstudio.training.callbacks import Checkpoint, ConsoleProgress, EarlyStopping
+from dlstudio.training.callbacks import (
+    Checkpoint,
+    ConsoleProgress,
+    EarlyStopping,
+    MemberEarlyStopping,
+)
 from dlstudio.training.device import choose_device, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, FitState, TensorData, fit
 
@@ -113,3 +118,48 @@ def test_batchnorm_model_trains_when_rows_leave_one_over() -> None:
         generator=seed_everything(0),
     )
     assert state.step == 2
+
+
+class Pair(nn.Module):
+    """Two independent members, averaged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.members = nn.ModuleList([Toy(), Toy()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.members[0](x) + self.members[1](x)) / 2
+
+
+def test_member_early_stopping_freezes_each_member_at_its_own_best() -> None:
+    # member 0's loss is best at epoch 1, member 1's keeps falling until epoch 4
+    script = {0: [1.0, 2.0, 2.0, 2.0, 2.0, 2.0], 1: [5.0, 4.0, 3.0, 2.0, 3.0, 3.0]}
+    snapshots: dict[tuple[int, int], torch.Tensor] = {}
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, state: FitState) -> None:
+            for k, member in enumerate(state.model.members):
+                snapshots[(k, state.epoch)] = member.linear.weight.detach().clone()
+
+    generator = seed_everything(0)
+    model = Pair()
+    epoch = {"now": 0}
+
+    def validate(m: nn.Module) -> dict[str, float]:
+        epoch["now"] += 1
+        return {"val_loss": 0.0}
+
+    stopper = MemberEarlyStopping(
+        model.members, lambda: [script[k][epoch["now"] - 1] for k in (0, 1)], patience=2
+    )
+    state = fit(model, toy_data(), loss_fn=nn.CrossEntropyLoss(), validate=validate,
+                config=FitConfig(epochs=20, batch_size=32, learning_rate=0.05),
+                device=choose_device("cpu"), generator=generator,
+                callbacks=[Snapshot(), stopper])  # fmt: skip
+    assert state.epoch == 6  # member 1 stalls after epoch 4: frozen at 6, the last one
+    assert "best epochs: 1, 4" in state.stop_reason
+    assert torch.equal(model.members[0].linear.weight, snapshots[(0, 1)])
+    assert torch.equal(model.members[1].linear.weight, snapshots[(1, 4)])
+    # member 0 was frozen after epoch 3: it did not learn in epochs 4-6
+    assert torch.equal(snapshots[(0, 3)], snapshots[(0, 6)])
+    assert all(p.requires_grad for p in model.parameters())  # unfrozen for later use
