@@ -3,7 +3,6 @@ windows, the predictor behind the pyfunc."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 
 from dlstudio.errors import DataError
 from dlstudio.evaluation import forecast as fc
+from dlstudio.nn.persist import load_network, save_network
 from dlstudio.nn.recurrent import RNNForecaster, RNNForecasterConfig
 from dlstudio.tasks.forecasting_data import SINGLE_SERIES, Frequency, Layout, Series, read_series
 from dlstudio.tasks.forecasting_features import (
@@ -26,7 +26,6 @@ from dlstudio.tasks.forecasting_features import (
 from dlstudio.training.device import DeviceChoice
 from dlstudio.training.loop import TensorData
 
-MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.pt"
 QUANTILES = (0.1, 0.5, 0.9)
 
 
@@ -177,10 +176,9 @@ class ForecastPredictor:
 
     @classmethod
     def load(cls, model_dir: Path) -> ForecastPredictor:
-        raw = json.loads((model_dir / MODEL_FILE).read_text(encoding="utf-8"))
-        network = RNNForecaster(RNNForecasterConfig.from_dict(raw["network"]))
-        # weights_only: a state_dict of tensors, never arbitrary pickled objects
-        network.load_state_dict(torch.load(model_dir / WEIGHTS_FILE, weights_only=True))
+        network, raw = load_network(
+            model_dir, lambda config: RNNForecaster(RNNForecasterConfig.from_dict(config))
+        )
         return cls(network, ModelPlan.from_dict(raw["plan"]))
 
     @property
@@ -255,11 +253,13 @@ class ForecastPredictor:
 
 
 def save_model(folder: Path, network: RNNForecaster, plan: ModelPlan) -> None:
-    """Weights as a state_dict, everything else as JSON: no pickles of user-influenced objects."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in network.state_dict().items()}, folder / WEIGHTS_FILE)
-    raw = {"task": "forecasting", "network": network.config.to_dict(), "plan": plan.to_dict()}
-    (folder / MODEL_FILE).write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    """The ensemble and its plan, loadable by ``ForecastPredictor.load``."""
+    description = {
+        "task": "forecasting",
+        "network": network.config.to_dict(),
+        "plan": plan.to_dict(),
+    }
+    save_network(folder, network, description)
 
 
 def window_tensors(windows: Windows) -> TensorData:

@@ -21,6 +21,7 @@ from torch import nn
 from dlstudio.data.checks import Finding
 from dlstudio.evaluation.metrics import classification_metrics, confusion, per_class_report
 from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
+from dlstudio.nn.persist import load_network, save_network
 from dlstudio.spec import TabularClassificationSpec
 from dlstudio.tasks.base import (
     BaselineResult,
@@ -35,8 +36,6 @@ from dlstudio.tasks.tabular_features import TabularFeatures, fit_features
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
-
-MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.pt"
 
 
 @dataclass(frozen=True)
@@ -258,10 +257,7 @@ class TabularPredictor:
 
     @classmethod
     def load(cls, model_dir: Path) -> TabularPredictor:
-        raw = json.loads((model_dir / MODEL_FILE).read_text(encoding="utf-8"))
-        model = TabularMLP(TabularMLPConfig.from_dict(raw["network"]))
-        # weights_only: a state_dict of tensors, never arbitrary pickled objects
-        model.load_state_dict(torch.load(model_dir / WEIGHTS_FILE, weights_only=True))
+        model, raw = load_network(model_dir, lambda c: TabularMLP(TabularMLPConfig.from_dict(c)))
         return cls(model, TabularFeatures.from_json(raw["features"]), raw["classes"])
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -282,16 +278,14 @@ class TabularPredictor:
 
 
 def save_model(folder: Path, model: TabularMLP, features: TabularFeatures, classes: list) -> None:
-    """Weights as a state_dict, everything else as JSON: no pickles of user-influenced objects."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, folder / WEIGHTS_FILE)
-    raw = {
+    """The network and its preprocessing, loadable by ``TabularPredictor.load``."""
+    description = {
         "task": TabularClassification.name,
         "network": model.config.to_dict(),
         "features": features.to_json(),
         "classes": [_plain(label) for label in classes],
     }
-    (folder / MODEL_FILE).write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    save_network(folder, model, description)
 
 
 def _tensors(features: TabularFeatures, part: pd.DataFrame, y: np.ndarray) -> TensorData:
