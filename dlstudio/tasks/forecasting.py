@@ -88,7 +88,8 @@ class Forecasting(TaskTemplate):
         numeric = [
             c for c in frame.columns if c != time and pd.api.types.is_numeric_dtype(frame[c])
         ]
-        return {"target": numeric[-1] if numeric else None, "time": time, "series": None}
+        target = numeric[-1] if numeric else None
+        return {"target": target, "time": time, "series": guess_series_column(frame, time, target)}
 
     def sample(self) -> Sample:
         from dlstudio.tasks.forecasting_sample import store_sales
@@ -193,6 +194,19 @@ class Forecasting(TaskTemplate):
 
     def load_predictor(self, model_dir: Path) -> ForecastPredictor:
         return ForecastPredictor.load(model_dir)
+
+
+def guess_series_column(frame: pd.DataFrame, time: str | None, target: str | None) -> str | None:
+    """When times repeat, the non-numeric column that makes (time, column) unique: the series id
+    of a long table (store, product); None otherwise."""
+    if time is None or not frame[time].duplicated().any():
+        return None
+    for column in frame.columns:
+        if column in (time, target) or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        if frame[column].nunique() < len(frame) / 2 and not frame.duplicated([time, column]).any():
+            return column
+    return None
 
 
 def prepare(

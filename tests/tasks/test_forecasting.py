@@ -15,6 +15,7 @@ from dlstudio.errors import DataError
 from dlstudio.predict import load_model, predict_frame
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
+from dlstudio.tasks import get_template
 from dlstudio.training import run
 from dlstudio.training.runner import check_run
 
@@ -223,3 +224,21 @@ def test_bad_input_reaches_the_cli_as_one_clear_error(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert err.startswith("error: The target 'sales' must hold numbers to forecast")
+
+
+def test_roles_are_guessed_for_a_long_table_of_several_series() -> None:
+    template = get_template("forecasting")
+    assert template.suggest_roles(store_days()) == {
+        "target": "sales", "time": "day", "series": "store"
+    }  # fmt: skip
+    assert template.suggest_roles(seasonal_months()) == {
+        "target": "sales", "time": "month", "series": None
+    }  # fmt: skip
+    sample = template.sample()
+    assert template.suggest_roles(sample.frame) == sample.roles
+
+
+def test_the_sample_passes_every_check(tmp_path) -> None:
+    sample = get_template("forecasting").sample()
+    findings = check(sample.frame, tmp_path, time_column="month", series_column="store")
+    assert findings == []
