@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -114,3 +115,50 @@ def test_a_runs_model_scores_too(trained: str) -> None:
     assert not app.exception
     assert len(app.dataframe[0].value) == len(NEW_ROWS)
     assert f"scored with `runs:/{trained}/model`" in app.caption[-1].value
+
+
+@pytest.fixture
+def forecaster(
+    isolated_home: Path, migrated_mlflow_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> pd.DataFrame:
+    """A home with a forecaster registered as 'sales'; returns its training history."""
+    from tests.tasks.test_forecasting import seasonal_months
+
+    shutil.copy(migrated_mlflow_db, isolated_home / "mlflow.db")
+    history = seasonal_months()
+    data = isolated_home.parent / "sales.csv"
+    history.to_csv(data, index=False)
+    spec = {
+        "task": "forecasting",
+        "data": {"path": str(data), "target": "sales"},
+        "training": {"preset": "fast", "epochs": 1},
+        "options": {"horizon": 6},
+        "tracking": {"register_as": "sales"},
+    }
+    run(parse_spec(spec))
+    return history
+
+
+def test_a_forecaster_forecasts_the_next_periods_of_an_uploaded_history(
+    forecaster: pd.DataFrame,
+) -> None:
+    app = open_page()
+    assert "History to forecast from" in app.file_uploader(key="predict_upload").label
+
+    upload(app, "recent.csv", forecaster.tail(40).to_csv(index=False).encode())
+
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["month", "forecast", "forecast_p10", "forecast_p90"]
+    assert len(table) == 6
+    assert "Forecast of 6 future periods with `models:/sales/1`." in app.caption[-1].value
+
+
+def test_a_forecaster_given_too_short_a_history_says_how_much_it_needs(
+    forecaster: pd.DataFrame,
+) -> None:
+    app = upload(open_page(), "recent.csv", forecaster.tail(3).to_csv(index=False).encode())
+
+    assert not app.exception
+    assert "fewer than the 24 points the model reads" in app.error[0].value
+    assert len(app.dataframe) == 0
