@@ -14,7 +14,8 @@ that our baseline code reproduces ../shared/datasets/README.md, whose bike figur
 non-overlapping origins (stride 7, training part round(0.8 n) = 585) where dlstudio's protocol
 takes every origin (stride 1 below 1,000 points, training part int(0.8 n) = 584: 141 origins).
 
-    .venv/bin/python bench/forecasting.py [--preset balanced] [--seeds 0,1,2] [--cell lstm]
+    .venv/bin/python bench/forecasting.py [--preset balanced] [--seeds 0,1,2] [--cell lstm] \
+        [--ensemble N] [--cases airline-passengers,...]
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--cell", default="lstm")
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument(
+        "--ensemble", type=int, default=None, help="members (default: the preset's)"
+    )
     args = parser.parse_args()
     os.environ["DLSTUDIO_HOME"] = tempfile.mkdtemp(prefix="dlstudio-bench-forecast-")
     os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -63,7 +67,8 @@ def main() -> None:
 
     print(_reproduction())
     seeds = [int(s) for s in args.seeds.split(",")]
-    print(f"preset {args.preset}, cell {args.cell}, seeds {seeds}\n")
+    members = args.ensemble or "the preset's"
+    print(f"preset {args.preset}, cell {args.cell}, members {members}, seeds {seeds}\n")
     print("| series | ours MASE | ours MAE | seasonal naive MASE / MAE | Holt-Winters MASE / MAE "
           "| beats HW (seeds) | epochs | train s | run s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
@@ -75,7 +80,7 @@ def main() -> None:
                 "task": "forecasting",
                 "data": {"path": str(SERIES / file), "target": target},
                 "training": {"preset": args.preset, "seed": seed},
-                "options": {**options, "cell": args.cell},
+                "options": {**options, "cell": args.cell, "ensemble": args.ensemble},
             })  # fmt: skip
             timer = TrainTimer()
             started = time.perf_counter()
