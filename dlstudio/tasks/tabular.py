@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +12,12 @@ import torch
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from torch import nn
 
 from dlstudio.data.checks import Finding
-from dlstudio.evaluation.metrics import classification_metrics, confusion, per_class_report
+from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
 from dlstudio.nn.persist import load_network, save_network
 from dlstudio.spec import TabularClassificationSpec
@@ -31,7 +29,17 @@ from dlstudio.tasks.base import (
     TaskTemplate,
     TrainingData,
 )
-from dlstudio.tasks.tabular_checks import check_table, clean_target, feature_columns, guess_target
+from dlstudio.tasks.classification import (
+    Splits,
+    class_weights,
+    classification_reports,
+    full_proba,
+    plain_value,
+    predict_proba,
+    split_rows,
+    validation_scores,
+)
+from dlstudio.tasks.tabular_checks import check_table, feature_columns, guess_target
 from dlstudio.tasks.tabular_features import TabularFeatures, fit_features
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
@@ -54,19 +62,6 @@ PRESETS = {
     "balanced": Preset(60, (256, 128), 0.15, 2e-3, 8),
     "best": Preset(200, (256, 128), 0.15, 1e-3, 20),
 }
-
-
-@dataclass(frozen=True)
-class Splits:
-    """Rows for fitting, early stopping and the final test; targets as class indices."""
-
-    train: pd.DataFrame
-    val: pd.DataFrame
-    test: pd.DataFrame
-    y_train: np.ndarray
-    y_val: np.ndarray
-    y_test: np.ndarray
-    classes: list
 
 
 class TabularClassification(TaskTemplate):
@@ -121,7 +116,7 @@ class TabularClassification(TaskTemplate):
         model = build_model(features, splits, spec, preset).to(device.device)
         train_set = _tensors(features, splits.train, splits.y_train).to(device.device)
         val_set = _tensors(features, splits.val, splits.y_val).to(device.device)
-        loss_fn = nn.CrossEntropyLoss(weight=_class_weights(splits, spec).to(device.device))
+        loss_fn = nn.CrossEntropyLoss(weight=class_weights(splits, spec).to(device.device))
         stopper = EarlyStopping(
             "val_f1_macro", patience=spec.training.early_stopping_patience or preset.patience
         )
@@ -129,7 +124,7 @@ class TabularClassification(TaskTemplate):
             model,
             train_set,
             loss_fn=loss_fn,
-            validate=lambda m: _validate(m, val_set, loss_fn, len(splits.classes), device),
+            validate=lambda m: validation_scores(m, val_set, loss_fn, len(splits.classes), device),
             config=_fit_config(spec, preset, len(splits.train)),
             device=device,
             generator=generator,
@@ -147,38 +142,12 @@ class TabularClassification(TaskTemplate):
             model_dir=work_dir,
             input_example=splits.test[features.input_columns].head(5),
             history=state.history,
-            json_artifacts=_reports(splits, test_proba),
+            json_artifacts=classification_reports(splits, test_proba),
             stop_reason=state.stop_reason,
         )
 
     def load_predictor(self, model_dir: Path) -> TabularPredictor:
         return TabularPredictor.load(model_dir)
-
-
-def split_rows(data: TrainingData, spec: TabularClassificationSpec) -> Splits:
-    """Stratified train/val/test from one file, or train/val from it and test from test_frame."""
-    target, seed, options = spec.data.target, spec.training.seed, spec.options
-
-    def labelled(part: pd.DataFrame) -> pd.DataFrame:
-        return part.assign(**{target: clean_target(part[target])}).dropna(subset=[target])
-
-    frame = labelled(data.frame)
-    if data.test_frame is None:
-        frame, test = train_test_split(
-            frame, test_size=options.test_fraction, stratify=frame[target], random_state=seed
-        )
-    else:
-        test = labelled(data.test_frame)
-    train, val = train_test_split(
-        frame, test_size=options.val_fraction, stratify=frame[target], random_state=seed
-    )
-    classes = sorted(frame[target].unique().tolist(), key=str)
-    index = {str(label): i for i, label in enumerate(classes)}
-
-    def encode(part: pd.DataFrame) -> np.ndarray:
-        return part[target].map(lambda label: index[str(label)]).to_numpy(dtype=np.int64, copy=True)
-
-    return Splits(train, val, test, encode(train), encode(val), encode(test), classes)
 
 
 def build_model(
@@ -198,17 +167,6 @@ def build_model(
     return TabularMLP(config)
 
 
-def predict_proba(model: TabularMLP, data: TensorData, device: DeviceChoice) -> np.ndarray:
-    """Class probabilities, computed in large batches without gradients."""
-    model.eval()
-    data = data.to(device.device)
-    chunks = []
-    with torch.no_grad(), device.autocast():
-        for inputs, _ in data.batches(8192):
-            chunks.append(torch.softmax(model(*inputs).float(), dim=1))
-    return torch.cat(chunks).cpu().numpy()
-
-
 def baselines(features: TabularFeatures, splits: Splits, *, seed: int) -> list[BaselineResult]:
     """HistGradientBoosting and logistic regression on the same columns, fitted on train+val,
     scored on the same test rows; the run is judged against the stronger of the two."""
@@ -222,7 +180,7 @@ def baselines(features: TabularFeatures, splits: Splits, *, seed: int) -> list[B
     ):
         model = make(features, seed).fit(_classical_inputs(features, fit_x), fit_y)
         proba = model.predict_proba(_classical_inputs(features, test_x))
-        proba = _full_proba(proba, model.classes_, n_classes)
+        proba = full_proba(proba, model.classes_, n_classes)
         metrics = classification_metrics(splits.y_test, proba, n_classes=n_classes)
         results.append(BaselineResult(name, key, metrics))
     return results
@@ -283,7 +241,7 @@ def save_model(folder: Path, model: TabularMLP, features: TabularFeatures, class
         "task": TabularClassification.name,
         "network": model.config.to_dict(),
         "features": features.to_json(),
-        "classes": [_plain(label) for label in classes],
+        "classes": [plain_value(label) for label in classes],
     }
     save_network(folder, model, description)
 
@@ -292,16 +250,6 @@ def _tensors(features: TabularFeatures, part: pd.DataFrame, y: np.ndarray) -> Te
     numeric, categorical = features.transform(part)
     inputs = (torch.from_numpy(numeric), torch.from_numpy(categorical))
     return TensorData(inputs, torch.from_numpy(y))
-
-
-def _validate(
-    model: TabularMLP, val: TensorData, loss_fn: nn.Module, n_classes: int, device: DeviceChoice
-) -> dict[str, float]:
-    proba = predict_proba(model, val, device)
-    scores = classification_metrics(val.target.cpu().numpy(), proba, n_classes=n_classes)
-    log_proba = torch.log(torch.from_numpy(proba).clamp_min(1e-7)).to(val.target.device)
-    val_loss = nn.functional.nll_loss(log_proba, val.target, weight=loss_fn.weight).item()
-    return {"val_loss": val_loss, **{f"val_{name}": value for name, value in scores.items()}}
 
 
 def _fit_config(spec: TabularClassificationSpec, preset: Preset, n_train: int) -> FitConfig:
@@ -315,37 +263,6 @@ def _fit_config(spec: TabularClassificationSpec, preset: Preset, n_train: int) -
     )
 
 
-def _class_weights(splits: Splits, spec: TabularClassificationSpec) -> torch.Tensor:
-    counts = np.bincount(splits.y_train, minlength=len(splits.classes)).astype(np.float64)
-    share = np.maximum(counts, 1) / counts.sum()
-    power = {"none": 0.0, "auto": 0.5, "balanced": 1.0}[spec.options.class_weight]
-    weights = share**-power
-    return torch.tensor(weights / (weights * share).sum(), dtype=torch.float32)
-
-
 def _classical_inputs(features: TabularFeatures, part: pd.DataFrame) -> np.ndarray:
     numeric, categorical = features.transform(part)
     return np.hstack([numeric, categorical.astype(np.float32)])
-
-
-def _full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
-    full = np.zeros((len(proba), n_classes))
-    full[:, seen] = proba
-    return full
-
-
-def _reports(splits: Splits, proba: np.ndarray) -> dict:
-    names = [str(label) for label in splits.classes]
-    predicted = proba.argmax(axis=1)
-    sample = splits.test.head(20).copy()
-    sample["prediction"] = [names[i] for i in predicted[:20]]
-    sample["probability"] = proba[:20].max(axis=1).round(4)
-    return {
-        "confusion_matrix.json": confusion(splits.y_test, predicted, names),
-        "classification_report.json": per_class_report(splits.y_test, predicted, names),
-        "sample_predictions.json": json.loads(sample.to_json(orient="records", date_format="iso")),
-    }
-
-
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value

@@ -21,20 +21,20 @@ def check_table(data: TrainingData, spec: TabularClassificationSpec) -> list[Fin
     """Every problem found, errors first; an error means training would fail or mislead."""
     target = spec.data.target
     frame = data.frame
-    target_findings = _check_one_column(frame) or _check_target_column(frame, target, "the data")
+    target_findings = check_one_column(frame) or check_target_column(frame, target, "the data")
     if target_findings:
         return target_findings
     findings, usable = _check_features(frame, spec)
     labels = clean_target(frame[target])
     if labels.isna().any():
-        findings.append(_missing_target(int(labels.isna().sum()), target))
+        findings.append(missing_target(int(labels.isna().sum()), target))
     labels = labels.dropna()
-    findings += _check_labels(labels, target)
+    findings += check_labels(labels, target)
     if data.test_frame is not None:
-        findings += _check_rare_classes(labels, 1.0, what="in the training file")
-        findings += _check_test_frame(data.test_frame, target, labels, usable)
+        findings += check_rare_classes(labels, 1.0, what="in the training file")
+        findings += check_test_frame(data.test_frame, target, labels, usable)
     elif not any(f.level == "error" for f in findings):
-        findings += _check_rare_classes(labels, spec.options.test_fraction)
+        findings += check_rare_classes(labels, spec.options.test_fraction)
     return sorted(findings, key=lambda f: ("error", "warning", "info").index(f.level))
 
 
@@ -50,7 +50,7 @@ def clean_target(labels: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def _check_one_column(frame: pd.DataFrame) -> list[Finding]:
+def check_one_column(frame: pd.DataFrame) -> list[Finding]:
     if len(frame.columns) > 1:
         return []
     header = str(frame.columns[0])
@@ -66,7 +66,7 @@ def _check_one_column(frame: pd.DataFrame) -> list[Finding]:
     ]
 
 
-def _check_target_column(frame: pd.DataFrame, target: str | None, where: str) -> list[Finding]:
+def check_target_column(frame: pd.DataFrame, target: str | None, where: str) -> list[Finding]:
     columns = [str(c) for c in frame.columns]
     if not target:
         return [
@@ -132,7 +132,7 @@ def feature_columns(frame: pd.DataFrame, spec: TabularClassificationSpec) -> lis
     return [c for c in chosen if c not in spec.options.exclude and c != spec.data.target]
 
 
-def _missing_target(count: int, target: str) -> Finding:
+def missing_target(count: int, target: str) -> Finding:
     return Finding(
         "warning",
         f"{count} row(s) have no value in the target column {target!r}; they will be dropped.",
@@ -141,7 +141,7 @@ def _missing_target(count: int, target: str) -> Finding:
     )
 
 
-def _check_labels(labels: pd.Series, target: str) -> list[Finding]:
+def check_labels(labels: pd.Series, target: str) -> list[Finding]:
     if len(labels) < MIN_ROWS:
         return [
             Finding(
@@ -183,7 +183,7 @@ def _check_labels(labels: pd.Series, target: str) -> list[Finding]:
     return []
 
 
-def _check_rare_classes(labels: pd.Series, share: float, *, what: str = "to test") -> list[Finding]:
+def check_rare_classes(labels: pd.Series, share: float, *, what: str = "to test") -> list[Finding]:
     """Classes with fewer than 2 rows in the held-out share (all rows: share=1.0)."""
     counts = labels.value_counts()
     rare = counts[counts * share < MIN_TEST_ROWS_PER_CLASS]
@@ -207,10 +207,10 @@ def _check_rare_classes(labels: pd.Series, share: float, *, what: str = "to test
     ]
 
 
-def _check_test_frame(
+def check_test_frame(
     test: pd.DataFrame, target: str, labels: pd.Series, inputs: list[str]
 ) -> list[Finding]:
-    missing = _check_target_column(test, target, "the test file")
+    missing = check_target_column(test, target, "the test file")
     if missing:
         return missing
     absent = [column for column in inputs if column not in test.columns]
