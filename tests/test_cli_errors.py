@@ -320,12 +320,12 @@ def test_spec_file_that_does_not_exist_says_how_to_fix(
 def test_planned_task_is_not_available(
     capsys: pytest.CaptureFixture[str], customers_csv: Path
 ) -> None:
-    code, _, err = train(capsys, customers_csv, "--task", "text_sentiment")
+    code, _, err = train(capsys, customers_csv, "--task", "image_classification")
 
     assert code == 2
     assert error_message(err) == (
-        "task 'text_sentiment' is planned but not available in this version\n"
-        "How to fix: use one of: tabular_classification, forecasting\n"
+        "task 'image_classification' is planned but not available in this version\n"
+        "How to fix: use one of: tabular_classification, forecasting, text_sentiment\n"
     )
 
 

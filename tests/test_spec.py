@@ -59,7 +59,7 @@ def test_out_of_range_value_names_the_field() -> None:
 
 def test_planned_task_says_it_is_not_available_yet() -> None:
     with pytest.raises(SpecError) as caught:
-        parse_spec({"task": "text_sentiment"})
+        parse_spec({"task": "image_classification"})
     assert "planned but not available" in str(caught.value)
     assert "tabular_classification" in str(caught.value)
 

@@ -11,6 +11,7 @@ from dlstudio.tasks.base import TaskTemplate
 _REGISTRY: dict[str, str] = {
     "tabular_classification": "dlstudio.tasks.tabular:TabularClassification",
     "forecasting": "dlstudio.tasks.forecasting:Forecasting",
+    "text_sentiment": "dlstudio.tasks.text:TextSentiment",
 }
 
 
