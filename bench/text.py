@@ -7,7 +7,7 @@ second (``data.test_path``), as is its TF-IDF word 1-2 gram + logistic regressio
 (fitted on the same training file). Prints mean +- sample std over seeds of accuracy and macro-F1,
 the training time (fit loop, early stopping included), training and prediction throughput.
 
-    .venv/bin/python bench/text.py [--seeds 0,1,2] [--configs fast,balanced,best,transformer]
+    .venv/bin/python bench/text.py [--seeds 0,1,2] [--configs fast,balanced,best,bigru,transformer]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ CONFIGS = {  # name -> (preset, model option)
     "fast": ("fast", "auto"),
     "balanced": ("balanced", "auto"),
     "best": ("best", "auto"),
+    "bigru": ("balanced", "bigru"),
     "transformer": ("balanced", "transformer"),
 }
 

@@ -4,6 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dlstudio import charts
+from dlstudio.errors import DLStudioError
+from dlstudio.predict import load_model
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.queries import (
     RunDetails,
@@ -14,6 +16,7 @@ from dlstudio.tracking.queries import (
     run_history,
     run_url,
 )
+from dlstudio.ui.text_try import accepts_sentences, predict_sentence
 from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
@@ -32,6 +35,35 @@ def load_details(settings: Settings, run_id: str) -> RunDetails:
 @st.cache_data(ttl=5, show_spinner=False)
 def load_history(settings: Settings, run_id: str) -> pd.DataFrame:
     return run_history(settings, run_id)
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def cached_model(model_uri: str, tracking_uri: str):
+    """A loaded model, shared by every session; ``tracking_uri`` is part of the key because
+    the same URI names another model in another tracking store."""
+    return load_model(model_uri, settings)
+
+
+def show_label(details: RunDetails, sentence: str) -> None:
+    """The model's label for one typed sentence and each class's probability."""
+    try:
+        model = cached_model(details.model_uri, settings.mlflow_tracking_uri)
+        answer = predict_sentence(model, sentence)
+    except DLStudioError as exc:
+        st.warning(exc.message + (f"  \n**How to fix:** {exc.fix}" if exc.fix else ""))
+        return
+    label_column, table_column = st.columns([1, 2])
+    label_column.metric("Predicted label", answer.label, help=f"{answer.confidence:.0%} sure.")
+    table_column.dataframe(
+        answer.probabilities,
+        hide_index=True,
+        key="results_sentence_probabilities",
+        column_config={
+            "probability": st.column_config.ProgressColumn(
+                "Probability", format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
 
 
 settings = get_settings()
@@ -93,6 +125,37 @@ if details.labels:
     with table_column:
         st.subheader("Per class")
         st.dataframe(details.per_class, hide_index=True, key="results_per_class")
+
+if details.mistakes is not None:
+    st.subheader("Most confident mistakes")
+    st.caption(
+        "The test texts the model got wrong while it was most sure of its answer, the surest "
+        "first (at most 20). Look for mislabelled rows, sarcasm or words it never saw in training."
+    )
+    if details.mistakes.empty:
+        st.info("No mistakes on the test texts.")
+    else:
+        st.dataframe(
+            details.mistakes,
+            hide_index=True,
+            key="results_mistakes",
+            column_config={
+                "text": st.column_config.TextColumn("Text", width="large"),
+                "true": "True label",
+                "predicted": "Predicted",
+                "probability": st.column_config.NumberColumn(
+                    "Probability", format="percent", help="How sure the model was of its answer."
+                ),
+            },
+        )
+
+if accepts_sentences(details.task):
+    st.subheader("Try a sentence")
+    with st.form("results_try_sentence"):
+        sentence = st.text_input("Sentence", placeholder="Love the camera!", key="results_sentence")
+        submitted = st.form_submit_button("Label", key="results_label")
+    if submitted:
+        show_label(details, sentence)
 
 forecast = details.forecast
 if forecast:

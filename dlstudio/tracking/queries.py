@@ -47,6 +47,7 @@ CARD_METRICS = {
 # Runs logged before run() tagged its primary metric were all tabular classification.
 DEFAULT_PRIMARY_METRIC = "f1_macro"
 DLSTUDIO_RUNS = "tags.`dlstudio.task` != ''"
+MISTAKE_COLUMNS = ["text", "true", "predicted", "probability"]
 RUN_ID = re.compile(r"[A-Za-z0-9][\w-]{0,255}")  # MLflow's own rule; ids go into filters
 
 
@@ -209,6 +210,7 @@ class RunDetails:
     logged_model_uri: str | None = None  # models:/m-... (MLflow 3 logged model)
     registered: list[str] = field(default_factory=list)  # "name version N"
     forecast: ForecastArtifacts | None = None  # forecasting runs only
+    mistakes: pd.DataFrame | None = None  # text runs: text, true, predicted, probability
 
     @property
     def model_uri(self) -> str:
@@ -283,6 +285,7 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
             for v in client.search_model_versions(f"run_id = '{run_id}'")
         ],
         forecast=_forecast(artifact),
+        mistakes=artifact("mistakes.json", _read_mistakes),
     )
 
 
@@ -308,6 +311,11 @@ def _read_table(uri: str) -> pd.DataFrame:
         if column in frame.columns:
             frame[column] = pd.to_datetime(frame[column], format="ISO8601")
     return frame
+
+
+def _read_mistakes(uri: str) -> pd.DataFrame:
+    """The logged most confident mistakes, most confident first (no rows when there were none)."""
+    return pd.DataFrame(mlflow.artifacts.load_dict(uri), columns=MISTAKE_COLUMNS)
 
 
 def per_class_table(report: dict) -> pd.DataFrame:

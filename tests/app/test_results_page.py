@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import parse_spec
+from dlstudio.tasks.text_sample import reviews
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
 from dlstudio.training import RunResult, run
 from tests.conftest import make_customers
@@ -333,3 +334,86 @@ def test_a_trained_forecast_shows_its_chart_and_errors_by_step(
     assert set(chart_rows(errors_chart)["step"]) == set(range(1, horizon + 1))
     assert app.selectbox(key="results_horizon_metric").value == "mase"
     assert "train_loss" in set(chart_rows(curves)["metric"])
+
+
+@pytest.fixture(scope="module")
+def trained_text(tmp_path_factory: pytest.TempPathFactory, migrated_mlflow_db: Path) -> tuple:
+    """A home with one finished 2-epoch text_sentiment run on 120 reviews, shared by this module."""
+    home = tmp_path_factory.mktemp("text-home")
+    shutil.copy(migrated_mlflow_db, home / "mlflow.db")
+    csv = home / "reviews.csv"
+    reviews(120).to_csv(csv, index=False)
+    spec = parse_spec(
+        {
+            "task": "text_sentiment",
+            "data": {"path": str(csv), "target": "sentiment"},
+            "training": {"preset": "fast", "epochs": 2},
+        }
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = run(spec, settings=Settings(home=home, torch_threads=1))
+    return home, result
+
+
+@pytest.fixture
+def text_run(trained_text: tuple, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point this test's DLSTUDIO_HOME at the text run's home; the run's id."""
+    home, result = trained_text
+    monkeypatch.setenv("DLSTUDIO_HOME", str(home))
+    configure_tracking(get_settings())
+    return result.run_id
+
+
+def test_a_text_run_lists_its_most_confident_mistakes(text_run: str) -> None:
+    logged = MlflowClient().download_artifacts(text_run, "mistakes.json")
+    mistakes = json.loads(Path(logged).read_text())
+    app = results_page(text_run)
+    assert not app.exception
+    assert "Most confident mistakes" in [header.value for header in app.subheader]
+    if not mistakes:
+        assert "No mistakes on the test texts." in [info.value for info in app.info]
+        return
+    table = next(df.value for df in app.dataframe if "predicted" in df.value.columns)
+    assert table["text"].tolist() == [row["text"] for row in mistakes]
+    assert (table["true"] != table["predicted"]).all()
+
+
+def test_a_typed_sentence_gets_a_label_and_each_class_probability(text_run: str) -> None:
+    app = results_page(text_run)
+    app.text_input(key="results_sentence").input("Love the camera!")
+    app.button(key="results_label").click().run()
+    assert not app.exception
+    (label,) = [m for m in app.metric if m.label == "Predicted label"]
+    probabilities = app.dataframe[-1].value  # the page's last table: this sentence's answer
+    assert set(probabilities["class"]) == {"negative", "neutral", "positive"}
+    assert probabilities["probability"].sum() == pytest.approx(1.0)
+    assert label.value == probabilities["class"].iloc[0]  # the most likely class
+
+
+def test_an_empty_sentence_asks_for_one_instead_of_failing(text_run: str) -> None:
+    app = results_page(text_run)
+    app.text_input(key="results_sentence").input("   ")
+    app.button(key="results_label").click().run()
+    assert not app.exception
+    assert "There is no sentence to label." in app.warning[-1].value
+    assert "Predicted label" not in [m.label for m in app.metric]
+
+
+def test_a_tabular_run_offers_no_sentence_and_no_mistakes(finished: RunResult) -> None:
+    app = results_page(finished.run_id)
+    headers = [header.value for header in app.subheader]
+    assert "Try a sentence" not in headers
+    assert "Most confident mistakes" not in headers
+
+
+def test_a_text_run_without_mistakes_says_so(mlflow_home: Path) -> None:
+    settings = get_settings()
+    configure_tracking(settings)
+    with mlflow.start_run(experiment_id=ensure_experiment("results-test", settings)) as run:
+        mlflow.set_tag("dlstudio.task", "text_sentiment")
+        mlflow.log_metrics({"test_accuracy": 1.0, "test_f1_macro": 1.0})
+        mlflow.log_dict([], "mistakes.json")
+    app = results_page(run.info.run_id)
+    assert not app.exception
+    assert "No mistakes on the test texts." in [info.value for info in app.info]

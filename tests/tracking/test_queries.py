@@ -299,3 +299,32 @@ def test_a_single_origin_is_offered_alone() -> None:
     forecast = queries.ForecastArtifacts(backtest, backtest, None, None)
     assert forecast.origins("all") == {origin: "made at 2021-12-01, 2 steps ahead"}
     assert forecast.error_metrics == []
+
+
+MISTAKES = [
+    {"text": "Not bad at all", "true": "positive", "predicted": "negative", "probability": 0.91},
+    {"text": "Fine, I guess", "true": "neutral", "predicted": "positive", "probability": 0.62},
+]
+
+
+def test_run_details_reads_a_text_runs_mistakes_in_order(settings: Settings) -> None:
+    run_id = log_run()
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_dict(MISTAKES, "mistakes.json")
+    mistakes = queries.run_details(settings, run_id).mistakes
+    assert list(mistakes.columns) == ["text", "true", "predicted", "probability"]
+    assert mistakes["text"].tolist() == ["Not bad at all", "Fine, I guess"]
+    assert mistakes["probability"].tolist() == [0.91, 0.62]
+
+
+def test_a_text_run_without_mistakes_has_an_empty_table(settings: Settings) -> None:
+    run_id = log_run()
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_dict([], "mistakes.json")
+    mistakes = queries.run_details(settings, run_id).mistakes
+    assert mistakes.empty
+    assert list(mistakes.columns) == ["text", "true", "predicted", "probability"]
+
+
+def test_a_run_that_logged_no_mistakes_file_has_none(settings: Settings) -> None:
+    assert queries.run_details(settings, log_run()).mistakes is None
