@@ -101,7 +101,9 @@ def test_backtest_table_is_the_protocol_it_claims(monthly_run) -> None:
     # seasonal naive: the value one season (12 months) before, within the known history
     origin = pd.to_datetime(backtest["origin"])
     lag = (times.dt.year - origin.dt.year) * 12 + times.dt.month - origin.dt.month
-    back = [t - pd.DateOffset(months=12 * ((k - 1) // 12 + 1)) for t, k in zip(times, lag, strict=True)]
+    back = [
+        t - pd.DateOffset(months=12 * ((k - 1) // 12 + 1)) for t, k in zip(times, lag, strict=True)
+    ]
     assert np.allclose(backtest["seasonal_naive"], series.loc[back].to_numpy())
     # the logged metric is the one of this table
     mae = (backtest["seasonal_naive"] - backtest["actual"]).abs().mean()
