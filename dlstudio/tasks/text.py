@@ -100,6 +100,11 @@ class TextSentiment(TaskTemplate):
             roles={"target": "sentiment", "text": "review"},
         )
 
+    def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
+        """Start-up, baseline and logging (~20 s) plus the preset's maximum epochs at the
+        ~1,000 texts/s the n-gram bag trained at on 2 busy CPU cores (bench/RESULTS.md)."""
+        return 20 + PRESETS[preset].epochs * rows / (10_000 if gpu else 1_000)
+
     def check(self, data: TrainingData, spec: TextSentimentSpec) -> list[Finding]:
         frame, target = data.frame, spec.data.target
         found = check_target_column(frame, target, "the data")
