@@ -101,9 +101,10 @@ class TextSentiment(TaskTemplate):
         )
 
     def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
-        """Start-up, baseline and logging (~20 s) plus the preset's maximum epochs at the
-        ~1,000 texts/s the n-gram bag trained at on 2 busy CPU cores (bench/RESULTS.md)."""
-        return 20 + PRESETS[preset].epochs * rows / (10_000 if gpu else 1_000)
+        """Start-up, baseline and logging (~20 s) plus the preset's maximum epochs at ~3,000
+        texts/s: the n-gram bag trained at 3,400-4,600 texts/s on 2 CPU cores (~1,000 when
+        other work loaded them; bench/RESULTS.md)."""
+        return 20 + PRESETS[preset].epochs * rows / (30_000 if gpu else 3_000)
 
     def check(self, data: TrainingData, spec: TextSentimentSpec) -> list[Finding]:
         frame, target = data.frame, spec.data.target
