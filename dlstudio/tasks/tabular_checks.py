@@ -25,16 +25,31 @@ def check_table(data: TrainingData, spec: TabularClassificationSpec) -> list[Fin
     if target_findings:
         return target_findings
     findings, usable = _check_features(frame, spec)
-    labels = clean_target(frame[target])
+    findings += check_label_rows(data, target, usable, spec.options.test_fraction, findings)
+    return errors_first(findings)
+
+
+def check_label_rows(
+    data: TrainingData, target: str, inputs: list[str], test_fraction: float, found: list[Finding]
+) -> list[Finding]:
+    """The labels' findings: rows without one, the classes, and with a test file its columns
+    and classes; the rare-class check only when ``found`` holds no error yet."""
+    labels = clean_target(data.frame[target])
+    findings = []
     if labels.isna().any():
         findings.append(missing_target(int(labels.isna().sum()), target))
     labels = labels.dropna()
     findings += check_labels(labels, target)
     if data.test_frame is not None:
         findings += check_rare_classes(labels, 1.0, what="in the training file")
-        findings += check_test_frame(data.test_frame, target, labels, usable)
-    elif not any(f.level == "error" for f in findings):
-        findings += check_rare_classes(labels, spec.options.test_fraction)
+        findings += check_test_frame(data.test_frame, target, labels, inputs)
+    elif not any(f.level == "error" for f in [*found, *findings]):
+        findings += check_rare_classes(labels, test_fraction)
+    return findings
+
+
+def errors_first(findings: list[Finding]) -> list[Finding]:
+    """Errors, then warnings, then notes (each group in the order found)."""
     return sorted(findings, key=lambda f: ("error", "warning", "info").index(f.level))
 
 

@@ -40,13 +40,10 @@ from dlstudio.tasks.classification import (
     validation_scores,
 )
 from dlstudio.tasks.tabular_checks import (
-    check_labels,
-    check_rare_classes,
+    check_label_rows,
     check_target_column,
-    check_test_frame,
-    clean_target,
+    errors_first,
     guess_target,
-    missing_target,
 )
 from dlstudio.tasks.text_encoding import TextEncoder, tokenize
 from dlstudio.training.callbacks import EarlyStopping
@@ -115,18 +112,9 @@ class TextSentiment(TaskTemplate):
         found += _check_text_column(frame, column, target)
         if found:
             return found
-        labels = clean_target(frame[target])
-        if labels.isna().any():
-            found.append(missing_target(int(labels.isna().sum()), target))
-        labels = labels.dropna()
-        found += check_labels(labels, target)
-        if data.test_frame is not None:
-            found += check_rare_classes(labels, 1.0, what="in the training file")
-            found += check_test_frame(data.test_frame, target, labels, [column])
-        elif not any(f.level == "error" for f in found):
-            found += check_rare_classes(labels, spec.options.test_fraction)
+        found += check_label_rows(data, target, [column], spec.options.test_fraction, found)
         found += _check_lengths(frame[column], spec.options.max_length)
-        return sorted(found, key=lambda f: ("error", "warning", "info").index(f.level))
+        return errors_first(found)
 
     def train(
         self,
