@@ -6,6 +6,7 @@ timeline and missing values each become a finding that says what was done and ho
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,7 +197,9 @@ def read_series(frame: pd.DataFrame, layout: Layout, *, duplicates: str, fill: s
 
 
 def _parse_times(column: pd.Series, layout: Layout) -> pd.Series:
-    times = to_datetime(column, date_format=layout.date_format)
+    with warnings.catch_warnings():  # pandas warns when no single format fits: we say it better
+        warnings.simplefilter("ignore", UserWarning)
+        times = to_datetime(column, date_format=layout.date_format)
     if getattr(times.dt, "tz", None) is not None:
         times = times.dt.tz_convert(None)
     present = column.notna().sum()
