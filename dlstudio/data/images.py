@@ -1,0 +1,265 @@
+"""Read a ZIP of image class folders into arrays, safely, or say plainly why not.
+
+The ZIP is never extracted: its directory is checked against size limits first, members are
+read in memory with bounded reads, and unsafe or unreadable entries are skipped and listed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dlstudio.errors import DataError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
+PIL_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF")  # the only decoders PIL may pick
+SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+LAYOUT_FIX = (
+    "put each class's images in a folder named after the class, e.g. cats/1.jpg, dogs/2.jpg"
+)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """How much a ZIP of images may hold before it is refused (or an image is shrunk)."""
+
+    max_total_bytes: int = 2 * 1024**3  # sum of uncompressed sizes, from the ZIP's directory
+    max_files: int = 200_000
+    max_pixels: int = 40_000_000  # per image; larger images are downscaled while decoding
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """Images read from class folders, resized to one square size."""
+
+    images: np.ndarray  # (N, size, size, channels) uint8
+    labels: list[str]  # class name per image
+    classes: list[str]  # sorted
+    splits: list[str] | None  # "train"/"val"/"test" per image, or None without split folders
+    names: list[str]  # the entry name of each image inside the ZIP
+    skipped: list[tuple[str, str]]  # (entry name, reason)
+    channels: int
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A ZIP member that may be an image of a class."""
+
+    info: zipfile.ZipInfo
+    parts: tuple[str, ...]  # path parts below any wrapping folder
+
+
+def read_image_zip(
+    source: Path | bytes,
+    *,
+    size: int,
+    channels: int | str = "auto",
+    limits: ImageLimits = ImageLimits(),
+) -> ImageFolder:
+    """Read a ZIP of `class_name/image.ext` folders into (N, size, size, channels) uint8 arrays.
+
+    Args:
+        source: the ZIP file, or its bytes.
+        size: side of the square every image is resized to.
+        channels: 1 (grayscale), 3 (RGB) or "auto" (1 when every image is grayscale, else 3).
+        limits: refuse archives larger than these; shrink larger images while decoding.
+
+    Raises:
+        DataError: not a ZIP, too large, wrong layout, too few classes or images per class.
+    """
+    if size < 1:
+        raise ValueError(f"size must be a positive number of pixels, not {size!r}.")
+    if channels not in ("auto", 1, 3):
+        raise ValueError(f"channels must be 1, 3 or 'auto', not {channels!r}.")
+    skipped: list[tuple[str, str]] = []
+    with _open_zip(source) as archive:
+        infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
+        _check_limits(infos, limits)
+        entries, has_splits = _layout(_safe_entries(infos, skipped), skipped)
+        decoded = [_read_entry(archive, e, size, limits.max_pixels, skipped) for e in entries]
+    kept = [(entry, image) for entry, image in zip(entries, decoded, strict=True) if image]
+    labels = [entry.parts[1 if has_splits else 0] for entry, _ in kept]
+    _check_classes(labels, skipped)
+    chosen = _choose_channels(channels, [gray for _, (_, gray) in kept])
+    arrays = [_to_array(rgb, chosen) for _, (rgb, _) in kept]
+    return ImageFolder(
+        images=np.stack(arrays),
+        labels=labels,
+        classes=sorted(set(labels)),
+        splits=[SPLIT_NAMES[e.parts[0].lower()] for e, _ in kept] if has_splits else None,
+        names=[entry.info.filename for entry, _ in kept],
+        skipped=skipped,
+        channels=chosen,
+    )
+
+
+def _open_zip(source: Path | bytes) -> zipfile.ZipFile:
+    where = "The uploaded data" if isinstance(source, bytes) else Path(source).name
+    if not isinstance(source, bytes) and not Path(source).is_file():
+        raise DataError(
+            f"File not found: {str(source)!r}.", fix="Check the path and the file name."
+        )
+    try:
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise DataError(
+            f"{where} is not a readable ZIP archive ({exc}).",
+            fix="Zip the folder of class folders again (e.g. 'Compress' in your file manager) "
+            "and upload the .zip file.",
+        ) from exc
+
+
+def _check_limits(infos: list[zipfile.ZipInfo], limits: ImageLimits) -> None:
+    """Refuse a ZIP from its directory alone, before a single member is decompressed."""
+    if len(infos) > limits.max_files:
+        raise DataError(
+            f"The ZIP holds {len(infos):,} files, more than the limit of {limits.max_files:,}.",
+            fix="Split the archive into smaller ZIPs, or raise the max_files limit.",
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_total_bytes:
+        raise DataError(
+            f"The ZIP unpacks to {_megabytes(total)} MB, more than the limit of "
+            f"{_megabytes(limits.max_total_bytes)} MB.",
+            fix="Split the archive into smaller ZIPs (or use smaller images), or raise the "
+            "max_total_bytes limit.",
+        )
+
+
+def _safe_entries(infos: list[zipfile.ZipInfo], skipped: list[tuple[str, str]]) -> list[_Entry]:
+    """Drop macOS junk silently; skip and list unsafe paths and files that are not images."""
+    entries = []
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        parts = tuple(p for p in name.split("/") if p not in ("", "."))
+        if name.startswith("/") or _DRIVE.match(name) or ".." in parts:
+            skipped.append((info.filename, "unsafe path (absolute or leaving the folder)"))
+        elif "__MACOSX" in parts or parts[-1] == ".DS_Store" or parts[-1].startswith("._"):
+            continue
+        elif PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append((info.filename, "not an image file (JPEG, PNG, BMP, WebP or GIF)"))
+        else:
+            entries.append(_Entry(info, parts))
+    return entries
+
+
+def _layout(entries: list[_Entry], skipped: list[tuple[str, str]]) -> tuple[list[_Entry], bool]:
+    """Strip wrapping folders; find split folders; keep images that sit in a class folder."""
+    while _one_wrapping_folder(entries):
+        entries = [_Entry(e.info, e.parts[1:]) for e in entries]
+    has_splits = bool(entries) and all(
+        len(e.parts) > 2 and e.parts[0].lower() in SPLIT_NAMES for e in entries
+    )
+    depth = 3 if has_splits else 2
+    in_class = [e for e in entries if len(e.parts) >= depth]
+    if entries and not in_class:
+        raise DataError(
+            "The images in the ZIP are not in class folders, so their classes are unknown.",
+            fix=LAYOUT_FIX[0].upper() + LAYOUT_FIX[1:] + ".",
+        )
+    for entry in entries:
+        if len(entry.parts) < depth:
+            skipped.append((entry.info.filename, "not inside a class folder"))
+    return in_class, has_splits
+
+
+def _one_wrapping_folder(entries: list[_Entry]) -> bool:
+    if not entries or any(len(e.parts) < 3 for e in entries):
+        return False
+    tops = {e.parts[0] for e in entries}
+    return len(tops) == 1 and next(iter(tops)).lower() not in SPLIT_NAMES
+
+
+def _read_entry(
+    archive: zipfile.ZipFile, entry: _Entry, size: int, max_pixels: int, skipped: list
+) -> tuple[Image.Image, bool] | None:
+    """Decode one member to an RGB image of size x size and whether it was grayscale."""
+    info = entry.info
+    try:
+        with archive.open(info) as member:
+            data = member.read(info.file_size + 1)  # bounded: a lying header cannot blow memory
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError) as exc:
+        skipped.append((info.filename, f"could not be read from the ZIP ({exc})"))
+        return None
+    if len(data) > info.file_size:
+        skipped.append((info.filename, "holds more data than the ZIP declares (possible ZIP bomb)"))
+        return None
+    try:
+        return _decode(data, size, max_pixels)
+    except Image.DecompressionBombError as exc:
+        skipped.append((info.filename, f"image too large to decode safely ({exc})"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        skipped.append((info.filename, f"corrupt or truncated image ({exc})"))
+    return None
+
+
+def _decode(data: bytes, size: int, max_pixels: int) -> tuple[Image.Image, bool]:
+    with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as image:
+        factor = math.ceil(math.sqrt(image.width * image.height / max_pixels))
+        if factor > 1:  # JPEG decodes straight at a smaller scale; other formats ignore this
+            image.draft(image.mode, (image.width // factor, image.height // factor))
+        image = ImageOps.exif_transpose(image)  # also loads the (first) frame
+    factor = math.ceil(math.sqrt(image.width * image.height / max_pixels))
+    if factor > 1:
+        image = image.reduce(factor)
+    gray = _is_gray(image)
+    rgb = image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+    return rgb, gray
+
+
+def _is_gray(image: Image.Image) -> bool:
+    if image.mode in GRAY_MODES:
+        return True
+    if image.mode in ("P", "PA"):
+        rgb = np.asarray(image.convert("RGB"))
+        return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+    return False
+
+
+def _check_classes(labels: list[str], skipped: list[tuple[str, str]]) -> None:
+    if not labels:
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped[:3]) or "the ZIP is empty"
+        raise DataError(
+            f"No readable image was found in the ZIP ({reasons}).",
+            fix=f"Add JPEG, PNG, BMP, WebP or GIF images and {LAYOUT_FIX}.",
+        )
+    counts = Counter(labels)
+    if len(counts) < 2:
+        raise DataError(
+            f"Only one class was found ({labels[0]!r}); classification needs at least two.",
+            fix=f"Add a folder of images for each other class: {LAYOUT_FIX}.",
+        )
+    single = sorted(name for name, count in counts.items() if count == 1)
+    if single:
+        raise DataError(
+            f"These classes have a single image: {', '.join(map(repr, single))}; each class "
+            "needs at least two (one to train on, one to check).",
+            fix="Add more images to those class folders, or remove the folders.",
+        )
+
+
+def _choose_channels(channels: int | str, grays: list[bool]) -> int:
+    if channels == "auto":
+        return 1 if all(grays) else 3
+    return int(channels)
+
+
+def _to_array(rgb: Image.Image, channels: int) -> np.ndarray:
+    if channels == 1:
+        return np.asarray(rgb.convert("L"))[..., np.newaxis]
+    return np.asarray(rgb)
+
+
+def _megabytes(size_bytes: int) -> str:
+    return f"{size_bytes / (1024 * 1024):,.1f}"
