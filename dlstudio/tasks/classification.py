@@ -92,6 +92,18 @@ def class_weights(splits: Splits, spec: Any) -> torch.Tensor:
     return torch.tensor(weights / (weights * share).sum(), dtype=torch.float32)
 
 
+def prediction_table(proba: np.ndarray | None, classes: list, index: pd.Index) -> pd.DataFrame:
+    """``prediction`` and ``probability_<class>`` per row (an empty table when ``proba`` is
+    None: no rows to predict)."""
+    columns = ["prediction"] + [f"probability_{label}" for label in classes]
+    if proba is None:
+        return pd.DataFrame(columns=columns, index=index)
+    out = pd.DataFrame({"prediction": [classes[i] for i in proba.argmax(axis=1)]}, index=index)
+    for i, label in enumerate(classes):
+        out[f"probability_{label}"] = proba[:, i]
+    return out
+
+
 def full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
     """A classical model's probabilities over the classes it saw, spread to all classes."""
     full = np.zeros((len(proba), n_classes))

@@ -36,6 +36,7 @@ from dlstudio.tasks.classification import (
     full_proba,
     plain_value,
     predict_proba,
+    prediction_table,
     split_rows,
     validation_scores,
 )
@@ -220,19 +221,14 @@ class TabularPredictor:
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
-            columns = ["prediction"] + [f"probability_{label}" for label in self.classes]
-            return pd.DataFrame(columns=columns, index=frame.index)
+            return prediction_table(None, self.classes, frame.index)
         numeric, categorical = self.features.transform(frame)
         data = TensorData(
             (torch.from_numpy(numeric), torch.from_numpy(categorical)), torch.zeros(len(frame))
         )
-        proba = predict_proba(self.model, data, self.device)
-        out = pd.DataFrame(
-            {"prediction": [self.classes[i] for i in proba.argmax(axis=1)]}, index=frame.index
+        return prediction_table(
+            predict_proba(self.model, data, self.device), self.classes, frame.index
         )
-        for i, label in enumerate(self.classes):
-            out[f"probability_{label}"] = proba[:, i]
-        return out
 
 
 def save_model(folder: Path, model: TabularMLP, features: TabularFeatures, classes: list) -> None:

@@ -36,6 +36,7 @@ from dlstudio.tasks.classification import (
     full_proba,
     plain_value,
     predict_proba,
+    prediction_table,
     split_rows,
     validation_scores,
 )
@@ -239,18 +240,12 @@ class TextPredictor:
         return cls(model, inputs, raw["text_column"], raw["classes"])
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        columns = ["prediction"] + [f"probability_{label}" for label in self.classes]
         if frame.empty:
-            return pd.DataFrame(columns=columns, index=frame.index)
+            return prediction_table(None, self.classes, frame.index)
         ids, _ = self.inputs.ids(_texts(frame, self.column))
         data = TensorData((torch.from_numpy(ids),), torch.zeros(len(frame)))
         proba = predict_proba(self.model, data, self.device)
-        out = pd.DataFrame(
-            {"prediction": [self.classes[i] for i in proba.argmax(axis=1)]}, index=frame.index
-        )
-        for i, label in enumerate(self.classes):
-            out[f"probability_{label}"] = proba[:, i]
-        return out
+        return prediction_table(proba, self.classes, frame.index)
 
 
 def tfidf_baseline(texts: dict[str, list[str]], splits: Splits, *, seed: int) -> BaselineResult:
