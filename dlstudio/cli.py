@@ -110,7 +110,11 @@ def _train_args(command: argparse.ArgumentParser) -> None:
 
 def _predict_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--model", required=True, help="model URI, e.g. models:/churn@champion")
-    command.add_argument("--data", required=True, help="rows to predict (CSV, Excel, Parquet)")
+    command.add_argument(
+        "--data",
+        required=True,
+        help="rows to predict (CSV, Excel, Parquet), or a ZIP or folder of images",
+    )
     command.add_argument("--output", required=True, help="where to write (.csv or .parquet)")
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from dlstudio.data.images import image_files
 from dlstudio.data.readers import read_table
+from dlstudio.data.sources import is_image_source
 from dlstudio.data.uploads import read_upload
 from dlstudio.errors import DataError, DLStudioError
 from dlstudio.settings import Settings, get_settings
@@ -122,12 +124,29 @@ def is_row_wise(model) -> bool:
 
 
 def predict_upload(model, data: bytes, *, filename: str) -> pd.DataFrame:
-    """Predictions for the rows of an uploaded file (see ``predict_frame``).
+    """Predictions for the rows of an uploaded file (see ``predict_frame``), or for each image
+    of an uploaded ZIP.
 
     Raises:
         DataError: the file cannot be read, or lacks columns the model needs.
     """
+    if filename.lower().endswith(".zip"):
+        return predict_images(model, data)
     return predict_frame(model, read_upload(data, filename=filename).frame)
+
+
+def predict_images(model, source: Path | bytes) -> pd.DataFrame:
+    """One row per image of a ZIP or folder: ``file``, ``prediction``, ``probability_<class>``
+    and ``problem`` (why an image could not be read; empty when it was). Files that are not
+    images are listed with their reason and no prediction."""
+    files, skipped = image_files(source)
+    images = pd.DataFrame({"image": [data for _, data in files]})
+    result = predict_frame(model, images).drop(columns=["image"])
+    result.insert(0, "file", [name for name, _ in files])
+    if skipped:
+        unread = pd.DataFrame({"file": [n for n, _ in skipped], "problem": [w for _, w in skipped]})
+        result = pd.concat([result, unread], ignore_index=True)
+    return result
 
 
 def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path) -> int:
@@ -140,7 +159,11 @@ def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path)
             fix=f"use an output file ending in {', '.join(WRITERS)}",
         )
     model = load_model(model_uri)
-    result = predict_frame(model, read_table(data_path).frame)
+    source = Path(data_path).expanduser()
+    if is_image_source(source):
+        result = predict_images(model, source)
+    else:
+        result = predict_frame(model, read_table(source).frame)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     getattr(result, writer)(partial, index=False)

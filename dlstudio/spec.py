@@ -241,6 +241,52 @@ class TextSentimentOptions(FrozenModel):
     )
 
 
+class ImageClassificationOptions(FrozenModel):
+    """Options of the image template (a CNN trained on a ZIP or folder of class folders)."""
+
+    image_size: int | None = Field(
+        default=None,
+        ge=8,
+        le=512,
+        description="Side in pixels every image is resized to; from the images and the preset "
+        "when empty (small images such as 8x8 digits are enlarged to 32).",
+    )
+    channels: Literal["auto", 1, 3] = Field(
+        default="auto", description="1: grayscale; 3: colour; auto: 1 when every image is grey."
+    )
+    model: Literal["auto", "small_cnn", "resnet"] = Field(
+        default="auto",
+        description="small_cnn: a fast plain CNN; resnet: a compact ResNet (more accurate, "
+        "slower); auto: the preset picks.",
+    )
+    width: int | None = Field(
+        default=None, ge=8, le=256, description="Channels of the first layer; preset."
+    )
+    augment: Literal["auto", "none", "shift", "photo"] = Field(
+        default="auto",
+        description="Random changes to training images so the model generalizes. shift: small "
+        "moves, zooms and turns (digits, symbols, documents); photo: crops, mirror flips and "
+        "colour changes; auto: photo for colour images, shift for grey ones.",
+    )
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
+    label_smoothing: float = Field(
+        default=0.1, ge=0, lt=0.5, description="Soften the targets a little: steadier models."
+    )
+    class_weight: Literal["auto", "balanced", "none"] = Field(
+        default="auto",
+        description="auto: weights 1/sqrt(class share); balanced: 1/share; none: equal.",
+    )
+    test_fraction: float = Field(
+        default=0.2,
+        gt=0,
+        lt=0.5,
+        description="Share held out for the test (when there is no test folder or test ZIP).",
+    )
+    val_fraction: float = Field(
+        default=0.15, gt=0, lt=0.5, description="Share of the training images for early stopping."
+    )
+
+
 class _RunSpecBase(FrozenModel):
     data: DataSpec = Field(default_factory=DataSpec, description="The data to train on.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description="How to train.")
@@ -280,13 +326,24 @@ class TextSentimentSpec(_RunSpecBase):
     )
 
 
+class ImageClassificationSpec(_RunSpecBase):
+    """Sort images into classes (defect / ok, product types) from a ZIP of class folders."""
+
+    task: Literal["image_classification"] = Field(
+        default="image_classification", description="The task template to run."
+    )
+    options: ImageClassificationOptions = Field(
+        default_factory=ImageClassificationOptions, description="The template's own options."
+    )
+
+
 # One entry per implemented template; the union below is the public RunSpec type.
 SPEC_MODELS: dict[str, type[_RunSpecBase]] = {
     "tabular_classification": TabularClassificationSpec,
     "forecasting": ForecastingSpec,
     "text_sentiment": TextSentimentSpec,
+    "image_classification": ImageClassificationSpec,
 }
-PLANNED_TASKS = ("image_classification",)
 
 RunSpec = Annotated[Union[tuple(SPEC_MODELS.values())], Field(discriminator="task")]  # noqa: UP007
 _RUN_SPEC = TypeAdapter(RunSpec)
@@ -379,9 +436,7 @@ def apply_overrides(raw: dict[str, Any], assignments: list[str]) -> dict[str, An
 
 
 def _unknown_task_message(task: object) -> str:
-    if task in PLANNED_TASKS:
-        return f"task {task!r} is planned but not available in this version"
-    close = difflib.get_close_matches(str(task), list(SPEC_MODELS) + list(PLANNED_TASKS), n=1)
+    close = difflib.get_close_matches(str(task), list(SPEC_MODELS), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown task {task!r}{hint}"
 

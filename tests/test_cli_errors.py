@@ -317,15 +317,28 @@ def test_spec_file_that_does_not_exist_says_how_to_fix(
     assert "\nHow to fix: " in error_message(capsys.readouterr().err)
 
 
-def test_planned_task_is_not_available(
+def test_image_task_given_a_table_asks_for_images(
     capsys: pytest.CaptureFixture[str], customers_csv: Path
 ) -> None:
     code, _, err = train(capsys, customers_csv, "--task", "image_classification")
 
     assert code == 2
-    assert error_message(err) == (
-        "task 'image_classification' is planned but not available in this version\n"
-        "How to fix: use one of: tabular_classification, forecasting, text_sentiment\n"
+    assert "Image classification needs images, not a table." in error_message(err)
+    assert "one folder of images per class" in error_message(err)
+
+
+def test_table_task_given_images_asks_for_a_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from dlstudio.tasks.image_sample import shapes_zip
+
+    archive = tmp_path / "shapes.zip"
+    archive.write_bytes(shapes_zip(per_class=4))
+    code, _, err = train(capsys, archive, "--task", "tabular_classification", "--target", "label")
+
+    assert code == 2
+    assert "is a ZIP or folder of images, but tabular classification reads a table" in (
+        error_message(err)
     )
 
 

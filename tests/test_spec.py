@@ -57,11 +57,17 @@ def test_out_of_range_value_names_the_field() -> None:
         parse_spec({"options": {"dropout": 1.5}})
 
 
-def test_planned_task_says_it_is_not_available_yet() -> None:
-    with pytest.raises(SpecError) as caught:
-        parse_spec({"task": "image_classification"})
-    assert "planned but not available" in str(caught.value)
-    assert "tabular_classification" in str(caught.value)
+def test_image_task_parses_with_its_defaults() -> None:
+    spec = parse_spec({"task": "image_classification", "data": {"path": "photos.zip"}})
+
+    assert spec.options.channels == "auto"
+    assert spec.options.augment == "auto"
+    assert spec.options.image_size is None
+
+
+def test_image_option_out_of_range_names_the_field() -> None:
+    with pytest.raises(SpecError, match=r"options\.image_size: Input should be less than"):
+        parse_spec({"task": "image_classification", "options": {"image_size": 4096}})
 
 
 def test_path_and_dataset_together_are_refused() -> None:

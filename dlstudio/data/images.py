@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 import zipfile
 import zlib
@@ -104,8 +105,105 @@ def read_image_zip(
     )
 
 
-def _open_zip(source: Path | bytes) -> zipfile.ZipFile:
+def image_files(
+    source: Path | bytes, *, limits: ImageLimits = ImageLimits()
+) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    """Every image file in a ZIP or folder, in any layout, as (entry name, bytes) to predict on,
+    and the entries skipped with why. Nothing is decoded; the same limits apply as for training.
+
+    Raises:
+        DataError: not a ZIP, too large, or no image file in it.
+    """
+    skipped: list[tuple[str, str]] = []
+    files = []
+    with _open_zip(source) as archive:
+        infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
+        _check_limits(infos, limits)
+        for entry in _safe_entries(infos, skipped):
+            data = _read_member(archive, entry.info, skipped)
+            if data is not None:
+                files.append((entry.info.filename, data))
+    if not files:
+        raise DataError(
+            "No image file was found in the ZIP.",
+            fix="Add JPEG, PNG, BMP, WebP or GIF images (in any folders) and zip them again.",
+        )
+    return files, skipped
+
+
+def list_images(
+    source: Path | bytes, *, limits: ImageLimits = ImageLimits()
+) -> list[tuple[str, str, str | None]]:
+    """(entry name, class, split or None) of every image file in class folders, from the
+    archive's directory alone: nothing is decoded.
+
+    Raises:
+        DataError: not a ZIP, too large, or the images are not in class folders.
+    """
+    with _open_zip(source) as archive:
+        infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
+    _check_limits(infos, limits)
+    entries, has_splits = _layout(_safe_entries(infos, []), [])
+    return [
+        (
+            e.info.filename,
+            e.parts[1 if has_splits else 0],
+            SPLIT_NAMES[e.parts[0].lower()] if has_splits else None,
+        )
+        for e in entries
+    ]
+
+
+def native_side(source: Path | bytes, *, sample: int = 200) -> int:
+    """The median longest side, in pixels, of the first ``sample`` images (headers only)."""
+    sides = []
+    with _open_zip(source) as archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        entries = _safe_entries(sorted(infos, key=lambda i: i.filename), [])
+        for entry in entries[:sample]:
+            data = _read_member(archive, entry.info, [])
+            try:
+                with Image.open(io.BytesIO(data or b""), formats=PIL_FORMATS) as image:
+                    sides.append(max(image.size))
+            except (UnidentifiedImageError, OSError):
+                continue  # unreadable images are reported by read_image_zip
+    return int(np.median(sides)) if sides else 0
+
+
+class FolderArchive:
+    """A folder of class folders read through the ``zipfile.ZipFile`` calls used here, so a
+    folder on the server and an uploaded ZIP go through the same checks. Symbolic links are
+    not followed: nothing outside the folder is read."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        infos = []
+        for folder, _, files in os.walk(self.root, followlinks=False):
+            for name in files:
+                path = Path(folder) / name
+                if path.is_symlink() or not path.is_file():
+                    continue
+                info = zipfile.ZipInfo(path.relative_to(self.root).as_posix())
+                info.file_size = path.stat().st_size
+                infos.append(info)
+        return sorted(infos, key=lambda i: i.filename)
+
+    def open(self, info: zipfile.ZipInfo) -> io.BufferedReader:
+        return (self.root / info.filename).open("rb")
+
+    def __enter__(self) -> FolderArchive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _open_zip(source: Path | bytes) -> zipfile.ZipFile | FolderArchive:
     where = "The uploaded data" if isinstance(source, bytes) else Path(source).name
+    if not isinstance(source, bytes) and Path(source).is_dir():
+        return FolderArchive(Path(source))
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise DataError(
             f"File not found: {str(source)!r}.", fix="Check the path and the file name."
@@ -185,7 +283,24 @@ def _read_entry(
     archive: zipfile.ZipFile, entry: _Entry, size: int, max_pixels: int, skipped: list
 ) -> tuple[Image.Image, bool] | None:
     """Decode one member to an RGB image of size x size and whether it was grayscale."""
-    info = entry.info
+    data = _read_member(archive, entry.info, skipped)
+    if data is None:
+        return None
+    try:
+        return _decode(data, size, max_pixels)
+    except (
+        Image.DecompressionBombError,
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
+        skipped.append((entry.info.filename, _decode_problem(exc)))
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, skipped: list) -> bytes | None:
+    """A member's bytes, read no further than its declared size (+1 to catch a lie)."""
     try:
         with archive.open(info) as member:
             data = member.read(info.file_size + 1)  # bounded: a lying header cannot blow memory
@@ -195,13 +310,7 @@ def _read_entry(
     if len(data) > info.file_size:
         skipped.append((info.filename, "holds more data than the ZIP declares (possible ZIP bomb)"))
         return None
-    try:
-        return _decode(data, size, max_pixels)
-    except Image.DecompressionBombError as exc:
-        skipped.append((info.filename, f"image too large to decode safely ({exc})"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        skipped.append((info.filename, f"corrupt or truncated image ({exc})"))
-    return None
+    return data
 
 
 def _decode(data: bytes, size: int, max_pixels: int) -> tuple[Image.Image, bool]:
@@ -263,3 +372,34 @@ def _to_array(rgb: Image.Image, channels: int) -> np.ndarray:
 
 def _megabytes(size_bytes: int) -> str:
     return f"{size_bytes / (1024 * 1024):,.1f}"
+
+
+def decode_image(
+    data: bytes, *, size: int, channels: int, max_pixels: int = 40_000_000
+) -> np.ndarray:
+    """One image file's bytes as a (size, size, channels) uint8 array, decoded as in training.
+
+    Raises:
+        ValueError: the bytes are no readable JPEG, PNG, BMP, WebP or GIF image (the message
+            says why).
+    """
+    try:
+        rgb, _ = _decode(data, size, max_pixels)
+    except (
+        Image.DecompressionBombError,
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
+        raise ValueError(_decode_problem(exc)) from None
+    return _to_array(rgb, channels)
+
+
+def _decode_problem(exc: Exception) -> str:
+    """Why an image could not be decoded, in words (PIL's own text names a BytesIO object)."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"image too large to decode safely ({exc})"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a readable image: corrupt, or not a JPEG, PNG, BMP, WebP or GIF file"
+    return f"corrupt or truncated image ({exc})"

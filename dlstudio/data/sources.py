@@ -6,14 +6,16 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
+from dlstudio.data.image_source import ImageSource, folder_version
+from dlstudio.data.images import list_images
 from dlstudio.data.readers import read_table
 from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DataError
 from dlstudio.settings import Settings
 from dlstudio.spec import DataSpec
 from dlstudio.tasks.base import TrainingData
-
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -34,12 +36,15 @@ def load_data(spec: DataSpec, settings: Settings) -> DataSource:
         path, name, version = stored.path, stored.name, stored.version
     elif spec.path:
         path = Path(spec.path).expanduser()
-        name, version = path.name, _content_hash(path)
+        name, version = path.name, _version(path)
     else:
         raise DataError(
             "No data was given.",
-            fix="pass --data PATH (a CSV, Excel or Parquet file) or set data.path / data.dataset",
+            fix="pass --data PATH (a CSV, Excel or Parquet file, or a ZIP of image folders) or "
+            "set data.path / data.dataset",
         )
+    if is_image_source(path):
+        return DataSource(_image_data(path, version, spec, settings), name, version)
     main = read_table(path, sheet=spec.sheet)
     test = None
     if spec.test_path:
@@ -50,6 +55,34 @@ def load_data(spec: DataSpec, settings: Settings) -> DataSource:
     notes = main.notes + (test.notes if test else ())
     frames = TrainingData(main.frame, test.frame if test else None, notes)
     return DataSource(frames, name, version)
+
+
+def is_image_source(path: Path) -> bool:
+    """A ZIP archive or a folder: images in class folders (tables are single files)."""
+    return path.suffix.lower() == ".zip" or path.is_dir()
+
+
+def _image_data(path: Path, version: str, spec: DataSpec, settings: Settings) -> TrainingData:
+    cache = settings.home_dir / "cache" / "images"
+    images = ImageSource(path, version, cache)
+    test = None
+    if spec.test_path:
+        test_path = Path(spec.test_path).expanduser()
+        if not is_image_source(test_path):
+            raise DataError(
+                f"The test data {test_path.name!r} is not a ZIP or folder of images.",
+                fix="give a second ZIP of class folders as the test data, or none",
+            )
+        test = ImageSource(test_path, _version(test_path), cache)
+    frame = pd.DataFrame(list_images(path), columns=["image", "label", "split"])
+    test_frame = (
+        pd.DataFrame(list_images(test.path), columns=["image", "label", "split"]) if test else None
+    )
+    return TrainingData(frame, test_frame, images=images, test_images=test)
+
+
+def _version(path: Path) -> str:
+    return folder_version(path) if path.is_dir() else _content_hash(path)
 
 
 def _content_hash(path: Path) -> str:

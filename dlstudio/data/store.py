@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dlstudio.data.images import list_images
 from dlstudio.data.readers import check_size, read_table
 from dlstudio.errors import DataError
 from dlstudio.settings import get_settings
@@ -168,8 +169,7 @@ class DatasetStore:
             staged = staging / version
             staged.mkdir()
             _copy(source, staged / str(meta["filename"]))
-            frame = read_table(staged / str(meta["filename"])).frame
-            _write_json(staged / SHAPE_FILE, {"rows": len(frame), "columns": frame.shape[1]})
+            _write_json(staged / SHAPE_FILE, _shape(staged / str(meta["filename"])))
             _write_json(staged / META_FILE, meta)
             dataset_dir = self.root / name
             if dataset_dir.exists():
@@ -254,3 +254,12 @@ def _write_json(path: Path, data: dict[str, object]) -> None:
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_text(json.dumps(data, indent=2), encoding="utf-8")
     os.replace(temp, path)
+
+
+def _shape(path: Path) -> dict[str, int]:
+    """Rows and columns of a table; for a ZIP of image folders, images and classes."""
+    if path.suffix.lower() == ".zip":
+        listing = list_images(path)
+        return {"rows": len(listing), "columns": len({label for _, label, _ in listing})}
+    frame = read_table(path).frame
+    return {"rows": len(frame), "columns": frame.shape[1]}

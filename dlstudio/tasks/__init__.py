@@ -12,6 +12,7 @@ _REGISTRY: dict[str, str] = {
     "tabular_classification": "dlstudio.tasks.tabular:TabularClassification",
     "forecasting": "dlstudio.tasks.forecasting:Forecasting",
     "text_sentiment": "dlstudio.tasks.text:TextSentiment",
+    "image_classification": "dlstudio.tasks.images:ImageClassification",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol
 import pandas as pd
 
 from dlstudio.data.checks import Finding
+from dlstudio.data.image_source import ImageSource
 from dlstudio.training.device import DeviceChoice
 from dlstudio.training.loop import Callback
 
@@ -19,9 +20,11 @@ from dlstudio.training.loop import Callback
 class TrainingData:
     """The frames a run trains on, already read from files or the dataset store."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame  # for images: one row per image file (image, label, split)
     test_frame: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    images: ImageSource | None = None  # a ZIP or folder of image class folders
+    test_images: ImageSource | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ class Sample:
 
     name: str
     description: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame  # for images: the listing of `archive` (image, label, split)
     roles: dict[str, str]
+    archive: bytes | None = None  # a ZIP of image class folders, stored instead of the frame
 
 
 class Predictor(Protocol):
@@ -100,6 +104,7 @@ class TaskTemplate(ABC):
     description: ClassVar[str]
     data_needs: ClassVar[str]
     roles: ClassVar[tuple[Role, ...]] = ()
+    reads: ClassVar[str] = "table"  # or "images": a ZIP or folder of image class folders
 
     def suggest_roles(self, frame: pd.DataFrame) -> dict[str, str | None]:
         """A first guess for each role from the columns (the user can change it)."""

@@ -51,7 +51,14 @@ def split_rows(data: TrainingData, spec: Any) -> Splits:
     train, val = train_test_split(
         frame, test_size=options.val_fraction, stratify=frame[target], random_state=seed
     )
-    classes = sorted(frame[target].unique().tolist(), key=str)
+    return encode_splits(train, val, test, target)
+
+
+def encode_splits(
+    train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, target: str
+) -> Splits:
+    """The three parts with their targets as indices into the sorted classes of train + val."""
+    classes = sorted(pd.concat([train[target], val[target]]).unique().tolist(), key=str)
     index = {str(label): i for i, label in enumerate(classes)}
 
     def encode(part: pd.DataFrame) -> np.ndarray:
@@ -60,22 +67,31 @@ def split_rows(data: TrainingData, spec: Any) -> Splits:
     return Splits(train, val, test, encode(train), encode(val), encode(test), classes)
 
 
-def predict_proba(model: nn.Module, data: TensorData, device: DeviceChoice) -> np.ndarray:
-    """Class probabilities, computed in large batches without gradients."""
+def predict_proba(
+    model: nn.Module, data: TensorData, device: DeviceChoice, *, batch_size: int = 8192
+) -> np.ndarray:
+    """Class probabilities, computed in large batches without gradients (images need smaller
+    batches: their activations are large)."""
     model.eval()
     data = data.to(device.device)
     chunks = []
     with torch.no_grad(), device.autocast():
-        for inputs, _ in data.batches(8192):
+        for inputs, _ in data.batches(batch_size):
             chunks.append(torch.softmax(model(*inputs).float(), dim=1))
     return torch.cat(chunks).cpu().numpy()
 
 
 def validation_scores(
-    model: nn.Module, val: TensorData, loss_fn: nn.Module, n_classes: int, device: DeviceChoice
+    model: nn.Module,
+    val: TensorData,
+    loss_fn: nn.Module,
+    n_classes: int,
+    device: DeviceChoice,
+    *,
+    batch_size: int = 8192,
 ) -> dict[str, float]:
     """``val_loss`` (weighted like the training loss) and ``val_<metric>`` after an epoch."""
-    proba = predict_proba(model, val, device)
+    proba = predict_proba(model, val, device, batch_size=batch_size)
     scores = classification_metrics(val.target.cpu().numpy(), proba, n_classes=n_classes)
     log_proba = torch.log(torch.from_numpy(proba).clamp_min(1e-7)).to(val.target.device)
     val_loss = nn.functional.nll_loss(log_proba, val.target, weight=loss_fn.weight).item()

@@ -50,7 +50,18 @@ class RunResult:
 def check_run(spec: RunSpec, settings: Settings) -> tuple[DataSource, list[Finding]]:
     """Read the spec's data and run its template's checks (what would stop or weaken the run)."""
     source = load_data(spec.data, settings)
-    return source, get_template(spec.task).check(source.data, spec)
+    template = get_template(spec.task)
+    if template.reads == "table" and source.data.images is not None:
+        return source, [
+            Finding(
+                "error",
+                f"The data is a ZIP or folder of images, but {template.title.lower()} reads a "
+                "table.",
+                "Choose the image classification template for images, or give a CSV, Excel or "
+                "Parquet file.",
+            )
+        ]
+    return source, template.check(source.data, spec)
 
 
 def run(

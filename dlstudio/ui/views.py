@@ -11,6 +11,8 @@ from dlstudio.tasks.base import Sample
 
 def add_sample(store: DatasetStore, sample: Sample) -> DatasetVersion:
     """Store a template's sample as a dataset (the same content is stored once)."""
+    if sample.archive is not None:
+        return store.save(sample.name, sample.archive, filename=f"{sample.name}.zip")
     data = sample.frame.to_csv(index=False).encode("utf-8")
     return store.save(sample.name, data, filename=f"{sample.name}.csv")
 

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dlstudio.data.images import ImageLimits, read_image_zip
+from dlstudio.data.images import (
+    ImageLimits,
+    decode_image,
+    image_files,
+    list_images,
+    native_side,
+    read_image_zip,
+)
 from dlstudio.errors import DataError
 
 
@@ -239,3 +246,67 @@ def test_not_a_zip_is_refused(tmp_path):
         read_image_zip(source, size=8)
     with pytest.raises(DataError, match="not a readable ZIP"):
         read_image_zip(b"PK\x03\x04 truncated", size=8)
+
+
+def test_a_folder_reads_like_the_same_zip(tmp_path):
+    for name, data in _two_classes().items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+
+    folder = read_image_zip(tmp_path, size=8)
+
+    assert folder.names == ["cats/1.png", "cats/2.png", "dogs/1.png", "dogs/2.png"]
+    np.testing.assert_array_equal(
+        folder.images, read_image_zip(_zip(_two_classes()), size=8).images
+    )
+
+
+def test_a_folder_never_follows_links_out_of_it(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(_gray(99))
+    root = tmp_path / "data"
+    for name, data in _two_classes().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    (root / "cats" / "linked.png").symlink_to(outside / "secret.png")
+    (root / "birds").symlink_to(outside, target_is_directory=True)
+
+    folder = read_image_zip(root, size=8)
+
+    assert folder.classes == ["cats", "dogs"]
+    assert len(folder.names) == 4
+
+
+def test_image_files_takes_any_layout_and_lists_what_it_skips():
+    files, skipped = image_files(_zip({"a.png": _gray(1), "x/y/b.png": _gray(2),
+                                       "notes.txt": b"hi", "../up.png": _gray(3)}))  # fmt: skip
+
+    assert [name for name, _ in files] == ["a.png", "x/y/b.png"]
+    assert dict(skipped).keys() == {"notes.txt", "../up.png"}
+
+
+def test_image_files_without_images_is_refused():
+    with pytest.raises(DataError, match="No image file was found"):
+        image_files(_zip({"notes.txt": b"hi"}))
+
+
+def test_list_images_reads_names_classes_and_splits_without_decoding():
+    members = {"train/cats/1.png": b"not decoded", "train/dogs/1.png": b"", "test/cats/2.png": b""}
+    assert list_images(_zip(members)) == [
+        ("test/cats/2.png", "cats", "test"),
+        ("train/cats/1.png", "cats", "train"),
+        ("train/dogs/1.png", "dogs", "train"),
+    ]
+
+
+def test_decode_image_says_why_it_cannot_read():
+    assert decode_image(_rgb((255, 0, 0)), size=4, channels=3).shape == (4, 4, 3)
+    assert decode_image(_rgb((255, 0, 0)), size=4, channels=1).shape == (4, 4, 1)
+    with pytest.raises(ValueError, match="not a readable image: corrupt, or not a JPEG"):
+        decode_image(b"%PDF-1.4", size=4, channels=3)
+
+
+def test_native_side_is_the_median_longest_side():
+    members = {"a/1.png": _gray(0, side=8), "a/2.png": _gray(0, side=10), "b/1.png": _gray(0, 30)}
+    assert native_side(_zip(members)) == 10

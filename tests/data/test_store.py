@@ -203,3 +203,24 @@ def test_failure_while_committing_leaves_no_partial_version(
 
 def test_default_store_lives_in_the_home_folder(isolated_home: Path) -> None:
     assert DatasetStore.default().root == isolated_home.resolve() / "datasets"
+
+
+def test_a_zip_of_image_folders_is_stored_with_images_and_classes(store: DatasetStore) -> None:
+    from dlstudio.tasks.image_sample import shapes_zip
+
+    stored = store.save("shapes", shapes_zip(per_class=4, size=8), filename="shapes.zip")
+
+    assert stored.path.suffix == ".zip"
+    assert (stored.n_rows, stored.n_columns) == (12, 3)
+
+
+def test_a_zip_without_class_folders_is_not_stored(store: DatasetStore) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("flat.png", b"x")
+    with pytest.raises(DataError, match="not in class folders"):
+        store.save("flat", buffer.getvalue(), filename="flat.zip")
+    assert store.list_names() == []

@@ -1,0 +1,413 @@
+"""Image classification: a CNN trained on a ZIP (or folder) of class folders, checked against a
+logistic regression on downscaled pixels on the same split."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from dlstudio.data.checks import Finding
+from dlstudio.data.image_source import image_table
+from dlstudio.data.images import ImageFolder, decode_image
+from dlstudio.errors import DataError
+from dlstudio.evaluation.metrics import classification_metrics
+from dlstudio.nn.cnn import ImageModelConfig, build_image_model
+from dlstudio.nn.persist import load_network, save_network
+from dlstudio.spec import ImageClassificationSpec
+from dlstudio.tasks.base import BaselineResult, Sample, TaskOutcome, TaskTemplate, TrainingData
+from dlstudio.tasks.classification import (
+    Splits,
+    class_weights,
+    classification_reports,
+    encode_splits,
+    full_proba,
+    predict_proba,
+    prediction_table,
+    validation_scores,
+)
+from dlstudio.tasks.image_report import contact_sheet, mistakes
+from dlstudio.tasks.tabular_checks import errors_first
+from dlstudio.training.callbacks import EarlyStopping
+from dlstudio.training.device import DeviceChoice, seed_everything
+from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
+
+
+@dataclass(frozen=True)
+class Preset:
+    model: str
+    max_side: int  # images are resized to their own size (at least 32), at most this
+    width: int
+    epochs: int
+    learning_rate: float
+    patience: int
+    dropout: float
+
+
+PRESETS = {
+    "fast": Preset("small_cnn", 32, 16, 15, 3e-3, 4, 0.1),
+    "balanced": Preset("small_cnn", 64, 32, 40, 2e-3, 8, 0.2),
+    "best": Preset("resnet", 96, 32, 60, 2e-3, 10, 0.2),
+}
+MIN_SIDE = 32  # three 2x2 poolings leave a 4x4 map; 8x8 digits are enlarged to this
+BATCH_SIZE, PREDICT_BATCH = 64, 256
+BASELINE_SIDE, BASELINE_ROWS = 16, 20_000
+IMAGE_COLUMN = "image"
+
+
+class ImageClassification(TaskTemplate):
+    name = "image_classification"
+    title = "Image classification"
+    description = "Sort photos or scans into classes (defect / ok, product types, documents)."
+    data_needs = (
+        "A ZIP of images with one folder per class (cats/1.jpg, dogs/2.jpg), optionally "
+        "inside train/, val/ and test/ folders."
+    )
+    reads = "images"
+
+    def sample(self) -> Sample:
+        from dlstudio.data.images import list_images
+        from dlstudio.tasks.image_sample import shapes_zip
+
+        archive = shapes_zip()
+        listing = pd.DataFrame(list_images(archive), columns=["image", "label", "split"])
+        return Sample(
+            name="sample-shapes",
+            description="120 small colour pictures of circles, squares and triangles.",
+            frame=listing,
+            roles={},
+            archive=archive,
+        )
+
+    def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
+        """Start-up, decoding, baseline and logging (~30 s) plus the preset's maximum epochs;
+        the rates are rough (images/s at the preset's largest size on 2 CPU cores or a GPU)."""
+        rate = {"fast": 1500, "balanced": 300, "best": 60}[preset] * (50 if gpu else 1)
+        return 30 + PRESETS[preset].epochs * rows / rate
+
+    def check(self, data: TrainingData, spec: ImageClassificationSpec) -> list[Finding]:
+        if data.images is None:
+            return [Finding("error", "Image classification needs images, not a table.",
+                            "Give a ZIP (or a folder) with one folder of images per class, e.g. "
+                            "ok/1.jpg, defect/2.jpg.")]  # fmt: skip
+        try:
+            folder = read_images(data, spec)
+            test = read_test_images(data, spec, folder.channels)
+        except DataError as exc:
+            return [Finding("error", exc.message, exc.fix)]
+        found = _skipped(folder.skipped, "") + (_skipped(test.skipped, " test") if test else [])
+        found += _check_classes(image_table(folder), test, spec.options.test_fraction)
+        return errors_first(found)
+
+    def train(
+        self,
+        data: TrainingData,
+        spec: ImageClassificationSpec,
+        *,
+        device: DeviceChoice,
+        callbacks: Sequence[Callback],
+        work_dir: Path,
+    ) -> TaskOutcome:
+        generator = seed_everything(spec.training.seed)
+        options, preset = spec.options, PRESETS[spec.training.preset]
+        folder = read_images(data, spec)
+        test_folder = read_test_images(data, spec, folder.channels)
+        images, splits = split_images(folder, test_folder, spec)
+        size = folder.images.shape[1]
+        train_x = images[splits.train.index.to_numpy()]
+        config = ImageModelConfig(
+            kind=preset.model if options.model == "auto" else options.model,
+            channels=folder.channels,
+            n_classes=len(splits.classes),
+            width=options.width or preset.width,
+            dropout=preset.dropout if options.dropout is None else options.dropout,
+            stem_stride=2 if size >= 64 else 1,
+            augment=_augmentation(options.augment, folder.channels),
+            **channel_stats(train_x),
+        )
+        model = build_image_model(config).to(device.device)
+        if device.device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        val_set = _tensors(images, splits.val, splits.y_val)
+        loss_fn = nn.CrossEntropyLoss(
+            weight=class_weights(splits, spec).to(device.device),
+            label_smoothing=options.label_smoothing,
+        )
+        n_classes = len(splits.classes)
+        state = fit(
+            model,
+            TensorData((torch.from_numpy(train_x),), torch.from_numpy(splits.y_train)).to(
+                device.device
+            ),
+            loss_fn=loss_fn,
+            validate=lambda m: validation_scores(
+                m, val_set, loss_fn, n_classes, device, batch_size=PREDICT_BATCH
+            ),
+            config=FitConfig(
+                epochs=spec.training.epochs or preset.epochs,
+                batch_size=spec.training.batch_size or BATCH_SIZE,
+                learning_rate=spec.training.learning_rate or preset.learning_rate,
+            ),
+            device=device,
+            generator=generator,
+            callbacks=[
+                EarlyStopping(
+                    "val_f1_macro",
+                    patience=spec.training.early_stopping_patience or preset.patience,
+                ),
+                *callbacks,
+            ],
+        )
+        test_set = _tensors(images, splits.test, splits.y_test)
+        proba = predict_proba(model, test_set, device, batch_size=PREDICT_BATCH)
+        save_network(work_dir, model, {
+            "task": ImageClassification.name, "network": config.to_dict(), "size": size,
+            "channels": folder.channels, "classes": [str(c) for c in splits.classes],
+        })  # fmt: skip
+        reports = classification_reports(splits, proba)
+        worst = mistakes(splits, proba)
+        reports["mistakes.json"] = worst
+        test_images = images[splits.test.index.to_numpy()]
+        notes = [
+            f"Model: {config.kind}, {size}x{size} pixels, "
+            f"{'grayscale' if folder.channels == 1 else 'colour'}, augmentation {config.augment}."
+        ]
+        if folder.skipped:
+            notes.append(f"{len(folder.skipped):,} files were skipped (see the data checks).")
+        return TaskOutcome(
+            metrics=classification_metrics(splits.y_test, proba, n_classes=n_classes),
+            baselines=[pixel_baseline(images, splits, seed=spec.training.seed)],
+            primary_metric="f1_macro",
+            higher_is_better=True,
+            model_dir=work_dir,
+            input_example=_input_example(test_images[:2]),
+            history=state.history,
+            json_artifacts=reports,
+            figures={"mistakes.png": contact_sheet(test_images, worst)},
+            stop_reason=state.stop_reason,
+            notes=notes,
+        )
+
+    def load_predictor(self, model_dir: Path) -> ImagePredictor:
+        return ImagePredictor.load(model_dir)
+
+
+def read_images(data: TrainingData, spec: ImageClassificationSpec) -> ImageFolder:
+    """The training images at the run's size and channels (decoded once, then cached)."""
+    assert data.images is not None
+    size = spec.options.image_size or choose_size(
+        data.images.native_side(), PRESETS[spec.training.preset].max_side
+    )
+    return data.images.read(size=size, channels=spec.options.channels)
+
+
+def read_test_images(
+    data: TrainingData, spec: ImageClassificationSpec, channels: int
+) -> ImageFolder | None:
+    """The separate test images, at the training images' size and channels; None without."""
+    if data.test_images is None:
+        return None
+    folder = read_images(data, spec)
+    return data.test_images.read(size=folder.images.shape[1], channels=channels)
+
+
+def choose_size(native: int, max_side: int) -> int:
+    """The images' own side rounded up to a multiple of 8, at least 32, at most ``max_side``."""
+    return min(max(MIN_SIDE, -(-native // 8) * 8), max_side)
+
+
+def split_images(
+    folder: ImageFolder, test_folder: ImageFolder | None, spec: ImageClassificationSpec
+) -> tuple[np.ndarray, Splits]:
+    """All images in one array, and the train/val/test parts as rows of ``image_table`` (their
+    index is the row in that array). Split folders in the ZIP and a test ZIP are used as given;
+    a missing part is cut from the training images, stratified by class."""
+    options, seed = spec.options, spec.training.seed
+    table, images = image_table(folder), np.asarray(folder.images)
+    if test_folder is not None:
+        test = image_table(test_folder)
+        test.index += len(table)
+        images = np.concatenate([images, np.asarray(test_folder.images)])
+        table = table[table["split"] != "test"]
+    elif (table["split"] == "test").any():
+        test, table = table[table["split"] == "test"], table[table["split"] != "test"]
+    else:
+        table, test = _cut(table, options.test_fraction, seed)
+    if (table["split"] == "val").any():
+        train, val = table[table["split"] != "val"], table[table["split"] == "val"]
+    else:
+        train, val = _cut(table, options.val_fraction, seed)
+    return images, encode_splits(train, val, test, "label")
+
+
+def _cut(table: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return train_test_split(table, test_size=share, stratify=table["label"], random_state=seed)
+
+
+def channel_stats(images: np.ndarray) -> dict[str, tuple[float, ...]]:
+    """Per-channel mean and std of uint8 images as pixels in [0, 1] (in chunks: the array may
+    be memory-mapped)."""
+    total = np.zeros(images.shape[-1])
+    squares = np.zeros(images.shape[-1])
+    count = 0
+    for start in range(0, len(images), 4096):
+        chunk = np.asarray(images[start : start + 4096], dtype=np.float64) / 255
+        total += chunk.sum(axis=(0, 1, 2))
+        squares += (chunk**2).sum(axis=(0, 1, 2))
+        count += chunk[..., 0].size
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 1e-6))
+    return {"mean": tuple(mean.round(6).tolist()), "std": tuple(std.round(6).tolist())}
+
+
+def pixel_baseline(images: np.ndarray, splits: Splits, *, seed: int) -> BaselineResult:
+    """Logistic regression on pixels downscaled to at most 16x16, fitted on train + val (at most
+    20,000 images), scored on test."""
+    rows = np.concatenate([splits.train.index.to_numpy(), splits.val.index.to_numpy()])
+    y = np.concatenate([splits.y_train, splits.y_val])
+    if len(rows) > BASELINE_ROWS:
+        keep = np.random.default_rng(seed).choice(len(rows), BASELINE_ROWS, replace=False)
+        rows, y = rows[keep], y[keep]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+    model.fit(_small_pixels(images, rows), y)
+    test = _small_pixels(images, splits.test.index.to_numpy())
+    proba = full_proba(model.predict_proba(test), model.classes_, len(splits.classes))
+    metrics = classification_metrics(splits.y_test, proba, n_classes=len(splits.classes))
+    return BaselineResult("Logistic regression on pixels", "pixels", metrics)
+
+
+def _small_pixels(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Each image averaged down to at most 16x16, flattened."""
+    x = torch.from_numpy(np.asarray(images[rows])).permute(0, 3, 1, 2).float() / 255
+    if x.shape[-1] > BASELINE_SIDE:
+        x = nn.functional.adaptive_avg_pool2d(x, BASELINE_SIDE)
+    return x.flatten(1).numpy()
+
+
+class ImagePredictor:
+    """An ``image`` column (file bytes, a file path, or base64 text) in; ``prediction`` and
+    ``probability_<class>`` out, and ``problem`` naming images that could not be read."""
+
+    def __init__(self, model: nn.Module, size: int, channels: int, classes: list[str]) -> None:
+        self.model, self.size, self.channels, self.classes = model.eval(), size, channels, classes
+        self.device = DeviceChoice(torch.device("cpu"), None)
+
+    @classmethod
+    def load(cls, model_dir: Path) -> ImagePredictor:
+        model, raw = load_network(
+            model_dir, lambda c: build_image_model(ImageModelConfig.from_dict(c))
+        )
+        return cls(model, raw["size"], raw["channels"], raw["classes"])
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if IMAGE_COLUMN not in frame.columns:
+            raise DataError(
+                f"The data has no {IMAGE_COLUMN!r} column with the images to classify.",
+                fix=f"Give a table with an {IMAGE_COLUMN!r} column holding image files' bytes "
+                "or paths, or a ZIP of images to `dlstudio predict`.",
+            )
+        arrays, problems = [], []
+        for value in frame[IMAGE_COLUMN]:
+            try:
+                arrays.append(
+                    decode_image(_image_bytes(value), size=self.size, channels=self.channels)
+                )
+                problems.append("")
+            except ValueError as exc:
+                arrays.append(np.zeros((self.size, self.size, self.channels), np.uint8))
+                problems.append(str(exc))
+        if not arrays:
+            return prediction_table(None, self.classes, frame.index).assign(problem="")
+        data = TensorData((torch.from_numpy(np.stack(arrays)),), torch.zeros(len(arrays)))
+        proba = predict_proba(self.model, data, self.device, batch_size=PREDICT_BATCH)
+        failed = np.array([bool(p) for p in problems])
+        proba[failed] = np.nan
+        table = prediction_table(proba, self.classes, frame.index)
+        table.loc[failed, "prediction"] = None
+        return table.assign(problem=problems)
+
+
+def _image_bytes(value: object) -> bytes:
+    """An image cell as file bytes: bytes as they are, text as a path, else as base64 (how JSON
+    carries bytes to a served model)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError("empty cell: give the image's bytes or path")
+    path = Path(value).expanduser()
+    if len(value) < 4096 and path.is_file():
+        return path.read_bytes()
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            f"{value[:80]!r} is neither an image file's path nor base64 bytes"
+        ) from None
+
+
+def _input_example(images: np.ndarray) -> pd.DataFrame:
+    """Two test images as PNG bytes: what the pyfunc takes."""
+    import io
+
+    from PIL import Image
+
+    encoded = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(buffer, "PNG")
+        encoded.append(buffer.getvalue())
+    return pd.DataFrame({IMAGE_COLUMN: encoded})
+
+
+def _tensors(images: np.ndarray, part: pd.DataFrame, y: np.ndarray) -> TensorData:
+    return TensorData((torch.from_numpy(images[part.index.to_numpy()]),), torch.from_numpy(y))
+
+
+def _augmentation(choice: str, channels: int) -> str:
+    if choice != "auto":
+        return choice
+    return "photo" if channels == 3 else "shift"
+
+
+def _skipped(skipped: list[tuple[str, str]], which: str) -> list[Finding]:
+    if not skipped:
+        return []
+    listed = "; ".join(f"{name}: {why}" for name, why in skipped[:5])
+    more = f" and {len(skipped) - 5:,} more" if len(skipped) > 5 else ""
+    return [Finding("warning", f"{len(skipped):,}{which} files were skipped ({listed}{more}).",
+                    "Training goes on without them; fix or remove those files to use them.")]  # fmt: skip
+
+
+def _check_classes(
+    table: pd.DataFrame, test: ImageFolder | None, test_fraction: float
+) -> list[Finding]:
+    """Each class needs images to train on and (unless a test set is given) 2 to test on."""
+    has_test = test is not None or (table["split"] == "test").any()
+    counts = table[table["split"] != "test"]["label"].value_counts()
+    needed = 3 if has_test else max(3, math.ceil(round(2 / test_fraction, 6)))
+    rare = counts[counts < needed]
+    found = []
+    if not rare.empty:
+        listed = ", ".join(f"{label!r} ({count} images)" for label, count in rare.items())
+        found.append(Finding("error", f"Some classes have too few images: {listed}; each class "
+                             f"needs at least {needed} to train, check and test on.",
+                             "Add images to those class folders, or remove the folders."))  # fmt: skip
+    test_labels = set(test.labels) if test else set(table[table["split"] == "test"]["label"])
+    unknown = sorted(test_labels - set(counts.index))
+    if unknown:
+        found.append(Finding("error", f"The test images hold classes with no training images: "
+                             f"{', '.join(map(repr, unknown))}.",
+                             "Use the same class folder names for training and test images."))  # fmt: skip
+    return found
