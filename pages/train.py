@@ -10,7 +10,7 @@ from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DLStudioError
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
-from dlstudio.spec import PLANNED_TASKS, dump_spec, parse_spec
+from dlstudio.spec import dump_spec, parse_spec
 from dlstudio.tasks import get_template, task_names
 from dlstudio.training.runner import check_run
 from dlstudio.ui.forms import advanced_fields, build_spec
@@ -46,7 +46,6 @@ for name, column in zip(names, st.columns(len(names) + 1), strict=False):
         if st.button("Chosen" if chosen else "Choose", key=f"train_pick_{name}", disabled=chosen):
             st.session_state["train_task"] = name
             st.rerun()
-st.caption("Coming soon: " + ", ".join(t.replace("_", " ") for t in PLANNED_TASKS) + ".")
 template = get_template(st.session_state["train_task"])
 
 st.subheader("2. Which data?")
