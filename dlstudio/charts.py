@@ -107,13 +107,14 @@ def metric_bars(frame: pd.DataFrame, metric: str) -> alt.Chart:
     )
 
 
-def target_balance(counts: dict[str, int]) -> alt.Chart:
-    """Rows per class of the target, largest first, with each class's share in the tooltip."""
+def target_balance(counts: dict[str, int], *, unit: str = "rows") -> alt.Chart:
+    """Rows (or ``unit``: "images") per class of the target, largest first, with each class's
+    share in the tooltip."""
     total = sum(counts.values()) or 1
     data = pd.DataFrame(
         {
             "class": [str(label) for label in counts],
-            "rows": [int(n) for n in counts.values()],
+            unit: [int(n) for n in counts.values()],
             "share": [n / total for n in counts.values()],
         }
     )
@@ -121,9 +122,9 @@ def target_balance(counts: dict[str, int]) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("rows:Q", title="rows"),
+            x=alt.X(f"{unit}:Q", title=unit),
             y=alt.Y("class:N", title=None, sort="-x"),
-            tooltip=["class:N", "rows:Q", alt.Tooltip("share:Q", format=".1%")],
+            tooltip=["class:N", f"{unit}:Q", alt.Tooltip("share:Q", format=".1%")],
         )
         .properties(height=alt.Step(28))
     )

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlstudio.data.images import image_files
+from dlstudio.data.images import image_files, is_image_source
 from dlstudio.data.readers import read_table
-from dlstudio.data.sources import is_image_source
 from dlstudio.data.uploads import read_upload
 from dlstudio.errors import DataError, DLStudioError
 from dlstudio.settings import Settings, get_settings

@@ -1,22 +1,30 @@
-"""Data: upload tables as named, versioned datasets; look at them and check them before training."""
+"""Data: upload tables and ZIPs of images as named, versioned datasets; look at them and check
+them before training."""
 
 import streamlit as st
 
 from dlstudio.charts import target_balance
 from dlstudio.data.catalog import catalog_frame
 from dlstudio.data.readers import LoadedTable, read_table
-from dlstudio.data.report import DataReport, report_table, suggest_target
+from dlstudio.data.report import (
+    DataReport,
+    ImageReport,
+    report_images,
+    report_table,
+    suggest_target,
+)
 from dlstudio.data.store import DatasetStore
-from dlstudio.data.uploads import TABLE_TYPES, name_from_filename
+from dlstudio.data.uploads import DATASET_TYPES, name_from_filename
 from dlstudio.errors import DLStudioError
 from dlstudio.settings import get_settings
-from dlstudio.tasks import get_template, task_names
-from pages.ui.widgets import ensure_navigation
+from dlstudio.tasks import get_template
+from dlstudio.ui.datasets import data_kind, templates_reading
+from pages.ui.images import image_dataset
+from pages.ui.widgets import ensure_navigation, show_message
 
 ensure_navigation()
 
 PREVIEW_ROWS = 20
-BOXES = {"error": st.error, "warning": st.warning, "info": st.info, "success": st.success}
 
 
 @st.cache_data(show_spinner="Reading the dataset...", max_entries=8)
@@ -31,8 +39,20 @@ def load_report(name: str, version: str, target: str, task: str) -> DataReport:
     return report_table(table, source=f"{name}@{version}", target=target, task=task)
 
 
-def show(level: str, message: str, fix: str | None = None) -> None:
-    BOXES[level](message + (f"  \n**How to fix:** {fix}" if fix else ""))
+@st.cache_data(show_spinner="Reading the images...", max_entries=8)
+def load_image_report(name: str, version: str, task: str) -> ImageReport:
+    return report_images(f"{name}@{version}", task=task, settings=get_settings())
+
+
+def manage(store: DatasetStore, name: str) -> None:
+    st.subheader(f"Manage {name!r}")
+    left, right = st.columns(2)
+    left.text_input("New name", key="data_new_name")
+    left.button("Rename", on_click=rename, args=(store, name), key="data_rename")
+    sure = right.checkbox(f"Delete {name!r} and all its versions", key=f"data_confirm_{name}")
+    right.button(
+        "Delete", disabled=not sure, on_click=delete, args=(store, name), key="data_delete"
+    )
 
 
 def rename(store: DatasetStore, old: str) -> None:
@@ -58,16 +78,20 @@ def delete(store: DatasetStore, name: str) -> None:
 
 store = DatasetStore.default()
 st.title("Data")
-st.caption("Upload a table, look at it, and fix what would spoil training before you train.")
+st.caption(
+    "Upload a table or a ZIP of images, look at it, and fix what would spoil training before "
+    "you train."
+)
 if flash := st.session_state.pop("data_flash", None):  # left by a rename or delete
-    show(*flash)
+    show_message(*flash)
 
-with st.expander("Upload a table", expanded=not store.list_names()):
+with st.expander("Upload data", expanded=not store.list_names()):
     upload = st.file_uploader(
-        f"CSV, Excel (.xlsx) or Parquet, up to {get_settings().max_upload_mb} MB",
-        type=list(TABLE_TYPES),
+        f"CSV, Excel (.xlsx), Parquet, or a ZIP of images, up to {get_settings().max_upload_mb} MB",
+        type=list(DATASET_TYPES),
         key="data_upload",
-        help="ZIP archives of image folders will be accepted with the image template.",
+        help="A table has one row per example. A ZIP of images has one folder per class "
+        "(cats/1.jpg, dogs/2.jpg), optionally inside train/, val/ and test/ folders.",
     )
     if upload is not None:
         dataset_name = st.text_input(
@@ -80,31 +104,46 @@ with st.expander("Upload a table", expanded=not store.list_names()):
             try:
                 stored = store.save(dataset_name.strip(), upload.getvalue(), filename=upload.name)
             except DLStudioError as exc:
-                show("error", exc.message, exc.fix)
+                show_message("error", exc.message, exc.fix)
             else:
                 st.success(f"Saved {stored.name!r} (version {stored.version}).")
                 st.session_state.data_dataset = stored.name
 
 names = store.list_names()
 if not names:
-    st.info("No datasets yet. Upload a CSV, Excel or Parquet file above to get started.")
+    st.info(
+        "No datasets yet. Upload a CSV, Excel or Parquet file, or a ZIP of images, above to get "
+        "started."
+    )
     st.stop()
 st.dataframe(catalog_frame(store), hide_index=True, width="stretch", key="data_catalog")
 
 name = st.selectbox("Dataset", names, key="data_dataset")
 versions = [stored.version for stored in store.versions(name)]
 version = st.selectbox("Version (newest first)", versions, key=f"data_version_{name}")
+if data_kind(store.resolve(f"{name}@{version}").path) == "images":
+    try:
+        image_report = load_image_report(name, version, templates_reading("images")[0])
+    except DLStudioError as exc:
+        show_message("error", exc.message, exc.fix)
+    else:
+        image_dataset(image_report, name=name)
+    manage(store, name)
+    st.stop()
 try:
     table = load_table(name, version)
 except DLStudioError as exc:
-    show("error", exc.message, exc.fix)
+    show_message("error", exc.message, exc.fix)
     st.stop()
 for note in table.notes:
     st.caption(note)
 st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch", key="data_preview")
 
 task = st.selectbox(
-    "Template", task_names(), format_func=lambda t: get_template(t).title, key="data_task"
+    "Template",
+    templates_reading("table"),
+    format_func=lambda t: get_template(t).title,
+    key="data_task",
 )
 columns = [str(column) for column in table.frame.columns]
 target = st.selectbox(
@@ -118,13 +157,8 @@ st.dataframe(report.profile.to_frame(), hide_index=True, width="stretch", key="d
 if report.profile.target_balance:
     st.altair_chart(target_balance(report.profile.target_balance), key="data_balance")
 for finding in report.findings:
-    show(finding.level, finding.message, finding.fix)
+    show_message(finding.level, finding.message, finding.fix)
 if not any(finding.level == "error" for finding in report.findings):
     st.success(f"Ready to train: predict {target!r} from {name!r} on the Train page.")
 
-st.subheader(f"Manage {name!r}")
-left, right = st.columns(2)
-left.text_input("New name", key="data_new_name")
-left.button("Rename", on_click=rename, args=(store, name), key="data_rename")
-sure = right.checkbox(f"Delete {name!r} and all its versions", key=f"data_confirm_{name}")
-right.button("Delete", disabled=not sure, on_click=delete, args=(store, name), key="data_delete")
+manage(store, name)

@@ -8,6 +8,7 @@ from dlstudio.data.store import DatasetStore
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template, task_names
+from dlstudio.tasks.base import Sample
 from dlstudio.tracking.queries import recent_runs
 from dlstudio.ui.status import device_status
 from dlstudio.ui.views import add_sample, jobs_table
@@ -15,11 +16,19 @@ from pages.ui.widgets import ensure_navigation, job_store
 
 ensure_navigation()
 
+
+@st.cache_data(show_spinner=False)
+def load_sample(task: str) -> Sample | None:
+    """The template's generated sample (the same every time: made once per server)."""
+    return get_template(task).sample()
+
+
 settings = get_settings()
 st.title("dlstudio")
 st.write(
-    "Upload a table, pick what to predict and press Train: dlstudio trains a deep-learning model "
-    "in the background and tells you plainly whether it beats a classical model on the same data."
+    "Upload a table or a ZIP of images, pick what to predict and press Train: dlstudio trains a "
+    "deep-learning model in the background and tells you plainly whether it beats a classical "
+    "model on the same data."
 )
 
 # a worker that died since the session began is replaced; it stops with this server
@@ -35,7 +44,7 @@ right.caption(f"`{settings.mlflow_tracking_uri}` · [MLflow UI]({settings.mlflow
 st.subheader("Try a sample")
 for name, column in zip(task_names(), st.columns(max(1, len(task_names()))), strict=False):
     template = get_template(name)
-    sample = template.sample()
+    sample = load_sample(name)
     with column.container(border=True):
         st.markdown(f"**{template.title}**")
         st.caption(sample.description if sample else template.description)

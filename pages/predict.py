@@ -1,10 +1,11 @@
-"""Predict: score a file with a registered model (or a run's model) and download the result."""
+"""Predict: score a file (or classify images) with a registered model (or a run's model) and
+download the result."""
 
 from pathlib import Path
 
 import streamlit as st
 
-from dlstudio.data.uploads import TABLE_TYPES
+from dlstudio.data.uploads import ARCHIVE_TYPES, IMAGE_TYPES, TABLE_TYPES
 from dlstudio.errors import DLStudioError
 from dlstudio.predict import (
     is_row_wise,
@@ -15,6 +16,7 @@ from dlstudio.predict import (
 )
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import finished_run_choices
+from dlstudio.ui.image_try import predict_image_files, reads_images
 from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
@@ -34,7 +36,9 @@ def show_error(exc: DLStudioError) -> None:
 
 
 st.title("Predict")
-st.caption("Score new rows with a trained model and download the predictions.")
+st.caption(
+    "Score new rows (or classify new images) with a trained model and download the predictions."
+)
 models = {model.name: model for model in registered_models(settings)}
 runs = finished_run_choices(settings)
 if not models and not runs:
@@ -66,36 +70,63 @@ except DLStudioError as exc:
     show_error(exc)
     st.stop()
 
-row_wise = is_row_wise(model)
-upload = st.file_uploader(
-    f"{'Rows to score' if row_wise else 'History to forecast from'}: CSV, Excel (.xlsx) or "
-    f"Parquet, up to {settings.max_upload_mb} MB",
-    type=list(TABLE_TYPES),
-    key="predict_upload",
-    help="The same columns as the training file; the target column is not needed."
-    if row_wise
-    else "The same columns as the training file, with the recent history of each series "
-    "(at least the model's window). A model with covariates also needs rows for the periods "
-    "to forecast, with the covariates filled and the target empty.",
-)
-if upload is None:
-    st.stop()
-try:
-    predictions = predict_upload(model, upload.getvalue(), filename=upload.name)
-except DLStudioError as exc:
-    show_error(exc)
-    st.stop()
+if reads_images(model):
+    uploads = st.file_uploader(
+        f"Images to classify: image files or ZIPs of images, up to {settings.max_upload_mb} MB "
+        "each",
+        type=[*IMAGE_TYPES, *ARCHIVE_TYPES],
+        accept_multiple_files=True,
+        key="predict_images",
+        help="JPEG, PNG, BMP, WebP or GIF files, or ZIPs of them in any folder layout. Files "
+        "that are not images are listed with the reason.",
+    )
+    if not uploads:
+        st.stop()
+    try:
+        batch = predict_image_files(model, [(upload.name, upload.getvalue()) for upload in uploads])
+    except DLStudioError as exc:
+        show_error(exc)
+        st.stop()
+    predictions = batch.table
+    stem = Path(uploads[0].name).stem if len(uploads) == 1 else "images"
+    images = "image" if batch.classified == 1 else "images"
+    st.caption(f"{batch.classified:,} {images} classified with `{model_uri}`.")
+    if batch.unread:
+        st.warning(
+            f"{batch.unread:,} of the files could not be classified: the problem column says why."
+        )
+else:
+    row_wise = is_row_wise(model)
+    upload = st.file_uploader(
+        f"{'Rows to score' if row_wise else 'History to forecast from'}: CSV, Excel (.xlsx) or "
+        f"Parquet, up to {settings.max_upload_mb} MB",
+        type=list(TABLE_TYPES),
+        key="predict_upload",
+        help="The same columns as the training file; the target column is not needed."
+        if row_wise
+        else "The same columns as the training file, with the recent history of each series "
+        "(at least the model's window). A model with covariates also needs rows for the periods "
+        "to forecast, with the covariates filled and the target empty.",
+    )
+    if upload is None:
+        st.stop()
+    try:
+        predictions = predict_upload(model, upload.getvalue(), filename=upload.name)
+    except DLStudioError as exc:
+        show_error(exc)
+        st.stop()
+    stem = Path(upload.name).stem
+    st.caption(
+        f"{len(predictions):,} rows scored with `{model_uri}`."
+        if row_wise
+        else f"Forecast of {len(predictions):,} future periods with `{model_uri}`."
+    )
 
-st.caption(
-    f"{len(predictions):,} rows scored with `{model_uri}`."
-    if row_wise
-    else f"Forecast of {len(predictions):,} future periods with `{model_uri}`."
-)
 st.dataframe(predictions, hide_index=True, width="stretch", key="predict_table")
 st.download_button(
     "Download predictions (CSV)",
     predictions.to_csv(index=False),
-    file_name=f"{Path(upload.name).stem}_predictions.csv",
+    file_name=f"{stem}_predictions.csv",
     mime="text/csv",
     on_click="ignore",
     key="predict_download",

@@ -1,9 +1,12 @@
 """Results: one run's scores against the classical baseline, its mistakes and its curves."""
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
 from dlstudio import charts
+from dlstudio.data.uploads import IMAGE_TYPES
 from dlstudio.errors import DLStudioError
 from dlstudio.predict import load_model
 from dlstudio.settings import Settings, get_settings
@@ -16,7 +19,9 @@ from dlstudio.tracking.queries import (
     run_history,
     run_url,
 )
-from dlstudio.ui.text_try import accepts_sentences, predict_sentence
+from dlstudio.ui.image_try import accepts_images, predict_image
+from dlstudio.ui.text_try import LabelPrediction, accepts_sentences, predict_sentence
+from pages.ui.images import image_mistakes
 from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
@@ -44,20 +49,30 @@ def cached_model(model_uri: str, tracking_uri: str):
     return load_model(model_uri, settings)
 
 
-def show_label(details: RunDetails, sentence: str) -> None:
-    """The model's label for one typed sentence and each class's probability."""
+def show_answer(
+    details: RunDetails,
+    ask: Callable[[object], LabelPrediction],
+    *,
+    label: str,
+    key: str,
+    picture: bytes | None = None,
+) -> None:
+    """The run's model's answer to ``ask(model)`` (a typed sentence, an uploaded image) and each
+    class's probability; ``picture`` is shown beside the answer."""
     try:
         model = cached_model(details.model_uri, settings.mlflow_tracking_uri)
-        answer = predict_sentence(model, sentence)
+        answer = ask(model)
     except DLStudioError as exc:
         st.warning(exc.message + (f"  \n**How to fix:** {exc.fix}" if exc.fix else ""))
         return
     label_column, table_column = st.columns([1, 2])
-    label_column.metric("Predicted label", answer.label, help=f"{answer.confidence:.0%} sure.")
+    label_column.metric(label, answer.label, help=f"{answer.confidence:.0%} sure.")
+    if picture is not None:
+        label_column.image(picture, width=160)
     table_column.dataframe(
         answer.probabilities,
         hide_index=True,
-        key="results_sentence_probabilities",
+        key=key,
         column_config={
             "probability": st.column_config.ProgressColumn(
                 "Probability", format="percent", min_value=0.0, max_value=1.0
@@ -126,7 +141,9 @@ if details.labels:
         st.subheader("Per class")
         st.dataframe(details.per_class, hide_index=True, key="results_per_class")
 
-if details.mistakes is not None:
+if details.mistakes_sheet is not None:  # image runs draw their mistakes
+    image_mistakes(details)
+elif details.mistakes is not None:
     st.subheader("Most confident mistakes")
     st.caption(
         "The test texts the model got wrong while it was most sure of its answer, the surest "
@@ -155,7 +172,31 @@ if accepts_sentences(details.task):
         sentence = st.text_input("Sentence", placeholder="Love the camera!", key="results_sentence")
         submitted = st.form_submit_button("Label", key="results_label")
     if submitted:
-        show_label(details, sentence)
+        show_answer(
+            details,
+            lambda model: predict_sentence(model, sentence),
+            label="Predicted label",
+            key="results_sentence_probabilities",
+        )
+
+if accepts_images(details.task):
+    st.subheader("Classify an image")
+    image = st.file_uploader(
+        "Image",
+        type=list(IMAGE_TYPES),
+        key="results_image",
+        help="A JPEG, PNG, BMP, WebP or GIF file. The model sees it resized to a square, "
+        "as in training.",
+    )
+    if image is not None:
+        picture = image.getvalue()
+        show_answer(
+            details,
+            lambda model: predict_image(model, picture, filename=image.name),
+            label="Predicted class",
+            key="results_image_probabilities",
+            picture=picture,
+        )
 
 forecast = details.forecast
 if forecast:

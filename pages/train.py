@@ -13,6 +13,7 @@ from dlstudio.settings import get_settings
 from dlstudio.spec import dump_spec, parse_spec
 from dlstudio.tasks import get_template, task_names
 from dlstudio.training.runner import check_run
+from dlstudio.ui.datasets import data_kind, template_for
 from dlstudio.ui.forms import advanced_fields, build_spec
 from dlstudio.ui.status import device_status
 from dlstudio.ui.views import duration
@@ -31,13 +32,27 @@ def run_checks(spec_json: str):
     return check_run(parse_spec(json.loads(spec_json)), get_settings())[1]
 
 
+def match_template() -> None:
+    """Choosing a ZIP of images chooses the image template; a table, a table template."""
+    chosen = store.resolve(st.session_state["train_dataset_choice"])
+    current = st.session_state.get("train_task")
+    st.session_state["train_task"] = template_for(data_kind(chosen.path), current=current)
+
+
 settings = get_settings()
+store = DatasetStore(settings.datasets_dir)
+datasets = store.list_names()
+preselected = st.session_state.get("train_dataset")
+if preselected not in datasets:
+    preselected = next(iter(datasets), None)
 st.title("Train a model")
 
 st.subheader("1. What do you want to do?")
 names = task_names()
-st.session_state.setdefault("train_task", names[0])
-for name, column in zip(names, st.columns(len(names) + 1), strict=False):
+if "train_task" not in st.session_state:  # first visit: a template that reads that data
+    kind = data_kind(store.resolve(preselected).path) if preselected else "table"
+    st.session_state["train_task"] = template_for(kind)
+for name, column in zip(names, st.columns(len(names)), strict=True):
     template = get_template(name)
     with column.container(border=True):
         st.markdown(f"**{template.title}**")
@@ -49,30 +64,36 @@ for name, column in zip(names, st.columns(len(names) + 1), strict=False):
 template = get_template(st.session_state["train_task"])
 
 st.subheader("2. Which data?")
-store = DatasetStore(settings.datasets_dir)
-datasets = store.list_names()
 if not datasets:
-    st.info("No datasets yet. Upload a table on the Data page, or try a sample on Home.")
+    st.info(
+        "No datasets yet. Upload a table or a ZIP of images on the Data page, or try a sample "
+        "on Home."
+    )
     st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
     st.stop()
-preselected = st.session_state.get("train_dataset")
 dataset = st.selectbox(
     "Dataset",
     datasets,
-    index=datasets.index(preselected) if preselected in datasets else 0,
+    index=datasets.index(preselected),
     key="train_dataset_choice",
+    on_change=match_template,
 )
 version = store.resolve(dataset)
-try:
-    frame = load_frame(str(version.path))
-except DLStudioError as exc:
-    st.error(str(exc))
-    st.stop()
-st.caption(f"Version {version.version}: {len(frame):,} rows, {frame.shape[1]} columns.")
-suggested = template.suggest_roles(frame)
+if data_kind(version.path) == "images":  # nothing to read here: the check reads the images
+    frame, rows, columns = None, version.n_rows or 0, []
+    st.caption(f"Version {version.version}: {rows:,} images in {version.n_columns or 0} classes.")
+else:
+    try:
+        frame = load_frame(str(version.path))
+    except DLStudioError as exc:
+        st.error(str(exc))
+        st.stop()
+    rows, columns = len(frame), list(frame.columns)
+    st.caption(f"Version {version.version}: {rows:,} rows, {len(columns)} columns.")
+suggested = template.suggest_roles(frame) if frame is not None else {}
 roles = {}
-for role in template.roles:
-    options = [None, *frame.columns] if role.optional else list(frame.columns)
+for role in template.roles if frame is not None else ():
+    options = [None, *columns] if role.optional else columns
     guess = suggested.get(role.key)  # None picks "(none)" for an optional role
     roles[role.key] = st.selectbox(
         role.label,
@@ -90,7 +111,7 @@ presets = ["fast", "balanced", "best"]
 
 
 def preset_label(preset: str) -> str:
-    seconds = template.estimate_seconds(len(frame), preset, gpu=gpu)
+    seconds = template.estimate_seconds(rows, preset, gpu=gpu)
     return preset if seconds is None else f"{preset} (up to ~{duration(seconds)})"
 
 
@@ -104,7 +125,7 @@ st.caption(
 with st.expander("Advanced options"):
     advanced = {
         field.path: field_widget(
-            field, key=f"train_adv_{template.name}_{field.path}", columns=list(frame.columns)
+            field, key=f"train_adv_{template.name}_{field.path}", columns=columns
         )
         for field in advanced_fields(
             template.name, asked=[role.spec_path for role in template.roles]

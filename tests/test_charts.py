@@ -89,6 +89,16 @@ def test_target_balance_counts_and_shares_each_class() -> None:
     assert chart.to_dict()["encoding"]["y"]["sort"] == "-x"  # largest class on top
 
 
+def test_target_balance_counts_images_when_told() -> None:
+    chart = charts.target_balance({"circle": 12, "square": 10, "triangle": 2}, unit="images")
+    rows = data_of(chart).set_index("class")
+    assert rows["images"].to_dict() == {"circle": 12, "square": 10, "triangle": 2}
+    assert "rows" not in rows.columns
+    assert rows["share"]["triangle"] == pytest.approx(2 / 24)
+    encoding = chart.to_dict()["encoding"]
+    assert (encoding["x"]["field"], encoding["x"]["title"]) == ("images", "images")
+
+
 def test_run_curves_show_one_metric_coloured_by_run() -> None:
     history = pd.DataFrame(
         {

@@ -105,6 +105,11 @@ def read_image_zip(
     )
 
 
+def is_image_source(path: Path) -> bool:
+    """A ZIP archive or a folder: images in class folders (tables are single files)."""
+    return path.suffix.lower() == ".zip" or path.is_dir()
+
+
 def image_files(
     source: Path | bytes, *, limits: ImageLimits = ImageLimits()
 ) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:

@@ -1,17 +1,28 @@
-"""A data report for users: the profile plus the template's plain-language checks."""
+"""A data report for users: the profile plus the template's plain-language checks; for a ZIP
+of image class folders, the images per class, a few thumbnails and the files left out."""
 
 from __future__ import annotations
 
+import zipfile
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dlstudio.data.checks import Finding
+from dlstudio.data.images import decode_image
 from dlstudio.data.profile import TableProfile, profile_table
 from dlstudio.data.readers import LoadedTable, read_table
 from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DataError
+from dlstudio.settings import Settings
+
+# The fast preset's image size: the report's decoding is the one a fast run (and the Train
+# page's check) finds in the cache. The checks find the same problems at any size.
+CHECK_SIDE = 32
+THUMBNAIL_SIDE = 96
 
 
 @dataclass(frozen=True)
@@ -94,3 +105,91 @@ def suggest_target(frame: pd.DataFrame, *, task: str) -> str:
 
     guess = get_template(task).suggest_roles(frame).get("target")
     return str(guess) if guess is not None else str(frame.columns[-1])
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    """What a user should know about a ZIP of image class folders before training on it."""
+
+    source: str
+    class_counts: dict[str, int]  # readable images per class (listed ones when unreadable)
+    split_counts: dict[str, int]  # images per train/val/test folder; empty without them
+    skipped: tuple[tuple[str, str], ...]  # (file, why) of the files training leaves out
+    findings: tuple[Finding, ...]
+    thumbnails: dict[str, list[np.ndarray]]  # the first images of the first classes, RGB uint8
+
+    @property
+    def n_images(self) -> int:
+        return sum(self.class_counts.values())
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_counts)
+
+    @property
+    def ready(self) -> bool:
+        """No finding blocks training."""
+        return not any(f.level == "error" for f in self.findings)
+
+    def skipped_table(self) -> pd.DataFrame:
+        """The files left out, with why: file, problem."""
+        return pd.DataFrame(list(self.skipped), columns=["file", "problem"])
+
+
+def report_images(
+    ref: str, *, task: str, settings: Settings, per_class: int = 4, max_classes: int = 12
+) -> ImageReport:
+    """Read a stored ZIP of image class folders as ``task`` would, and report on it.
+
+    Args:
+        ref: the stored dataset, ``name@version``.
+        task: the template whose checks run (one that reads images).
+        settings: where the store and the cache of decoded images are.
+        per_class: thumbnails per class.
+        max_classes: thumbnails of the first classes only (by name): a page stays short.
+
+    Raises:
+        DataError: the dataset cannot be listed at all (not a ZIP, no class folders), or it
+            is a table.
+    """
+    from dlstudio.data.sources import load_data
+    from dlstudio.spec import parse_spec
+    from dlstudio.tasks import get_template
+
+    spec = parse_spec({"task": task, "data": {"dataset": ref}, "training": {"preset": "fast"}})
+    data = load_data(spec.data, settings).data
+    if data.images is None:
+        raise DataError(f"{ref} is a table, not images.", fix="Look at it as a table.")
+    findings = tuple(get_template(task).check(data, spec))
+    listing = data.frame  # image, label, split: every image file in a class folder
+    splits = Counter(listing["split"].dropna())
+    try:  # the check decoded them already: this read comes from the cache
+        folder = data.images.read(size=CHECK_SIDE)
+    except DataError:  # the findings say why; count what the ZIP lists instead
+        counts = Counter(listing["label"])
+        return ImageReport(ref, dict(sorted(counts.items())), dict(splits), (), findings, {})
+    names: dict[str, list[str]] = {label: [] for label in folder.classes}
+    for name, label in zip(folder.names, folder.labels, strict=True):
+        names[label].append(name)
+    return ImageReport(
+        source=ref,
+        class_counts={label: len(files) for label, files in names.items()},
+        split_counts=dict(splits),
+        skipped=tuple(folder.skipped),
+        findings=findings,
+        thumbnails=_thumbnails(
+            data.images.path, {k: v[:per_class] for k, v in list(names.items())[:max_classes]}
+        ),
+    )
+
+
+def _thumbnails(path: Path, names: dict[str, list[str]]) -> dict[str, list[np.ndarray]]:
+    """Decode the named images again, larger than the check's size, to show them. They were
+    read once already, so they are safe entries that decode."""
+    with zipfile.ZipFile(path) as archive:
+        return {
+            label: [
+                decode_image(archive.read(name), size=THUMBNAIL_SIDE, channels=3) for name in files
+            ]
+            for label, files in names.items()
+        }

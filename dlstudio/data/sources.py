@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from dlstudio.data.image_source import ImageSource, folder_version
-from dlstudio.data.images import list_images
+from dlstudio.data.images import is_image_source, list_images
 from dlstudio.data.readers import read_table
 from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DataError
@@ -55,11 +55,6 @@ def load_data(spec: DataSpec, settings: Settings) -> DataSource:
     notes = main.notes + (test.notes if test else ())
     frames = TrainingData(main.frame, test.frame if test else None, notes)
     return DataSource(frames, name, version)
-
-
-def is_image_source(path: Path) -> bool:
-    """A ZIP archive or a folder: images in class folders (tables are single files)."""
-    return path.suffix.lower() == ".zip" or path.is_dir()
 
 
 def _image_data(path: Path, version: str, spec: DataSpec, settings: Settings) -> TrainingData:

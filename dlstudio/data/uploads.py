@@ -6,12 +6,17 @@ import re
 import tempfile
 from pathlib import Path
 
+from dlstudio.data.images import IMAGE_SUFFIXES
 from dlstudio.data.readers import LoadedTable, check_size, read_table
 from dlstudio.errors import DataError
 
-# What the upload widgets offer; every one of these is a format read_table reads.
-# ZIP archives of image folders join this list with the image template.
+# What the upload widgets offer. Every table type is a format read_table reads; a ZIP holds
+# images in class folders (a dataset) or in any layout (images to classify); single image
+# files are what an image model classifies.
 TABLE_TYPES = ("csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "pq")
+ARCHIVE_TYPES = ("zip",)
+IMAGE_TYPES = tuple(suffix.removeprefix(".") for suffix in IMAGE_SUFFIXES)
+DATASET_TYPES = TABLE_TYPES + ARCHIVE_TYPES  # what the Data page stores
 
 
 def name_from_filename(filename: str) -> str:

@@ -93,8 +93,11 @@ def validation_scores(
     """``val_loss`` (weighted like the training loss) and ``val_<metric>`` after an epoch."""
     proba = predict_proba(model, val, device, batch_size=batch_size)
     scores = classification_metrics(val.target.cpu().numpy(), proba, n_classes=n_classes)
-    log_proba = torch.log(torch.from_numpy(proba).clamp_min(1e-7)).to(val.target.device)
-    val_loss = nn.functional.nll_loss(log_proba, val.target, weight=loss_fn.weight).item()
+    # on the CPU, where the probabilities are: the validation set and the loss weights may sit
+    # on different devices (the set is moved batch by batch, the weights live with the model)
+    log_proba = torch.log(torch.from_numpy(proba).clamp_min(1e-7))
+    weight = None if loss_fn.weight is None else loss_fn.weight.cpu()
+    val_loss = nn.functional.nll_loss(log_proba, val.target.cpu(), weight=weight).item()
     return {"val_loss": val_loss, **{f"val_{name}": value for name, value in scores.items()}}
 
 

@@ -22,7 +22,11 @@ def shapes_zip(*, per_class: int = 40, size: int = 32, seed: int = 0) -> bytes:
             for n in range(per_class):
                 png = io.BytesIO()
                 _draw(shape, size, rng).save(png, format="PNG")
-                archive.writestr(f"shapes/{shape}/{n:03d}.png", png.getvalue())
+                # a fixed timestamp: the same sample is the same bytes, hence one dataset version
+                entry = zipfile.ZipInfo(
+                    f"shapes/{shape}/{n:03d}.png", date_time=(1980, 1, 1, 0, 0, 0)
+                )
+                archive.writestr(entry, png.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -47,6 +48,7 @@ CARD_METRICS = {
 # Runs logged before run() tagged its primary metric were all tabular classification.
 DEFAULT_PRIMARY_METRIC = "f1_macro"
 DLSTUDIO_RUNS = "tags.`dlstudio.task` != ''"
+# text runs log each mistake's text; image runs log the image's file in the ZIP instead
 MISTAKE_COLUMNS = ["text", "true", "predicted", "probability"]
 RUN_ID = re.compile(r"[A-Za-z0-9][\w-]{0,255}")  # MLflow's own rule; ids go into filters
 
@@ -210,7 +212,8 @@ class RunDetails:
     logged_model_uri: str | None = None  # models:/m-... (MLflow 3 logged model)
     registered: list[str] = field(default_factory=list)  # "name version N"
     forecast: ForecastArtifacts | None = None  # forecasting runs only
-    mistakes: pd.DataFrame | None = None  # text runs: text, true, predicted, probability
+    mistakes: pd.DataFrame | None = None  # text or image, true, predicted, probability
+    mistakes_sheet: bytes | None = None  # image runs: PNG of the mistakes' thumbnails
 
     @property
     def model_uri(self) -> str:
@@ -286,6 +289,7 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
         ],
         forecast=_forecast(artifact),
         mistakes=artifact("mistakes.json", _read_mistakes),
+        mistakes_sheet=artifact("mistakes.png", _read_bytes),
     )
 
 
@@ -314,8 +318,16 @@ def _read_table(uri: str) -> pd.DataFrame:
 
 
 def _read_mistakes(uri: str) -> pd.DataFrame:
-    """The logged most confident mistakes, most confident first (no rows when there were none)."""
-    return pd.DataFrame(mlflow.artifacts.load_dict(uri), columns=MISTAKE_COLUMNS)
+    """The logged most confident mistakes, most confident first (no rows when there were none):
+    the text or the image file, true, predicted, probability."""
+    records = mlflow.artifacts.load_dict(uri)
+    shown = "image" if records and "image" in records[0] else "text"
+    return pd.DataFrame(records, columns=[shown, *MISTAKE_COLUMNS[1:]])
+
+
+def _read_bytes(uri: str) -> bytes:
+    """A logged file's bytes (a PNG figure)."""
+    return Path(mlflow.artifacts.download_artifacts(uri)).read_bytes()
 
 
 def per_class_table(report: dict) -> pd.DataFrame:

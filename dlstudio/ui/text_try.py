@@ -1,4 +1,5 @@
-"""Try one sentence on a text model: the one-row input and the answer as label + probabilities."""
+"""Try one sentence on a text model: the one-row input and the answer as label + probabilities
+(the answer and the model's one input column serve the image box too)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ PROBABILITY_PREFIX = "probability_"
 
 
 @dataclass(frozen=True)
-class SentencePrediction:
-    """What the model says about one sentence."""
+class LabelPrediction:
+    """What a classifier says about one input (a sentence, an image)."""
 
     label: str
     probabilities: pd.DataFrame  # class, probability; most likely first
@@ -36,12 +37,22 @@ def text_column(model) -> str:
     Raises:
         DLStudioError: the model does not read exactly one named column.
     """
+    return single_input(model, "text")
+
+
+def single_input(model, kind: str) -> str:
+    """The name of the one column a model reads (from its logged input schema); ``kind`` ("text",
+    "image") names that column in the error.
+
+    Raises:
+        DLStudioError: the model does not read exactly one named column.
+    """
     schema = model.metadata.get_input_schema()
     names = schema.input_names() if schema is not None and schema.has_input_names() else []
     if len(names) != 1:
         raise DLStudioError(
             f"This model reads {len(names)} columns ({', '.join(map(str, names)) or 'none'}), "
-            "not one text column.",
+            f"not one {kind} column.",
             fix="Score a file with all its columns on the Predict page.",
         )
     return str(names[0])
@@ -58,7 +69,7 @@ def sentence_frame(model, sentence: str) -> pd.DataFrame:
     return pd.DataFrame({text_column(model): [sentence]})
 
 
-def read_prediction(row: pd.Series) -> SentencePrediction:
+def read_prediction(row: pd.Series) -> LabelPrediction:
     """Label and class probabilities from one row of the pyfunc's output
     (``prediction`` and one ``probability_<class>`` per class)."""
     probabilities = pd.DataFrame(
@@ -68,10 +79,10 @@ def read_prediction(row: pd.Series) -> SentencePrediction:
         }
     )
     probabilities = probabilities.sort_values("probability", ascending=False, kind="stable")
-    return SentencePrediction(str(row["prediction"]), probabilities.reset_index(drop=True))
+    return LabelPrediction(str(row["prediction"]), probabilities.reset_index(drop=True))
 
 
-def predict_sentence(model, sentence: str) -> SentencePrediction:
+def predict_sentence(model, sentence: str) -> LabelPrediction:
     """The model's label for one sentence, with every class's probability.
 
     Raises:

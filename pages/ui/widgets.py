@@ -1,5 +1,6 @@
-"""Streamlit helpers shared by the pages: widgets for generated form fields, the cached job store,
-the navigation guard. In a subfolder, so Streamlit's legacy pages/ discovery never lists it."""
+"""Streamlit helpers shared by the pages: widgets for generated form fields, messages with their
+fix, the cached job store, the navigation guard. In a subfolder, so Streamlit's legacy pages/
+discovery never lists it."""
 
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def field_widget(field: FormField, *, key: str, columns: list[str]) -> Any:
             help=help_text,
         )
     return st.text_input(label, value=field.default or "", key=key, help=help_text) or None
+
+
+MESSAGE_BOXES = {"error": st.error, "warning": st.warning, "info": st.info, "success": st.success}
+
+
+def show_message(level: str, message: str, fix: str | None = None) -> None:
+    """A message in the box of its level ("error", "warning", "info", "success"), with how to
+    fix it below."""
+    MESSAGE_BOXES[level](message + (f"  \n**How to fix:** {fix}" if fix else ""))
 
 
 RESUME_KEY = "dlstudio_resume_page"

@@ -54,13 +54,13 @@ def test_empty_install_invites_an_upload_and_states_the_limit(
 
     assert not app.exception
     assert texts(app.info) == [
-        "No datasets yet. Upload a CSV, Excel or Parquet file above to get started."
+        "No datasets yet. Upload a CSV, Excel or Parquet file, or a ZIP of images, above to get "
+        "started."
     ]
     uploader = app.file_uploader(key="data_upload")
     assert "up to 50 MB" in uploader.label
-    assert {".csv", ".xlsx", ".parquet"} <= set(uploader.allowed_type)
-    assert ".zip" not in uploader.allowed_type
-    assert "image template" in uploader.help
+    assert {".csv", ".xlsx", ".parquet", ".zip"} <= set(uploader.allowed_type)
+    assert "one folder per class" in uploader.help
     assert len(app.selectbox) == 0
 
 
@@ -144,7 +144,14 @@ def test_stored_dataset_shows_preview_profile_balance_and_checks(store: DatasetS
         "Ready to train: predict 'churn' from 'customers' on the Train page."
     ]
     catalog = app.dataframe[CATALOG].value
-    assert catalog[["name", "rows", "columns"]].values.tolist() == [["customers", 240, 8]]
+    assert catalog[["name", "kind", "rows", "columns"]].values.tolist() == [
+        ["customers", "table", 240, 8]
+    ]
+    assert app.selectbox(key="data_task").options == [
+        "Tabular classification",
+        "Time-series forecasting",
+        "Text sentiment",
+    ]  # the templates that read a table
 
 
 def test_choosing_another_target_redraws_its_balance(store: DatasetStore) -> None:

@@ -400,11 +400,14 @@ def test_an_empty_sentence_asks_for_one_instead_of_failing(text_run: str) -> Non
     assert "Predicted label" not in [m.label for m in app.metric]
 
 
-def test_a_tabular_run_offers_no_sentence_and_no_mistakes(finished: RunResult) -> None:
+def test_a_tabular_run_offers_no_sentence_no_image_box_and_no_mistakes(
+    finished: RunResult,
+) -> None:
     app = results_page(finished.run_id)
     headers = [header.value for header in app.subheader]
-    assert "Try a sentence" not in headers
-    assert "Most confident mistakes" not in headers
+    assert "Try a sentence" not in headers and "Classify an image" not in headers
+    assert "Most confident mistakes" not in headers and "Mistakes" not in headers
+    assert len(app.file_uploader) == 0
 
 
 def test_a_text_run_without_mistakes_says_so(mlflow_home: Path) -> None:
