@@ -1,0 +1,78 @@
+"""``dlstudio models list|promote|rollback``: the registered models and their champions."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def add_model_commands(
+    commands: argparse._SubParsersAction,
+    add_common: Callable[..., argparse.ArgumentParser],
+) -> None:
+    """Register ``models list|promote|rollback`` under the top-level parser."""
+    models = commands.add_parser("models", help="registered models: list, promote, roll back")
+    sub = models.add_subparsers(title="models commands", required=True)
+    listing = add_common(sub, "list", "registered models, versions, scores and champion", _list)
+    listing.add_argument("--json", action="store_true")
+    promote = add_common(sub, "promote", "make a version the champion", _promote)
+    promote.add_argument("name", help="registered model name")
+    promote.add_argument("version", help="version number to promote")
+    promote.add_argument("--reason", default="promoted by hand", help="recorded with the decision")
+    rollback = add_common(sub, "rollback", "give the champion back to the previous one", _rollback)
+    rollback.add_argument("name", help="registered model name")
+
+
+def _client():
+    from mlflow.tracking import MlflowClient
+
+    from dlstudio.settings import get_settings
+    from dlstudio.tracking.setup import configure_tracking
+
+    configure_tracking(get_settings())
+    return MlflowClient()
+
+
+def _list(args: argparse.Namespace) -> int:
+    from dlstudio.tracking.registry import list_models
+
+    models = list_models(_client())
+    if args.json:
+        print(json.dumps([m.to_json() for m in models], indent=2))
+        return 0
+    if not models:
+        print("No registered models yet. Train with --register NAME to register one.")
+    for model in models:
+        print(
+            f"{model.name}  (champion: version {model.champion.version if model.champion else '-'})"
+        )
+        for version in model.versions:
+            aliases = f" [{', '.join(version.aliases)}]" if version.aliases else ""
+            score = version.metrics.get(f"test_{version.primary_metric}")
+            scored = f"  test {version.primary_metric} {score:.4f}" if score is not None else ""
+            decided = version.decision.get("decision")
+            why = f"  ({decided}: {version.decision.get('reason', '')})" if decided else ""
+            print(f"  version {version.version}{aliases}  {version.created_at}{scored}{why}")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from dlstudio.tracking.registry import promote
+
+    decision = promote(args.name, args.version, reason=args.reason, by=getpass.getuser(),
+                       now=datetime.now(UTC), client=_client())  # fmt: skip
+    before = f" (was version {decision.previous_champion})" if decision.previous_champion else ""
+    print(f"{decision.model}: version {decision.version} is the champion{before}")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from dlstudio.tracking.registry import rollback
+
+    decision = rollback(args.name, by=getpass.getuser(), now=datetime.now(UTC), client=_client())
+    print(f"{decision.model}: version {decision.version} is the champion again "
+          f"(was version {decision.previous_champion})")  # fmt: skip
+    return 0
