@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dlstudio.errors import SpecError
 
@@ -49,11 +58,26 @@ class DataSpec(FrozenModel):
     sheet: str | None = Field(
         default=None, description="Excel sheet to read; the first sheet when not set."
     )
+    query: str | None = Field(
+        default=None,
+        description="A SQL query whose result is the table to train on (with data.database_url); "
+        "run afresh at every training, so a schedule retrains on the latest rows.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database data.query reads, e.g. "
+        "sqlite:////data/shop.db or postgresql+psycopg://user@host/db.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
-        if self.path and self.dataset:
-            raise ValueError("give either data.path or data.dataset, not both")
+        given = [name for name in ("path", "dataset", "query") if getattr(self, name)]
+        if len(given) > 1:
+            raise ValueError(
+                f"give one of data.path, data.dataset or data.query, not {' and '.join(given)}"
+            )
+        if self.query and not self.database_url:
+            raise ValueError("data.query needs data.database_url (the database to run it on)")
         return self
 
 
@@ -88,8 +112,42 @@ class TrackingSpec(FrozenModel):
     )
     register_as: str | None = Field(
         default=None,
-        description="Register the model under this name; alias 'champion' if it has none yet.",
+        description="Register the model under this name. The first version becomes 'champion'; "
+        "a later one becomes 'challenger' and is promoted only when it passes promote_if on the "
+        "same fresh test data as the champion.",
     )
+    promote_if: str | None = Field(
+        default=None,
+        description="When a new version replaces the champion, e.g. 'test_f1_macro>=+0.005' "
+        "(at least 0.005 better) or 'test_mase<=-0.01'; empty: the task's main metric no worse "
+        "than the champion's, and at least as good as the baseline's.",
+    )
+
+    @field_validator("promote_if")
+    @classmethod
+    def _promotion_rule(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_promote_if(value)
+        return value
+
+
+_PROMOTE_IF = re.compile(r"^\s*test_([a-z0-9_]+)\s*(>=|<=)\s*([+-]?\d*\.?\d+)\s*$")
+
+
+def parse_promote_if(text: str) -> tuple[str, str, float]:
+    """``"test_f1_macro>=+0.005"`` -> ``("f1_macro", ">=", 0.005)``: the metric (without the
+    test_ prefix), the direction that is better, and the margin the challenger must clear.
+
+    Raises:
+        ValueError: the text is not of that form.
+    """
+    match = _PROMOTE_IF.match(text)
+    if not match:
+        raise ValueError(
+            f"{text!r} is not a promotion rule; write a test metric, >= or <=, and a margin, "
+            "e.g. 'test_f1_macro>=+0.005' (higher is better) or 'test_mase<=-0.01'"
+        )
+    return match.group(1), match.group(2), float(match.group(3))
 
 
 class TabularClassificationOptions(FrozenModel):

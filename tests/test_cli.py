@@ -27,7 +27,8 @@ def test_train_json_prints_exactly_one_object(
     payload = json.loads(done.stdout)  # fails if anything but the JSON reached stdout
     assert set(payload) >= {"run_id", "experiment_id", "task", "device", "metrics", "baseline",
                             "beats_baseline", "model_uri", "registered"}  # fmt: skip
-    assert payload["registered"] == {"name": "churn", "version": "1"}
+    assert payload["registered"] == {"name": "churn", "version": "1", "decision": "promoted",
+                                     "reason": "first version of the model"}  # fmt: skip
     assert payload["baseline"] in payload["baselines"]
     assert "test_f1_macro" in payload["baseline"]["metrics"]
     assert "epoch 2/2" in done.stderr  # human progress goes to stderr

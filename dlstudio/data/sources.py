@@ -31,6 +31,8 @@ class DataSource:
 
 def load_data(spec: DataSpec, settings: Settings) -> DataSource:
     """Read the training (and optional test) table named by the spec."""
+    if spec.query:
+        return _query_data(spec)
     if spec.dataset:
         stored = DatasetStore(settings.datasets_dir).resolve(spec.dataset)
         path, name, version = stored.path, stored.name, stored.version
@@ -74,6 +76,38 @@ def _image_data(path: Path, version: str, spec: DataSpec, settings: Settings) ->
         pd.DataFrame(list_images(test.path), columns=["image", "label", "split"]) if test else None
     )
     return TrainingData(frame, test_frame, images=images, test_images=test)
+
+
+def _query_data(spec: DataSpec) -> DataSource:
+    """The result of ``data.query`` on ``data.database_url``, read afresh; its version is a hash
+    of the rows, so two runs on unchanged data share a version."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    url = str(spec.database_url)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise DataError(
+            f"data.database_url {url!r} is not a database URL SQLAlchemy can use ({exc}).",
+            fix="write it like sqlite:////path/to/file.db or postgresql+psycopg://user@host/db",
+        ) from None
+    try:
+        with engine.connect() as connection:
+            frame = pd.read_sql(text(str(spec.query)), connection)
+    except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+        reason = str(getattr(cause, "orig", None) or cause).splitlines()[0]
+        raise DataError(
+            f"The query on {engine.url.render_as_string(hide_password=True)} failed: {reason}.",
+            fix="check the query (table and column names) and that the database is reachable",
+        ) from None
+    finally:
+        engine.dispose()
+    if frame.empty:
+        raise DataError("The query returned no rows.", fix="check its WHERE clause and the table")
+    version = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    return DataSource(TrainingData(frame), "sql query", version.hexdigest()[:12])
 
 
 def _version(path: Path) -> str:

@@ -55,6 +55,10 @@ class TaskOutcome:
     reference_baseline: str | None = None  # key of the baseline to judge by; else the strongest
     verdict: str | None = None  # the template's own words for the verdict, else the generic one
     notes: list[str] = field(default_factory=list)
+    # the test rows as the predictor takes them, with the truth in holdout_target: a later
+    # challenger and the champion are both scored on the challenger's holdout (classification)
+    holdout: pd.DataFrame | None = None
+    holdout_target: str | None = None
 
     @property
     def baseline(self) -> BaselineResult:

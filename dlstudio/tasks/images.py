@@ -200,6 +200,8 @@ class ImageClassification(TaskTemplate):
             figures={"mistakes.png": contact_sheet(test_images, worst)},
             stop_reason=state.stop_reason,
             notes=notes,
+            holdout=_input_example(test_images).assign(label=splits.test["label"].to_numpy()),
+            holdout_target="label",
         )
 
     def load_predictor(self, model_dir: Path) -> ImagePredictor:

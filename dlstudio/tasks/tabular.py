@@ -145,6 +145,8 @@ class TabularClassification(TaskTemplate):
             history=state.history,
             json_artifacts=classification_reports(splits, test_proba),
             stop_reason=state.stop_reason,
+            holdout=splits.test[[*features.input_columns, spec.data.target]],
+            holdout_target=spec.data.target,
         )
 
     def load_predictor(self, model_dir: Path) -> TabularPredictor:

@@ -201,6 +201,8 @@ class TextSentiment(TaskTemplate):
             json_artifacts=reports,
             stop_reason=state.stop_reason,
             notes=notes,
+            holdout=splits.test[[column, spec.data.target]],
+            holdout_target=spec.data.target,
         )
 
     def load_predictor(self, model_dir: Path) -> TextPredictor:

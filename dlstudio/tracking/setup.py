@@ -74,10 +74,7 @@ def ensure_experiment(name: str, settings: Settings) -> str:
         return experiment.experiment_id
 
 
-def register_model(model_uri: str, name: str) -> dict[str, str]:
-    """Register a model version; alias it ``champion`` when the model has no champion yet."""
-    version = mlflow.register_model(model_uri, name)
-    client = MlflowClient()
-    if "champion" not in client.get_registered_model(name).aliases:
-        client.set_registered_model_alias(name, "champion", version.version)
-    return {"name": name, "version": str(version.version)}
+def register_model(model_uri: str, name: str) -> str:
+    """Register a model version under ``name``; its version number. Aliases are the promotion
+    policy's to set (``dlstudio.tracking.promotion``)."""
+    return str(mlflow.register_model(model_uri, name).version)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
+from mlflow.tracking import MlflowClient
 
 from dlstudio.data.checks import Finding, raise_for_errors
 from dlstudio.data.sources import DataSource, load_data
@@ -16,6 +19,8 @@ from dlstudio.evaluation.metrics import Verdict
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import RunSpec, dump_spec, flatten_spec
 from dlstudio.tasks import get_template
+from dlstudio.tracking.promotion import challenge, data_drift, log_reference
+from dlstudio.tracking.registry import describe_model
 from dlstudio.tracking.runlog import MLflowMetrics, log_model, log_outcome
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment, register_model
 from dlstudio.training.callbacks import Checkpoint, TrainingCancelled
@@ -89,6 +94,7 @@ def run(
         "dlstudio.task": spec.task,
         "dlstudio.dataset": source.name,
         "dlstudio.dataset_version": source.version,
+        "dlstudio.dataset_rows": str(len(source.data.frame)),
         "dlstudio.device": device.label,
         **({"dlstudio.job_id": job_id} if job_id else {}),
     }
@@ -130,7 +136,7 @@ def run(
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         registered = (
-            register_model(model_uri, spec.tracking.register_as)
+            _register(spec, source, model_uri, outcome, predictor)
             if spec.tracking.register_as
             else None
         )
@@ -165,3 +171,32 @@ def run(
         findings=[f for f in findings if f.level != "error"],
         notes=notes,
     )
+
+
+def _register(
+    spec: RunSpec, source: DataSource, model_uri: str, outcome, predictor
+) -> dict[str, str]:
+    """Register the model; the first version becomes champion, a later one challenger, promoted
+    only if it passes the policy (the decision is recorded on the version and the run, with the
+    data shift since the champion's training data)."""
+    name = spec.tracking.register_as
+    log_reference(source.data.frame, seed=spec.training.seed)
+    version = register_model(model_uri, name)
+    client = MlflowClient()
+    champion = describe_model(name, client).champion
+    drift = None
+    if champion is not None and champion.version != version:
+        target = "label" if source.data.images is not None else spec.data.target
+        drift = data_drift(name, champion.version, source.data.frame, target, client)
+    if drift is not None:
+        mlflow.log_dict(drift.to_json(), "drift.json")
+    decision = challenge(name, version, outcome, predictor, promote_if=spec.tracking.promote_if,
+                         by=getpass.getuser(), now=datetime.now(UTC), drift=drift, client=client)  # fmt: skip
+    mlflow.set_tags({"dlstudio.decision": decision.decision,
+                     "dlstudio.decision_reason": decision.reason[:5000]})  # fmt: skip
+    mlflow.log_dict(asdict(decision), "promotion.json")
+    registered = {"name": name, "version": version, "decision": decision.decision,
+                  "reason": decision.reason}  # fmt: skip
+    if drift is not None:
+        registered["drift"] = drift.summary()
+    return registered

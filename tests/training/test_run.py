@@ -138,14 +138,20 @@ def test_pyfunc_learned_the_signal(first, workspace) -> None:
 
 def test_first_registration_becomes_champion(first, workspace) -> None:
     configure_tracking(workspace[0])
-    assert first.registered == {"name": "customers", "version": "1"}
+    assert first.registered == {"name": "customers", "version": "1", "decision": "promoted",
+                                "reason": "first version of the model"}  # fmt: skip
     version = MlflowClient().get_model_version_by_alias("customers", "champion")
     assert str(version.version) == "1"
 
 
-def test_later_registration_keeps_the_champion(second, client) -> None:
-    assert second.registered == {"name": "customers", "version": "2"}
+def test_later_registration_is_a_challenger_held_to_the_baseline(second, client) -> None:
+    # same spec and data: as good as the champion, but 3 epochs stay below the HGB baseline,
+    # and the default rule also asks for the baseline's score
+    assert second.registered["version"] == "2"
+    assert second.registered["decision"] == "not promoted"
+    assert second.registered["reason"].startswith("below the baseline (0.9193): test_f1_macro")
     assert str(client.get_model_version_by_alias("customers", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("customers", "challenger").version) == "2"
 
 
 def test_same_spec_and_data_give_the_same_metrics(first, second) -> None:

@@ -1,0 +1,181 @@
+"""Champion / challenger: a new version of a registered model becomes the ``challenger``; it is
+promoted to ``champion`` only when it beats the champion on the same fresh test rows, by the
+policy's metric and margin. Every decision, promoted or not, is recorded with its numbers."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from pyarrow.lib import ArrowException
+
+from dlstudio.evaluation.drift import DriftReport, drift_summary
+from dlstudio.evaluation.metrics import classification_metrics
+from dlstudio.spec import parse_promote_if
+from dlstudio.tasks.base import TaskOutcome
+from dlstudio.tracking.registry import CHALLENGER, CHAMPION, Decision, describe_model, record
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Promote when ``challenger <op> champion + margin`` on ``metric`` (and, for the default
+    policy, when the challenger is at least as good as the baseline)."""
+
+    metric: str
+    higher_is_better: bool
+    margin: float
+    against_baseline: bool
+
+    @classmethod
+    def from_spec(cls, promote_if: str | None, outcome: TaskOutcome) -> Policy:
+        if promote_if is None:
+            return cls(outcome.primary_metric, outcome.higher_is_better, 0.0, True)
+        metric, op, margin = parse_promote_if(promote_if)
+        return cls(metric, op == ">=", margin, False)
+
+    def describe(self) -> str:
+        op = ">=" if self.higher_is_better else "<="
+        rule = f"test_{self.metric} {op} champion's {self.margin:+g}"
+        return rule + (" and >= the baseline's" if self.against_baseline else "")
+
+
+def challenge(
+    name: str,
+    version: str,
+    outcome: TaskOutcome,
+    challenger,
+    *,
+    promote_if: str | None,
+    by: str,
+    now: datetime,
+    drift: DriftReport | None = None,
+    client: MlflowClient | None = None,
+) -> Decision:
+    """Decide whether ``version`` (just registered, predicted by ``challenger``) replaces the
+    champion. With no champion yet it becomes the champion. Otherwise it gets the
+    ``challenger`` alias; both are scored on ``outcome.holdout`` (the new data's test rows)
+    and the policy decides; a large ``drift`` (champion's training data -> new data) is named in
+    the reason. The decision is recorded on ``version`` either way."""
+    client = client or MlflowClient()
+    model = describe_model(name, client)
+    champion = model.champion
+    if champion is None or champion.version == version:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        decision = Decision(name, version, "promoted", "first version of the model", by,
+                            now.isoformat(), None, outcome.metrics)  # fmt: skip
+        record(decision, client)
+        return decision
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    policy = Policy.from_spec(promote_if, outcome)
+    scores, basis = _scores(name, champion.version, outcome, challenger, policy, client)
+    promoted, reason = _verdict(policy, scores, champion.version, basis)
+    if drift is not None and (drift.large_shift or drift.label_mix_changed):
+        reason += f". Data shift since the champion's training data: {drift.summary()}"
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        client.delete_registered_model_alias(name, CHALLENGER)
+    decision = Decision(name, version, "promoted" if promoted else "not promoted", reason, by,
+                        now.isoformat(), champion.version, scores)  # fmt: skip
+    record(decision, client)
+    return decision
+
+
+def _scores(
+    name: str, champion: str, outcome: TaskOutcome, challenger, policy: Policy, client
+) -> tuple[dict[str, float], str]:
+    """The policy metric of challenger, champion and baseline, and on what rows."""
+    metric = policy.metric
+    baseline = outcome.baseline.metrics.get(metric, float("nan"))
+    if outcome.holdout is not None and outcome.holdout_target is not None:
+        import mlflow.pyfunc
+
+        reigning = mlflow.pyfunc.load_model(f"models:/{name}/{champion}")
+        new = holdout_scores(challenger.predict, outcome.holdout, outcome.holdout_target)
+        old = holdout_scores(reigning.predict, outcome.holdout, outcome.holdout_target)
+        basis = f"both scored on the same {len(outcome.holdout):,} new test rows"
+        return {"challenger": new.get(metric, float("nan")),
+                "champion": old.get(metric, float("nan")), "baseline": baseline}, basis  # fmt: skip
+    # forecasters have no row-wise holdout: each version is judged on its own backtest
+    run_id = next(v.run_id for v in describe_model(name, client).versions if v.version == champion)
+    logged = client.get_run(run_id).data.metrics if run_id else {}
+    basis = "each on its own backtest (a forecaster is not re-scored on the new data)"
+    return {"challenger": outcome.metrics.get(metric, float("nan")),
+            "champion": logged.get(f"test_{metric}", float("nan")), "baseline": baseline}, basis  # fmt: skip
+
+
+def holdout_scores(predict, holdout: pd.DataFrame, target: str) -> dict[str, float]:
+    """Classification metrics of ``predict`` (a pyfunc's or a predictor's) on ``holdout``,
+    over the union of the classes the truth and the model know."""
+    truth = holdout[target].astype(str).to_numpy()
+    out = predict(holdout.drop(columns=[target]))
+    known = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
+    classes = sorted(set(truth) | set(known))
+    proba = np.zeros((len(holdout), len(classes)))
+    for column, label in zip([f"probability_{k}" for k in known], known, strict=True):
+        proba[:, classes.index(label)] = out[column].fillna(0).to_numpy()
+    y_true = np.array([classes.index(label) for label in truth])
+    return classification_metrics(y_true, proba, n_classes=len(classes))
+
+
+def _verdict(
+    policy: Policy, scores: dict[str, float], champion: str, basis: str
+) -> tuple[bool, str]:
+    new, old, baseline = scores["challenger"], scores["champion"], scores["baseline"]
+    metric = f"test_{policy.metric}"
+    if np.isnan(new) or np.isnan(old):
+        return False, f"{metric} is not available for both versions; the champion stays"
+    sign = 1 if policy.higher_is_better else -1
+    beats = sign * (new - old) >= sign * policy.margin - 1e-12
+    numbers = f"{metric} {new:.4f} vs champion (version {champion}) {old:.4f}, {basis}"
+    if not beats:
+        return False, f"not better by the rule ({policy.describe()}): {numbers}"
+    if policy.against_baseline and not np.isnan(baseline) and sign * (new - baseline) < 0:
+        return False, f"below the baseline ({baseline:.4f}): {numbers}"
+    return True, f"passes {policy.describe()}: {numbers}"
+
+
+REFERENCE_FILE, REFERENCE_ROWS = "data_reference.parquet", 5000
+
+
+def log_reference(frame: pd.DataFrame, *, seed: int = 0) -> None:
+    """Log up to 5,000 rows of the training data with the run: what a later retrain compares
+    its new data with (the drift summary)."""
+    sample = (
+        frame.sample(min(len(frame), REFERENCE_ROWS), random_state=seed) if len(frame) else frame
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / REFERENCE_FILE
+        try:
+            sample.to_parquet(path, index=False)
+        except (ValueError, TypeError, ArrowException):  # mixed types in a column: keep the text
+            sample.astype({c: str for c in sample.columns if sample[c].dtype == object}).to_parquet(
+                path, index=False
+            )
+        mlflow.log_artifact(str(path))
+
+
+def data_drift(
+    name: str, champion: str, frame: pd.DataFrame, target: str | None, client: MlflowClient
+) -> DriftReport | None:
+    """The shift from the champion's training data (its logged reference rows) to ``frame``;
+    None when the champion logged none (trained before this existed)."""
+    run_id = next(
+        (v.run_id for v in describe_model(name, client).versions if v.version == champion), None
+    )
+    if run_id is None:
+        return None
+    try:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_FILE)
+    except (MlflowException, OSError):
+        return None
+    reference = pd.read_parquet(local)
+    target = target if target in reference.columns and target in frame.columns else None
+    columns = [c for c in reference.columns if c != target and c in frame.columns]
+    return drift_summary(reference, frame, columns=columns, target=target)
