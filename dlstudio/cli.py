@@ -18,6 +18,7 @@ from typing import Any
 from dlstudio.cli_data import add_data_commands
 from dlstudio.cli_jobs import add_job_commands
 from dlstudio.cli_models import add_model_commands
+from dlstudio.cli_schedules import add_schedule_commands
 from dlstudio.errors import DLStudioError
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     add_data_commands(commands, _add_returning)
     add_job_commands(commands, _add_returning, _train_args)
     add_model_commands(commands, _add_returning)
+    add_schedule_commands(commands, _add_returning)
     _add(
         commands, "mlflow-ui", "start the MLflow UI on the local store", _mlflow_ui, _port_arg(5000)
     )

@@ -106,21 +106,8 @@ class JobStore:
 
     def submit(self, spec: dict[str, Any], *, submitted_by: str, now: datetime) -> Job:
         """Queue a validated spec (as produced by ``RunSpec.model_dump(mode="json")``)."""
-        job_id = uuid.uuid4().hex[:12]
         with self.engine.begin() as connection:
-            connection.execute(
-                insert(jobs).values(
-                    id=job_id,
-                    task=spec["task"],
-                    spec_json=json.dumps(spec),
-                    submitted_by=submitted_by,
-                    submitted_at=now,
-                    state=JobStatus.QUEUED.value,
-                    cancel_requested=0,
-                    attempts=0,
-                )
-            )
-            _record(connection, job_id, now, "state", f"queued by {submitted_by}")
+            job_id = insert_job(connection, spec, submitted_by=submitted_by, now=now)
         return self.get(job_id)
 
     def claim_next(self, worker_id: str, *, now: datetime) -> Job | None:
@@ -361,6 +348,26 @@ def _engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+def insert_job(connection: Any, spec: dict[str, Any], *, submitted_by: str, now: datetime) -> str:
+    """Queue a job inside the caller's transaction (a schedule claims its due time and queues
+    the job at once, or neither); its id."""
+    job_id = uuid.uuid4().hex[:12]
+    connection.execute(
+        insert(jobs).values(
+            id=job_id,
+            task=spec["task"],
+            spec_json=json.dumps(spec),
+            submitted_by=submitted_by,
+            submitted_at=now,
+            state=JobStatus.QUEUED.value,
+            cancel_requested=0,
+            attempts=0,
+        )
+    )
+    _record(connection, job_id, now, "state", f"queued by {submitted_by}")
+    return job_id
 
 
 def _move(

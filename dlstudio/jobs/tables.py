@@ -68,3 +68,32 @@ workers = Table(  # who is alive to run jobs (the dashboard shows it and starts 
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
+
+schedules = Table(  # retrain a model at cron times (DESIGN §7)
+    "schedules",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("cron", String(128), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("spec_json", Text, nullable=False),  # the run to submit, register_as and policy in it
+    Column("state", String(16), nullable=False),  # "active" | "paused"
+    Column("next_run_at", DateTime(timezone=True)),  # UTC; claimed by a conditional UPDATE
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_run_at", DateTime(timezone=True)),
+)
+
+schedule_runs = Table(  # each time a schedule fired: the job it queued (the job holds the rest)
+    "schedule_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "schedule_id", String(32), ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("job_id", String(32), nullable=False),
+    Column("reason", String(32), nullable=False),  # "scheduled" | "run now"
+    Index("ix_schedule_runs_schedule", "schedule_id", "id"),
+)

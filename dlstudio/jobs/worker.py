@@ -19,6 +19,7 @@ from datetime import timedelta
 from multiprocessing.connection import Connection
 from typing import Protocol
 
+from dlstudio.jobs.scheduling import tick
 from dlstudio.jobs.store import Job, JobStatus, JobStore, utc_now
 from dlstudio.settings import Settings, get_settings
 from dlstudio.training.callbacks import TrainingCancelled
@@ -258,6 +259,8 @@ class Worker:
                 if max_jobs is not None and self._done >= max_jobs:
                     return
             self.executor.warm_up()
+            if index == 0:  # due schedules queue their jobs (atomic: other workers tick too)
+                tick(self.store, now=utc_now())
             job = self.store.claim_next(worker_id, now=utc_now())
             if job is None:
                 self.store.recover_stale(now=utc_now(), stale_after=STALE_AFTER)

@@ -534,3 +534,20 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return (
         frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
     )
+
+
+def run_decisions(settings: Settings, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Per run id: the promotion decision its registration made (``decision``,
+    ``decision_reason``), for runs that registered a model."""
+    configure_tracking(settings)
+    client = MlflowClient()
+    found = {}
+    for run_id in run_ids:
+        try:
+            tags = client.get_run(run_id).data.tags
+        except MlflowException:
+            continue  # deleted since
+        if "dlstudio.decision" in tags:
+            found[run_id] = {"decision": tags["dlstudio.decision"],
+                             "decision_reason": tags.get("dlstudio.decision_reason", "")}  # fmt: skip
+    return found
