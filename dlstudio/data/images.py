@@ -29,6 +29,14 @@ LAYOUT_FIX = (
     "put each class's images in a folder named after the class, e.g. cats/1.jpg, dogs/2.jpg"
 )
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# what PIL raises for files that are not (whole, safe) images
+DECODE_ERRORS = (
+    Image.DecompressionBombError,
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+)
 
 
 @dataclass(frozen=True)
@@ -293,13 +301,7 @@ def _read_entry(
         return None
     try:
         return _decode(data, size, max_pixels)
-    except (
-        Image.DecompressionBombError,
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-    ) as exc:
+    except DECODE_ERRORS as exc:
         skipped.append((entry.info.filename, _decode_problem(exc)))
     return None
 
@@ -390,13 +392,7 @@ def decode_image(
     """
     try:
         rgb, _ = _decode(data, size, max_pixels)
-    except (
-        Image.DecompressionBombError,
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-    ) as exc:
+    except DECODE_ERRORS as exc:
         raise ValueError(_decode_problem(exc)) from None
     return _to_array(rgb, channels)
 

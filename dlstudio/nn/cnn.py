@@ -122,6 +122,16 @@ def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
     ]
 
 
+def _head(c_in: int, config: ImageModelConfig) -> list[nn.Module]:
+    """Global average pooling -> dropout -> linear to the classes."""
+    return [
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(config.dropout),
+        nn.Linear(c_in, config.n_classes),
+    ]
+
+
 class SmallCNN(nn.Sequential):
     """[conv-BN-ReLU x2, max-pool] x3 with widths w, 2w, 4w -> global pool -> dropout -> linear."""
 
@@ -135,13 +145,7 @@ class SmallCNN(nn.Sequential):
                 nn.MaxPool2d(2, ceil_mode=True),
             ]
             c_in = c_out
-        super().__init__(
-            *layers,
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-            nn.Dropout(config.dropout),
-            nn.Linear(c_in, config.n_classes),
-        )
+        super().__init__(*layers, *_head(c_in, config))
 
 
 class BasicBlock(nn.Module):
@@ -179,13 +183,7 @@ class CompactResNet(nn.Sequential):
             stride = 1 if stage == 0 else 2
             blocks += [BasicBlock(c_in, c_out, stride), BasicBlock(c_out, c_out, 1)]
             c_in = c_out
-        super().__init__(
-            *blocks,
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-            nn.Dropout(config.dropout),
-            nn.Linear(c_in, config.n_classes),
-        )
+        super().__init__(*blocks, *_head(c_in, config))
 
 
 IMAGE_MODELS: dict[str, type[nn.Module]] = {"small_cnn": SmallCNN, "resnet": CompactResNet}

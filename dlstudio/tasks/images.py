@@ -94,9 +94,10 @@ class ImageClassification(TaskTemplate):
         )
 
     def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
-        """Start-up, decoding, baseline and logging (~30 s) plus the preset's maximum epochs;
-        the rates are rough (images/s at the preset's largest size on 2 CPU cores or a GPU)."""
-        rate = {"fast": 1500, "balanced": 300, "best": 60}[preset] * (50 if gpu else 1)
+        """Start-up, decoding, baseline and logging (~30 s) plus the preset's maximum epochs
+        at rough rates for 32x32 images: 90 training images/s were measured for fast on 2
+        loaded CPU cores, 7,000-11,000 on an H100 (bench/RESULTS.md); larger photos are slower."""
+        rate = {"fast": 200, "balanced": 70, "best": 35}[preset] * (40 if gpu else 1)
         return 30 + PRESETS[preset].epochs * rows / rate
 
     def check(self, data: TrainingData, spec: ImageClassificationSpec) -> list[Finding]:
