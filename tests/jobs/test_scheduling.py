@@ -13,6 +13,7 @@ from dlstudio.cli import main
 from dlstudio.errors import DLStudioError, SpecError
 from dlstudio.jobs import JobStatus, JobStore
 from dlstudio.jobs import scheduling as sched
+from dlstudio.jobs.store import utc_now
 from dlstudio.jobs.worker import Worker
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
@@ -205,3 +206,15 @@ def test_cli_adds_lists_runs_and_shows_history(
     assert main(["schedule", "add", "--name", "x", "--cron", "61 * * * *", "--spec", str(spec_file),
                  "--register", "churn"]) == 2  # fmt: skip
     assert "not valid" in capsys.readouterr().err
+
+
+def test_the_worker_fires_a_due_schedule_and_trains_it(mlflow_home: Path, customers_csv) -> None:
+    store = JobStore.from_settings(get_settings())
+    add(store, "* * * * *", spec=spec(customers_csv), now=utc_now() - timedelta(minutes=2))
+
+    assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1
+
+    (fired,) = sched.history(store, "weekly")
+    assert fired.reason == "scheduled"
+    assert fired.job.state is JobStatus.SUCCEEDED, fired.job.error_traceback
+    assert sched.get_schedule(store, "weekly").next_run_at > utc_now() - timedelta(seconds=1)
