@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pyarrow.lib import ArrowException
 
+from dlstudio.errors import DLStudioError
 from dlstudio.evaluation.drift import DriftReport, drift_summary
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.spec import parse_promote_if
@@ -96,9 +97,14 @@ def _scores(
     if outcome.holdout is not None and outcome.holdout_target is not None:
         import mlflow.pyfunc
 
-        reigning = mlflow.pyfunc.load_model(f"models:/{name}/{champion}")
         new = holdout_scores(challenger.predict, outcome.holdout, outcome.holdout_target)
-        old = holdout_scores(reigning.predict, outcome.holdout, outcome.holdout_target)
+        try:
+            reigning = mlflow.pyfunc.load_model(f"models:/{name}/{champion}")
+            old = holdout_scores(reigning.predict, outcome.holdout, outcome.holdout_target)
+        except (MlflowException, DLStudioError, KeyError, ValueError) as exc:
+            basis = f"the champion could not score the new test rows ({str(exc).splitlines()[0]})"
+            return {"challenger": new.get(metric, float("nan")), "champion": float("nan"),
+                    "baseline": baseline}, basis  # fmt: skip
         basis = f"both scored on the same {len(outcome.holdout):,} new test rows"
         return {"challenger": new.get(metric, float("nan")),
                 "champion": old.get(metric, float("nan")), "baseline": baseline}, basis  # fmt: skip
@@ -108,6 +114,19 @@ def _scores(
     basis = "each on its own backtest (a forecaster is not re-scored on the new data)"
     return {"challenger": outcome.metrics.get(metric, float("nan")),
             "champion": logged.get(f"test_{metric}", float("nan")), "baseline": baseline}, basis  # fmt: skip
+
+
+def champion_inputs(name: str) -> list[str]:
+    """The input columns the champion of ``name`` reads; empty when there is no champion or it
+    takes a single image column (images are checked by the template)."""
+    try:
+        info = mlflow.models.get_model_info(f"models:/{name}@{CHAMPION}")
+    except (MlflowException, OSError):
+        return []  # no such model or no champion yet
+    schema = info.signature.inputs if info.signature else None
+    if schema is None or not schema.has_input_names():
+        return []
+    return [column for column in schema.input_names() if column != "image"]
 
 
 def holdout_scores(predict, holdout: pd.DataFrame, target: str) -> dict[str, float]:
@@ -130,7 +149,7 @@ def _verdict(
     new, old, baseline = scores["challenger"], scores["champion"], scores["baseline"]
     metric = f"test_{policy.metric}"
     if np.isnan(new) or np.isnan(old):
-        return False, f"{metric} is not available for both versions; the champion stays"
+        return False, f"{metric} is not available for both versions ({basis}); the champion stays"
     sign = 1 if policy.higher_is_better else -1
     beats = sign * (new - old) >= sign * policy.margin - 1e-12
     numbers = f"{metric} {new:.4f} vs champion (version {champion}) {old:.4f}, {basis}"

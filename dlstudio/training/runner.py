@@ -19,7 +19,7 @@ from dlstudio.evaluation.metrics import Verdict
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import RunSpec, dump_spec, flatten_spec
 from dlstudio.tasks import get_template
-from dlstudio.tracking.promotion import challenge, data_drift, log_reference
+from dlstudio.tracking.promotion import challenge, champion_inputs, data_drift, log_reference
 from dlstudio.tracking.registry import describe_model
 from dlstudio.tracking.runlog import MLflowMetrics, log_model, log_outcome
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment, register_model
@@ -66,7 +66,27 @@ def check_run(spec: RunSpec, settings: Settings) -> tuple[DataSource, list[Findi
                 "Parquet file.",
             )
         ]
-    return source, template.check(source.data, spec)
+    findings = template.check(source.data, spec)
+    if spec.tracking.register_as and not any(f.level == "error" for f in findings):
+        findings += champion_columns(spec.tracking.register_as, source, settings)
+    return source, findings
+
+
+def champion_columns(name: str, source: DataSource, settings: Settings) -> list[Finding]:
+    """A retrain must give the champion the columns it reads: both are scored on the new data,
+    and a changed schema is a change to look at, not to promote past."""
+    configure_tracking(settings)
+    needed = champion_inputs(name)
+    missing = [c for c in needed if c not in source.data.frame.columns]
+    if not missing:
+        return []
+    return [Finding(
+        "error",
+        f"The data lacks {len(missing)} column(s) the champion of {name!r} reads: "
+        f"{', '.join(map(repr, missing))}.",
+        "Bring the column(s) back, or register the new model under another name if the "
+        "columns changed for good.",
+    )]  # fmt: skip
 
 
 def run(

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from dlstudio.errors import DataError
 from dlstudio.spec import parse_spec
 from dlstudio.tracking.promotion import holdout_scores
 from dlstudio.tracking.registry import describe_model
@@ -101,3 +102,21 @@ def test_a_large_data_shift_is_summarized_and_named_in_the_decision(
     assert tenure["severity"] == "large"
     plan = next(c for c in drift["columns"] if c["column"] == "plan")
     assert plan["severity"] == "none"  # drawn from the same mix
+
+
+def test_a_changed_schema_stops_the_retrain_and_leaves_the_champion(
+    data: Path, tmp_path: Path
+) -> None:
+    run(spec(data))
+    renamed = make_customers(300, seed=5).rename(columns={"plan": "subscription"})
+    path = tmp_path / "renamed.csv"
+    renamed.to_csv(path, index=False)
+
+    with pytest.raises(DataError) as caught:
+        run(spec(path))
+
+    assert (
+        caught.value.message == "The data lacks 1 column(s) the champion of 'churn' reads: 'plan'."
+    )
+    model = describe_model("churn")
+    assert [v.version for v in model.versions] == ["1"] and model.champion.version == "1"
