@@ -156,7 +156,7 @@ def speed(args: argparse.Namespace) -> None:
     folder = read_image_zip(path, size=args.size)
     x = torch.from_numpy(folder.images)
     y = torch.tensor([folder.classes.index(label) for label in folder.labels])
-    config = ImageModelConfig(args.model, 1, 10, width=PRESETS[args.preset].width,
+    config = ImageModelConfig(args.model, 1, 10, width=args.width or PRESETS[args.preset].width,
                               stem_stride=2 if args.size >= 64 else 1, augment="shift",
                               **channel_stats(folder.images))  # fmt: skip
     train = TensorData((x[:8000],), y[:8000]).to(device.device)
@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--model", default="small_cnn")
     parser.add_argument("--preset", default="balanced", help="--speed: the width of this preset")
     parser.add_argument("--size", type=int, default=32, help="--speed: image side (enlarged)")
+    parser.add_argument("--width", type=int, default=None, help="--speed: first-layer channels")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
