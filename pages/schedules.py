@@ -1,20 +1,41 @@
-"""Schedules: retrain a model on new data at set times (arrives with the scheduling issue)."""
+"""Schedules: retrain a registered model at set times on the latest version of its dataset;
+each retrain's outcome; the registered models with promote and roll back."""
 
 import streamlit as st
 
-from pages.ui.widgets import ensure_navigation
+from dlstudio.jobs import scheduling
+from dlstudio.jobs.store import utc_now
+from dlstudio.settings import get_settings
+from dlstudio.ui.schedules import last_jobs, schedules_table
+from pages.ui.operate import models_section, new_schedule_form, schedule_panel
+from pages.ui.widgets import ensure_navigation, job_store
 
 ensure_navigation()
 
+settings, store = get_settings(), job_store()
 st.title("Schedules")
-st.info(
-    "Coming soon: retrain a registered model on a schedule (for example every Monday at 03:00) "
-    "on the latest version of its dataset, and promote the new model only when it scores "
-    "better than the current champion."
+st.caption(
+    "A schedule retrains a model at set times (say every Monday at 03:00) on the latest version "
+    "of its dataset. The new version replaces the champion only when it passes the promotion "
+    "rule; when it is worse, or the retrain fails, the champion stays. A worker must be running "
+    "for schedules to fire."
 )
-st.write(
-    "Until then, retrain by hand: upload the new data under the same dataset name on the Data "
-    "page (it becomes a new version) and press Train again with the same settings; compare the "
-    "two runs on the Compare page."
+
+schedules = scheduling.list_schedules(store)
+if schedules:
+    table = schedules_table(schedules, last_jobs(store, schedules))
+    st.dataframe(table, hide_index=True, width="stretch", key="schedules_table")
+    for schedule in schedules:
+        schedule_panel(store, schedule, settings)
+else:
+    st.info("No schedules yet. Create one below: pick a dataset, what to train and when.")
+
+st.subheader("New schedule")
+new_schedule_form(store, settings, now=utc_now())
+
+st.subheader("Models")
+st.caption(
+    "Registered models and their versions. Predict uses the champion; a retrain that is "
+    "not promoted stays as the challenger. Promote or roll back by hand here."
 )
-st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+models_section(settings)

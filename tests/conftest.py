@@ -17,6 +17,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("DLSTUDIO_HOME", str(home))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     monkeypatch.delenv("DLSTUDIO_MAX_UPLOAD_MB", raising=False)
     monkeypatch.setenv("DLSTUDIO_START_WORKER", "false")  # the tests that need one start it
     return home

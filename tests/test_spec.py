@@ -71,7 +71,10 @@ def test_image_option_out_of_range_names_the_field() -> None:
 
 
 def test_path_and_dataset_together_are_refused() -> None:
-    with pytest.raises(SpecError, match=r"either data.path or data.dataset"):
+    with pytest.raises(
+        SpecError,
+        match=r"give one of data\.path, data\.dataset or data\.query, not path and dataset",
+    ):
         parse_spec({"data": {"path": "a.csv", "dataset": "sales"}})
 
 

@@ -351,11 +351,14 @@ def _image_bytes(value: object) -> bytes:
         return bytes(value)
     if not isinstance(value, str) or not value:
         raise ValueError("empty cell: give the image's bytes or path")
-    path = Path(value).expanduser()
-    if len(value) < 4096 and path.is_file():
-        return path.read_bytes()
     try:
-        return base64.b64decode(value, validate=True)
+        path = Path(value).expanduser()
+        if len(value) < 4096 and path.is_file():
+            return path.read_bytes()
+    except OSError:  # base64 text is no path (a part may be too long for a file name)
+        pass
+    try:  # MLflow's JSON carries bytes as base64 with line breaks
+        return base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError(
             f"{value[:80]!r} is neither an image file's path nor base64 bytes"

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from dlstudio.errors import DLStudioError
 
 MANIFEST_FILE = "manifest.json"
+# Set by MLflow's scoring server (`mlflow models serve`) and by `mlflow models predict`. Read by
+# name, as MLflow keeps it internal: were it renamed, served errors would lose their message,
+# never the prediction (tests/tracking/test_serving.py would notice).
+SERVING_FLAG = "_MLFLOW_IS_IN_SERVING_ENVIRONMENT"
 
 
 class DLStudioModel(mlflow.pyfunc.PythonModel):
@@ -29,4 +37,21 @@ class DLStudioModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict | None = None,
     ) -> pd.DataFrame:
-        return self._predictor.predict(model_input)
+        """The template's predictions.
+
+        Raises:
+            DLStudioError: the rows cannot be predicted (dlstudio and Python callers).
+            MlflowException: the same, when served: MLflow's scoring server answers any other
+                error with "unexpected error" and hides the message in a stack trace.
+        """
+        try:
+            return self._predictor.predict(model_input)
+        except DLStudioError as error:
+            if not is_serving():
+                raise
+            raise MlflowException.invalid_parameter_value(str(error)) from error
+
+
+def is_serving() -> bool:
+    """Whether MLflow's serving tools called the model (their errors go back to a client)."""
+    return os.environ.get(SERVING_FLAG, "").lower() in ("true", "1")

@@ -551,3 +551,8 @@ def run_decisions(settings: Settings, run_ids: Sequence[str]) -> dict[str, dict[
             found[run_id] = {"decision": tags["dlstudio.decision"],
                              "decision_reason": tags.get("dlstudio.decision_reason", "")}  # fmt: skip
     return found
+
+
+def model_url(ui_url: str, name: str) -> str:
+    """A registered model's page in the MLflow UI (its versions and aliases)."""
+    return f"{ui_url.rstrip('/')}/#/models/{quote(name, safe='')}"

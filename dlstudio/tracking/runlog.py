@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import time
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
-import torch
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
+import dlstudio
 from dlstudio import __version__
 from dlstudio.tasks.base import TaskOutcome
 from dlstudio.tracking import figures
@@ -22,6 +23,13 @@ from dlstudio.tracking.pyfunc import MANIFEST_FILE
 from dlstudio.training.loop import Callback, FitState
 
 ENTRY_FILE = Path(__file__).with_name("pyfunc_entry.py")
+PACKAGE_DIR = Path(dlstudio.__file__).parent
+# What the carried dlstudio code imports when a model loads, for every template alike: they
+# share modules (loading a tabular model imports Pillow too).
+RUNTIME_DISTRIBUTIONS = (
+    "mlflow", "torch", "numpy", "pandas", "scikit-learn", "pydantic", "PyYAML", "matplotlib",
+    "pillow",
+)  # fmt: skip
 
 
 class MLflowMetrics(Callback):
@@ -63,7 +71,12 @@ def log_outcome(outcome: TaskOutcome, *, task: str) -> None:
 
 
 def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
-    """Log the pyfunc (JSON + state_dict, no pickle) with signature and input example; its URI."""
+    """Log the pyfunc (JSON + state_dict, no pickle) with signature and input example; its URI.
+
+    The model carries the dlstudio package as code (``code/dlstudio``, first on ``sys.path``
+    when it loads) and pins the packages that code imports, so a fresh process loads it
+    without dlstudio installed: ``mlflow models serve``, or another machine's MLflow.
+    """
     manifest = {"task": task, "dlstudio_version": __version__}
     row_wise = getattr(predictor, "row_wise", True)
     (outcome.model_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
@@ -78,6 +91,7 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
         name="model",
         python_model=str(ENTRY_FILE),
         artifacts={"model_dir": str(outcome.model_dir)},
+        code_paths=[str(PACKAGE_DIR)],
         signature=signature,
         input_example=example,
         pip_requirements=_requirements(),
@@ -94,12 +108,7 @@ def _raw_columns(frame: pd.DataFrame) -> Schema:
 
 
 def _requirements() -> list[str]:
+    """The installed versions of ``RUNTIME_DISTRIBUTIONS``, pinned; without a local label
+    (``2.13.0+cpu``), so that a GPU machine resolves torch to its CUDA build."""
     # Given explicitly: MLflow's inference would load the model in a subprocess (slow).
-    import sklearn
-
-    return [
-        f"mlflow=={mlflow.__version__}",
-        f"torch=={torch.__version__.split('+')[0]}",
-        f"pandas=={pd.__version__}",
-        f"scikit-learn=={sklearn.__version__}",
-    ]
+    return [f"{name}=={version(name).split('+')[0]}" for name in RUNTIME_DISTRIBUTIONS]

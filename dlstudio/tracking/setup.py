@@ -17,20 +17,23 @@ from dlstudio.settings import Settings
 def configure_tracking(settings: Settings) -> str:
     """Set MLflow's tracking and registry URI from the settings; return the URI."""
     uri = settings.mlflow_tracking_uri
-    users_choice = os.environ.get("MLFLOW_TRACKING_URI")
+    users_choice = {name: os.environ.get(name) for name in _URI_VARIABLES}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    # MLflow also writes the URI into the environment; undo that, so the variable keeps meaning
-    # "the user's shared server" and a later change of DLSTUDIO_HOME is honoured.
-    if users_choice is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = users_choice
+    # MLflow also writes the URIs into the environment; undo that, so the variables keep meaning
+    # "the user's shared server", a later change of DLSTUDIO_HOME is honoured, and child
+    # processes (mlflow models serve) are not pinned to this home.
+    for name, value in users_choice.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     if uri.startswith("sqlite:") and uri not in _ready:
         _create_store(uri, settings)
     return uri
 
 
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 _ready: set[str] = set()  # SQLite stores this process has opened (and migrated)
 
 

@@ -116,6 +116,7 @@ def test_cancel_asks_for_confirmation_first(app: AppTest, customers_csv) -> None
     assert jobs().get(job.id).state is JobStatus.CANCELLED
 
 
-def test_schedules_page_explains_what_is_coming(app: AppTest) -> None:
+def test_schedules_page_starts_empty_and_says_how_to_begin(app: AppTest) -> None:
     open_page(app, "pages/schedules.py")
-    assert "Coming soon" in app.info[0].value
+    assert not app.exception
+    assert "No schedules yet" in app.info[0].value
