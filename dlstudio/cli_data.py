@@ -1,4 +1,5 @@
-"""``dlstudio data ...``: store uploads as named versions, list them, profile and check a table."""
+"""``dlstudio data ...``: store uploads as named versions, list them, profile and check a table
+or a ZIP of images."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def add_data_commands(
     sub = data.add_subparsers(title="data commands", required=True)
     add = add_common(sub, "add", "store a file as a named, versioned dataset", _add)
     add.add_argument("name", help="dataset name (letters, digits, _ . -)")
-    add.add_argument("path", help="CSV, Excel or Parquet file")
+    add.add_argument("path", help="CSV, Excel or Parquet file, or a ZIP of image class folders")
     listing = add_common(sub, "list", "list stored datasets and their versions", _list)
     listing.add_argument("--json", action="store_true")
     profile = add_common(sub, "profile", "column types, missing values, checks", _profile)
@@ -56,14 +57,35 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from dlstudio.data.report import profile_source
+    from dlstudio.data.report import profile_source, report_images
+    from dlstudio.settings import get_settings
 
-    report = profile_source(args.source, target=args.target)
+    if _holds_images(args.source):
+        report = report_images(args.source, task="image_classification", settings=get_settings())
+    else:
+        report = profile_source(args.source, target=args.target)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, default=str))
     else:
         print(report.to_text())
     return 2 if any(f.level == "error" for f in report.findings) else 0
+
+
+def _holds_images(source: str) -> bool:
+    """A ZIP or folder path, or a stored dataset that is a ZIP of images."""
+    from dlstudio.data.images import is_image_source
+    from dlstudio.data.store import DatasetStore
+    from dlstudio.errors import DLStudioError
+
+    path = Path(source).expanduser()
+    if path.exists():
+        return is_image_source(path)
+    if path.suffix or "/" in source:
+        return False  # a missing file: the table reader says so
+    try:
+        return is_image_source(DatasetStore.default().resolve(source).path)
+    except DLStudioError:
+        return False  # an unknown name: the table reader says so
 
 
 def _remove(args: argparse.Namespace) -> int:

@@ -63,3 +63,28 @@ def test_remove_deletes_every_version(customers_csv: Path, capsys) -> None:
 def test_profile_of_a_missing_file_says_the_file_is_missing(tmp_path: Path, capsys) -> None:
     assert main(["data", "profile", str(tmp_path / "churn.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_profile_of_a_zip_of_images_counts_classes_and_lists_what_is_left_out(
+    tmp_path: Path, capsys
+) -> None:
+    import io
+    import zipfile
+
+    from dlstudio.tasks.image_sample import shapes_zip
+
+    buffer = io.BytesIO(shapes_zip(per_class=12, size=16))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("shapes/circle/notes.txt", b"hello")
+    path = tmp_path / "shapes.zip"
+    path.write_bytes(buffer.getvalue())
+
+    assert main(["data", "profile", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: 36 images in 3 classes\n  circle: 12\n")
+    assert "shapes/circle/notes.txt: not an image file" in out
+    assert main(["data", "add", "shapes", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["data", "profile", "shapes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["classes"] == {"circle": 12, "square": 12,
+                                                              "triangle": 12}  # fmt: skip

@@ -131,6 +131,27 @@ class ImageReport:
         """No finding blocks training."""
         return not any(f.level == "error" for f in self.findings)
 
+    def to_json(self) -> dict:
+        """Everything but the thumbnails, as plain JSON."""
+        return {
+            "source": self.source, "images": self.n_images, "classes": self.class_counts,
+            "splits": self.split_counts, "skipped": [list(item) for item in self.skipped],
+            "findings": [asdict(f) for f in self.findings],
+        }  # fmt: skip
+
+    def to_text(self) -> str:
+        lines = [f"{self.source}: {self.n_images:,} images in {self.n_classes} classes"]
+        lines += [f"  {label}: {count:,}" for label, count in self.class_counts.items()]
+        if self.split_counts:
+            lines.append(
+                "split folders: " + ", ".join(f"{k} {v:,}" for k, v in self.split_counts.items())
+            )
+        if self.skipped:
+            lines += ["", f"left out ({len(self.skipped):,}):"]
+            lines += [f"  {name}: {why}" for name, why in self.skipped]
+        lines += [""] + [f"{f.level}: {f}" for f in self.findings]
+        return "\n".join(lines).rstrip()
+
     def skipped_table(self) -> pd.DataFrame:
         """The files left out, with why: file, problem."""
         return pd.DataFrame(list(self.skipped), columns=["file", "problem"])
@@ -142,7 +163,7 @@ def report_images(
     """Read a stored ZIP of image class folders as ``task`` would, and report on it.
 
     Args:
-        ref: the stored dataset, ``name@version``.
+        ref: the stored dataset, ``name@version``, or the path of a ZIP or folder.
         task: the template whose checks run (one that reads images).
         settings: where the store and the cache of decoded images are.
         per_class: thumbnails per class.
@@ -156,7 +177,8 @@ def report_images(
     from dlstudio.spec import parse_spec
     from dlstudio.tasks import get_template
 
-    spec = parse_spec({"task": task, "data": {"dataset": ref}, "training": {"preset": "fast"}})
+    where = {"path": ref} if Path(ref).expanduser().exists() else {"dataset": ref}
+    spec = parse_spec({"task": task, "data": where, "training": {"preset": "fast"}})
     data = load_data(spec.data, settings).data
     if data.images is None:
         raise DataError(f"{ref} is a table, not images.", fix="Look at it as a table.")
