@@ -199,7 +199,10 @@ class ForecastPredictor:
         short = [s for s in prepared.series if len(s) < plan.lookback]
         if short:
             names = ", ".join(repr(s.key) for s in short[:5])
-            where = "The history has" if short[0].key == SINGLE_SERIES else f"Series {names} have"
+            if short[0].key == SINGLE_SERIES:
+                where = "The history has"
+            else:  # one series "has", several "have"
+                where = f"Series {names} {'has' if len(short) == 1 else 'have'}"
             raise DataError(
                 f"{where} fewer than the {plan.lookback} points the model reads "
                 f"({len(short[0])} given).",
