@@ -17,7 +17,7 @@ from dlstudio.ui.datasets import data_kind, template_for
 from dlstudio.ui.forms import advanced_fields, build_spec
 from dlstudio.ui.status import device_status
 from dlstudio.ui.views import duration
-from pages.ui.widgets import ensure_navigation, field_widget, job_store
+from pages.ui.widgets import ensure_navigation, field_widget, job_store, role_pickers
 
 ensure_navigation()
 
@@ -90,20 +90,11 @@ else:
         st.stop()
     rows, columns = len(frame), list(frame.columns)
     st.caption(f"Version {version.version}: {rows:,} rows, {len(columns)} columns.")
-suggested = template.suggest_roles(frame) if frame is not None else {}
-roles = {}
-for role in template.roles if frame is not None else ():
-    options = [None, *columns] if role.optional else columns
-    guess = suggested.get(role.key)  # None picks "(none)" for an optional role
-    roles[role.key] = st.selectbox(
-        role.label,
-        options,
-        index=options.index(guess) if guess in options else None,
-        format_func=lambda column: "(none)" if column is None else str(column),
-        placeholder="choose a column",
-        key=f"train_role_{template.name}_{role.key}_{dataset}",
-        help=role.help,
-    )
+roles = (
+    role_pickers(template, frame, key=f"train_role_{template.name}_{{role}}_{dataset}")
+    if frame is not None
+    else {}
+)
 
 st.subheader("3. How long may it train?")
 gpu = device_status().gpu

@@ -19,7 +19,7 @@ from dlstudio.tracking.queries import model_url, run_decisions
 from dlstudio.tracking.registry import ModelInfo
 from dlstudio.ui import schedules as view
 from dlstudio.ui.datasets import data_kind, templates_reading
-from pages.ui.widgets import show_message
+from pages.ui.widgets import role_pickers, show_message
 
 CONFIRM = "schedules_confirm"  # the one action waiting for "yes": (kind, subject, detail)
 PRESETS = ["fast", "balanced", "best"]
@@ -122,21 +122,7 @@ def column_roles(task: str, version: DatasetVersion, dataset: str) -> dict[str, 
     if not template.roles:
         return {}
     frame = load_frame(str(version.path))
-    columns, suggested = list(frame.columns), template.suggest_roles(frame)
-    roles = {}
-    for role in template.roles:
-        options = [None, *columns] if role.optional else columns
-        guess = suggested.get(role.key)
-        roles[role.key] = st.selectbox(
-            role.label,
-            options,
-            index=options.index(guess) if guess in options else None,
-            format_func=lambda column: "(none)" if column is None else str(column),
-            placeholder="choose a column",
-            help=role.help,
-            key=f"schedules_new_role_{task}_{role.key}_{dataset}",
-        )
-    return roles
+    return role_pickers(template, frame, key=f"schedules_new_role_{task}_{{role}}_{dataset}")
 
 
 def new_schedule_form(store: JobStore, settings: Settings, *, now: datetime) -> None:

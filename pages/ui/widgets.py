@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dlstudio.jobs.store import JobStore
 from dlstudio.settings import get_settings
+from dlstudio.tasks.base import TaskTemplate
 from dlstudio.ui.forms import FormField, parse_int_list
 
 
@@ -48,6 +50,27 @@ def field_widget(field: FormField, *, key: str, columns: list[str]) -> Any:
 
 
 MESSAGE_BOXES = {"error": st.error, "warning": st.warning, "info": st.info, "success": st.success}
+
+
+def role_pickers(template: TaskTemplate, frame: pd.DataFrame, *, key: str) -> dict[str, Any]:
+    """A selectbox of the frame's columns for each column role of the template, pre-filled with
+    the template's guess; an optional role offers "(none)". ``key`` names each widget with
+    ``{role}`` standing for the role, e.g. ``"train_role_{role}_sales"``."""
+    columns, suggested = list(frame.columns), template.suggest_roles(frame)
+    roles = {}
+    for role in template.roles:
+        options = [None, *columns] if role.optional else columns
+        guess = suggested.get(role.key)  # None picks "(none)" for an optional role
+        roles[role.key] = st.selectbox(
+            role.label,
+            options,
+            index=options.index(guess) if guess in options else None,
+            format_func=lambda column: "(none)" if column is None else str(column),
+            placeholder="choose a column",
+            help=role.help,
+            key=key.replace("{role}", role.key),
+        )
+    return roles
 
 
 def show_message(level: str, message: str, fix: str | None = None) -> None:
