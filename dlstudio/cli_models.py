@@ -1,4 +1,4 @@
-"""``dlstudio models list|promote|rollback``: the registered models and their champions."""
+"""``dlstudio models list|promote|rollback|trust``: the registered models and their champions."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ def add_model_commands(
     commands: argparse._SubParsersAction,
     add_common: Callable[..., argparse.ArgumentParser],
 ) -> None:
-    """Register ``models list|promote|rollback`` under the top-level parser."""
-    models = commands.add_parser("models", help="registered models: list, promote, roll back")
+    """Register ``models list|promote|rollback|trust`` under the top-level parser."""
+    models = commands.add_parser(
+        "models", help="registered models: list, promote, roll back, trust"
+    )
     sub = models.add_subparsers(title="models commands", required=True)
     listing = add_common(sub, "list", "registered models, versions, scores and champion", _list)
     listing.add_argument("--json", action="store_true")
@@ -24,6 +26,12 @@ def add_model_commands(
     promote.add_argument("--reason", default="promoted by hand", help="recorded with the decision")
     rollback = add_common(sub, "rollback", "give the champion back to the previous one", _rollback)
     rollback.add_argument("name", help="registered model name")
+    trust = add_common(
+        sub, "trust", "vouch for a version this studio did not sign (trained before "
+        "signatures, or by another studio), so that dlstudio loads it", _trust,
+    )  # fmt: skip
+    trust.add_argument("name", help="registered model name")
+    trust.add_argument("--version", required=True, help="version number to trust")
 
 
 def _client():
@@ -75,4 +83,14 @@ def _rollback(args: argparse.Namespace) -> int:
     decision = rollback(args.name, by=getpass.getuser(), now=datetime.now(UTC), client=_client())
     print(f"{decision.model}: version {decision.version} is the champion again "
           f"(was version {decision.previous_champion})")  # fmt: skip
+    return 0
+
+
+def _trust(args: argparse.Namespace) -> int:
+    from dlstudio.settings import get_settings
+    from dlstudio.tracking.loading import trust_model_version
+
+    trust_model_version(args.name, args.version, get_settings(), by=getpass.getuser())
+    print(f"{args.name}: version {args.version} is signed by this studio and loads in predict, "
+          "the dashboard and retraining")  # fmt: skip
     return 0

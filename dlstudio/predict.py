@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +14,7 @@ from dlstudio.data.readers import read_table
 from dlstudio.data.uploads import read_upload
 from dlstudio.errors import DataError, DLStudioError
 from dlstudio.settings import Settings, get_settings
+from dlstudio.tracking.loading import StudioModel, load_studio_model
 from dlstudio.tracking.setup import configure_tracking
 
 WRITERS = {".csv": "to_csv", ".parquet": "to_parquet", ".pq": "to_parquet"}
@@ -80,14 +82,36 @@ def run_model_uri(run_id: str) -> str:
     return f"runs:/{cleaned}/model"
 
 
-def load_model(model_uri: str, settings: Settings | None = None):
-    """Load a pyfunc by URI (``models:/name@alias``, ``runs:/id/model``, ``models:/m-...``)."""
-    import mlflow.pyfunc
+def load_model(model_uri: str, settings: Settings | None = None) -> StudioModel:
+    """A model this studio trained, by URI (``models:/name@alias``, ``runs:/id/model``,
+    ``models:/m-...``), rebuilt from its signed files: no code stored with a model runs.
+
+    Raises:
+        DLStudioError: no such model, not a dlstudio model, or not signed by this studio.
+    """
+    return load_studio_model(model_uri, settings or get_settings())
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a model reads and returns, from its MLmodel file alone (nothing is loaded and no
+    code runs): enough for a page to ask for the right input before the user acts."""
+
+    metadata: Any  # mlflow.models.Model: signature and dlstudio metadata
+
+
+def model_card(model_uri: str, settings: Settings | None = None) -> ModelCard:
+    """The card of the model at ``model_uri``.
+
+    Raises:
+        DLStudioError: no such model.
+    """
     from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
 
     configure_tracking(settings or get_settings())
     try:
-        return mlflow.pyfunc.load_model(model_uri)
+        return ModelCard(Model.load(model_uri))
     except (MlflowException, OSError) as exc:
         raise DLStudioError(
             f"could not load model {model_uri!r}: {_first_line(exc)}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         description="The dashboard starts a local worker when it finds none alive; "
         "false when workers run elsewhere (a server, a Ray cluster).",
     )
+    model_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Secret that signs the models this studio trains (checked before one is "
+        "loaded); default a random key in the home folder. Set the same value on every machine "
+        "that trains or predicts when they share one MLflow server or a Ray cluster.",
+    )
     ray_address: str = Field(
         default="auto",
         description="Ray cluster for `dlstudio worker --executor ray` "
@@ -58,9 +64,12 @@ class Settings(BaseSettings):
 
     @property
     def home_dir(self) -> Path:
-        """The home folder, expanded and created on first use."""
+        """The home folder, expanded and created on first use, readable by its owner only
+        (it holds the databases, datasets, models and the model-signing key)."""
         path = self.home.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o700)  # a home made by an earlier version was world-readable
         return path
 
     @property
@@ -87,3 +96,19 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings as the environment says now (read each call, so tests can change it)."""
     return Settings()
+
+
+def private_sqlite_file(url: str) -> None:
+    """Create the file of a ``sqlite:///PATH`` URL readable by its owner only (0600), before
+    SQLite creates it with the umask's looser mode; SQLite gives its -wal and -shm files the
+    same mode. A file created earlier is tightened. Other URLs are left alone."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if not path.is_absolute() or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)

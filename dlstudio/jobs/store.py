@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, delete, event, insert, select, upd
 
 from dlstudio.errors import UnknownJob
 from dlstudio.jobs.tables import job_events, jobs, metadata, workers
-from dlstudio.settings import Settings
+from dlstudio.settings import Settings, private_sqlite_file
 
 MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
 STALE_FAILURE = (
@@ -336,6 +336,7 @@ class JobStore:
 def _engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
+    private_sqlite_file(url)
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")

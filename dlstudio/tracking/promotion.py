@@ -19,8 +19,10 @@ from pyarrow.lib import ArrowException
 from dlstudio.errors import DLStudioError
 from dlstudio.evaluation.drift import DriftReport, drift_summary
 from dlstudio.evaluation.metrics import classification_metrics
+from dlstudio.settings import get_settings
 from dlstudio.spec import parse_promote_if
 from dlstudio.tasks.base import TaskOutcome
+from dlstudio.tracking.loading import load_studio_model
 from dlstudio.tracking.registry import CHALLENGER, CHAMPION, Decision, describe_model, record
 
 
@@ -95,11 +97,9 @@ def _scores(
     metric = policy.metric
     baseline = outcome.baseline.metrics.get(metric, float("nan"))
     if outcome.holdout is not None and outcome.holdout_target is not None:
-        import mlflow.pyfunc
-
         new = holdout_scores(challenger.predict, outcome.holdout, outcome.holdout_target)
-        try:
-            reigning = mlflow.pyfunc.load_model(f"models:/{name}/{champion}")
+        try:  # from its signed data: a champion someone planted never runs its code here
+            reigning = load_studio_model(f"models:/{name}/{champion}", get_settings())
             old = holdout_scores(reigning.predict, outcome.holdout, outcome.holdout_target)
         except (MlflowException, DLStudioError, KeyError, ValueError) as exc:
             basis = f"the champion could not score the new test rows ({str(exc).splitlines()[0]})"

@@ -17,9 +17,11 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 import dlstudio
 from dlstudio import __version__
+from dlstudio.settings import get_settings
 from dlstudio.tasks.base import TaskOutcome
 from dlstudio.tracking import figures
 from dlstudio.tracking.pyfunc import MANIFEST_FILE
+from dlstudio.tracking.signing import SIGNATURE_TAG, sign_model
 from dlstudio.training.loop import Callback, FitState
 
 ENTRY_FILE = Path(__file__).with_name("pyfunc_entry.py")
@@ -75,11 +77,15 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
 
     The model carries the dlstudio package as code (``code/dlstudio``, first on ``sys.path``
     when it loads) and pins the packages that code imports, so a fresh process loads it
-    without dlstudio installed: ``mlflow models serve``, or another machine's MLflow.
+    without dlstudio installed: ``mlflow models serve``, or another machine's MLflow. That
+    code runs when MLflow loads the model, so those tools are for trusted models only;
+    dlstudio itself never loads a model that way (``dlstudio.tracking.loading``).
     """
     manifest = {"task": task, "dlstudio_version": __version__}
     row_wise = getattr(predictor, "row_wise", True)
     (outcome.model_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    # dlstudio loads only models whose files carry its signature (dlstudio.tracking.loading)
+    mlflow.set_tag(SIGNATURE_TAG, sign_model(outcome.model_dir, get_settings()))
     example = outcome.input_example
     with warnings.catch_warnings():
         # integer class labels trigger MLflow's "integers cannot hold missing values" hint,

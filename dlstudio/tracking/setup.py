@@ -11,7 +11,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from dlstudio.errors import SpecError
-from dlstudio.settings import Settings
+from dlstudio.settings import Settings, private_sqlite_file
 
 
 def configure_tracking(settings: Settings) -> str:
@@ -43,6 +43,7 @@ def _create_store(uri: str, settings: Settings) -> None:
     with open(settings.home_dir / ".mlflow-init.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            private_sqlite_file(uri)
             MlflowClient(uri).search_experiments(max_results=1)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
