@@ -1,7 +1,8 @@
 """Read a ZIP of image class folders into arrays, safely, or say plainly why not.
 
 The ZIP is never extracted: its directory is checked against size limits first, members are
-read in memory with bounded reads, and unsafe or unreadable entries are skipped and listed.
+read in memory one at a time with bounded reads, images are measured before they are decoded,
+and unsafe, oversized or unreadable entries are skipped and listed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -29,6 +31,14 @@ LAYOUT_FIX = (
     "put each class's images in a folder named after the class, e.g. cats/1.jpg, dogs/2.jpg"
 )
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# Below this many bytes a file is not checked for its compression ratio: it cannot hurt, whatever
+# it unpacks to (a tiny flat BMP easily compresses 50:1).
+SMALL_BYTES = 1024**2
+MAX_PIXELS = 40_000_000  # larger images are downscaled while decoding
+# PNG, BMP, WebP and GIF decode at full size before they can be shrunk, and PIL keeps 4 bytes a
+# pixel: 50 megapixels (the largest camera photos) is 200 MB. A 13000 x 13000 PNG of 493 kB
+# took 1.3 GiB. PIL's own check (Image.MAX_IMAGE_PIXELS) only refuses from 179 megapixels.
+MAX_DECODE_PIXELS = 50_000_000
 # what PIL raises for files that are not (whole, safe) images
 DECODE_ERRORS = (
     Image.DecompressionBombError,
@@ -45,7 +55,13 @@ class ImageLimits:
 
     max_total_bytes: int = 2 * 1024**3  # sum of uncompressed sizes, from the ZIP's directory
     max_files: int = 200_000
-    max_pixels: int = 40_000_000  # per image; larger images are downscaled while decoding
+    # per file, and every read stops there: a 40-megapixel BMP (uncompressed) is 120 MB
+    max_member_bytes: int = 128 * 1024**2
+    # uncompressed / compressed size, per file and for the whole ZIP: images barely compress
+    # (they are compressed already), a ZIP bomb unpacks about 1000:1
+    max_ratio: int = 100
+    max_pixels: int = MAX_PIXELS  # per image; larger images are downscaled while decoding
+    max_decode_pixels: int = MAX_DECODE_PIXELS  # per image as decoded; larger ones are skipped
 
 
 @dataclass(frozen=True)
@@ -93,10 +109,10 @@ def read_image_zip(
         raise ValueError(f"channels must be 1, 3 or 'auto', not {channels!r}.")
     skipped: list[tuple[str, str]] = []
     with _open_zip(source) as archive:
-        infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
-        _check_limits(infos, limits)
+        infos = _file_infos(archive)
+        _check_limits(infos, limits, _archive_size(source))
         entries, has_splits = _layout(_safe_entries(infos, skipped), skipped)
-        decoded = [_read_entry(archive, e, size, limits.max_pixels, skipped) for e in entries]
+        decoded = [_read_entry(archive, e, size, limits, skipped) for e in entries]
     kept = [(entry, image) for entry, image in zip(entries, decoded, strict=True) if image]
     labels = [entry.parts[1 if has_splits else 0] for entry, _ in kept]
     _check_classes(labels, skipped)
@@ -118,24 +134,46 @@ def is_image_source(path: Path) -> bool:
     return path.suffix.lower() == ".zip" or path.is_dir()
 
 
+def iter_image_files(
+    source: Path | bytes, *, limits: ImageLimits = ImageLimits()
+) -> Iterator[tuple[str, bytes | None, str]]:
+    """Every file in a ZIP or folder, in any layout, one at a time so that a caller can predict
+    in batches without holding the whole archive: (entry name, bytes, "") for an image file,
+    (entry name, None, why) for one skipped. Nothing is decoded; the limits of training apply.
+
+    Raises:
+        DataError: not a ZIP, or too large (before the first file is yielded).
+    """
+    with _open_zip(source) as archive:
+        infos = _file_infos(archive)
+        _check_limits(infos, limits, _archive_size(source))
+        skipped: list[tuple[str, str]] = []
+        entries = _safe_entries(infos, skipped)
+        yield from ((name, None, why) for name, why in skipped)
+        for entry in entries:
+            data = _read_member(archive, entry.info, limits, skipped)
+            if data is None:
+                yield entry.info.filename, None, skipped[-1][1]
+            else:
+                yield entry.info.filename, data, ""
+
+
 def image_files(
     source: Path | bytes, *, limits: ImageLimits = ImageLimits()
 ) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
     """Every image file in a ZIP or folder, in any layout, as (entry name, bytes) to predict on,
-    and the entries skipped with why. Nothing is decoded; the same limits apply as for training.
+    and the entries skipped with why. Holds every file at once (up to ``max_total_bytes``):
+    ``iter_image_files`` reads them one at a time.
 
     Raises:
         DataError: not a ZIP, too large, or no image file in it.
     """
-    skipped: list[tuple[str, str]] = []
-    files = []
-    with _open_zip(source) as archive:
-        infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
-        _check_limits(infos, limits)
-        for entry in _safe_entries(infos, skipped):
-            data = _read_member(archive, entry.info, skipped)
-            if data is not None:
-                files.append((entry.info.filename, data))
+    files, skipped = [], []
+    for name, data, why in iter_image_files(source, limits=limits):
+        if data is None:
+            skipped.append((name, why))
+        else:
+            files.append((name, data))
     if not files:
         raise DataError(
             "No image file was found in the ZIP.",
@@ -154,8 +192,8 @@ def list_images(
         DataError: not a ZIP, too large, or the images are not in class folders.
     """
     with _open_zip(source) as archive:
-        infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
-    _check_limits(infos, limits)
+        infos = _file_infos(archive)
+    _check_limits(infos, limits, _archive_size(source))
     entries, has_splits = _layout(_safe_entries(infos, []), [])
     return [
         (
@@ -167,14 +205,15 @@ def list_images(
     ]
 
 
-def native_side(source: Path | bytes, *, sample: int = 200) -> int:
+def native_side(
+    source: Path | bytes, *, sample: int = 200, limits: ImageLimits = ImageLimits()
+) -> int:
     """The median longest side, in pixels, of the first ``sample`` images (headers only)."""
     sides = []
     with _open_zip(source) as archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        entries = _safe_entries(sorted(infos, key=lambda i: i.filename), [])
+        entries = _safe_entries(_file_infos(archive), [])
         for entry in entries[:sample]:
-            data = _read_member(archive, entry.info, [])
+            data = _read_member(archive, entry.info, limits, [])
             try:
                 with Image.open(io.BytesIO(data or b""), formats=PIL_FORMATS) as image:
                     sides.append(max(image.size))
@@ -231,7 +270,20 @@ def _open_zip(source: Path | bytes) -> zipfile.ZipFile | FolderArchive:
         ) from exc
 
 
-def _check_limits(infos: list[zipfile.ZipInfo], limits: ImageLimits) -> None:
+def _file_infos(archive: zipfile.ZipFile | FolderArchive) -> list[zipfile.ZipInfo]:
+    return sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
+
+
+def _archive_size(source: Path | bytes) -> int | None:
+    """Bytes of a ZIP, to compare with what it unpacks to; None for a folder (nothing packed)."""
+    if isinstance(source, bytes):
+        return len(source)
+    return None if Path(source).is_dir() else Path(source).stat().st_size
+
+
+def _check_limits(
+    infos: list[zipfile.ZipInfo], limits: ImageLimits, archive_size: int | None
+) -> None:
     """Refuse a ZIP from its directory alone, before a single member is decompressed."""
     if len(infos) > limits.max_files:
         raise DataError(
@@ -245,6 +297,14 @@ def _check_limits(infos: list[zipfile.ZipInfo], limits: ImageLimits) -> None:
             f"{_megabytes(limits.max_total_bytes)} MB.",
             fix="Split the archive into smaller ZIPs (or use smaller images), or raise the "
             "max_total_bytes limit.",
+        )
+    if archive_size is not None and total > max(limits.max_ratio * archive_size, SMALL_BYTES):
+        raise DataError(
+            f"The ZIP unpacks to {_megabytes(total)} MB, {total / max(archive_size, 1):,.0f} "
+            f"times its size of {_megabytes(archive_size)} MB (the limit is "
+            f"{limits.max_ratio}): images barely compress, so this looks like a ZIP bomb.",
+            fix="Zip the image files themselves (JPEG, PNG, WebP) in class folders and upload "
+            "that ZIP.",
         )
 
 
@@ -293,21 +353,27 @@ def _one_wrapping_folder(entries: list[_Entry]) -> bool:
 
 
 def _read_entry(
-    archive: zipfile.ZipFile, entry: _Entry, size: int, max_pixels: int, skipped: list
+    archive: zipfile.ZipFile, entry: _Entry, size: int, limits: ImageLimits, skipped: list
 ) -> tuple[Image.Image, bool] | None:
     """Decode one member to an RGB image of size x size and whether it was grayscale."""
-    data = _read_member(archive, entry.info, skipped)
+    data = _read_member(archive, entry.info, limits, skipped)
     if data is None:
         return None
     try:
-        return _decode(data, size, max_pixels)
+        return _decode(data, size, limits.max_pixels, limits.max_decode_pixels)
     except DECODE_ERRORS as exc:
         skipped.append((entry.info.filename, _decode_problem(exc)))
     return None
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, skipped: list) -> bytes | None:
-    """A member's bytes, read no further than its declared size (+1 to catch a lie)."""
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ImageLimits, skipped: list
+) -> bytes | None:
+    """A member's bytes, read no further than its declared size (+1 to catch a lie); None, with
+    why in ``skipped``, when that size or its compression ratio is over the limits."""
+    if problem := _member_problem(info, limits):
+        skipped.append((info.filename, problem))
+        return None
     try:
         with archive.open(info) as member:
             data = member.read(info.file_size + 1)  # bounded: a lying header cannot blow memory
@@ -320,11 +386,32 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, skipped: list)
     return data
 
 
-def _decode(data: bytes, size: int, max_pixels: int) -> tuple[Image.Image, bool]:
-    with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as image:
+def _member_problem(info: zipfile.ZipInfo, limits: ImageLimits) -> str | None:
+    """Why a member is too large to read, from the ZIP's directory (the read stops there too)."""
+    if info.file_size > limits.max_member_bytes:
+        return (
+            f"unpacks to {_megabytes(info.file_size)} MB, more than the limit of "
+            f"{_megabytes(limits.max_member_bytes)} MB per file"
+        )
+    packed = info.compress_size
+    stored = info.compress_type == zipfile.ZIP_STORED  # (a folder's files are "stored")
+    if not stored and info.file_size > max(limits.max_ratio * packed, SMALL_BYTES):
+        return (
+            f"compressed {info.file_size / max(packed, 1):,.0f} to 1, more than the limit of "
+            f"{limits.max_ratio} (images barely compress: possible ZIP bomb)"
+        )
+    return None
+
+
+def _decode(
+    data: bytes, size: int, max_pixels: int, max_decode_pixels: int
+) -> tuple[Image.Image, bool]:
+    with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as image:  # reads the header only
         factor = math.ceil(math.sqrt(image.width * image.height / max_pixels))
-        if factor > 1:  # JPEG decodes straight at a smaller scale; other formats ignore this
-            image.draft(image.mode, (image.width // factor, image.height // factor))
+        if factor > 1:  # JPEG decodes straight at a smaller scale (1/2, 1/4, 1/8); others don't
+            scale = 2 ** math.ceil(math.log2(factor))
+            image.draft(image.mode, (image.width // scale, image.height // scale))
+        _check_decode_pixels(image, max_decode_pixels)
         image = ImageOps.exif_transpose(image)  # also loads the (first) frame
     factor = math.ceil(math.sqrt(image.width * image.height / max_pixels))
     if factor > 1:
@@ -332,6 +419,15 @@ def _decode(data: bytes, size: int, max_pixels: int) -> tuple[Image.Image, bool]
     gray = _is_gray(image)
     rgb = image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
     return rgb, gray
+
+
+def _check_decode_pixels(image: Image.Image, max_decode_pixels: int) -> None:
+    """Refuse an image that would decode to more pixels than the limit, before it is decoded."""
+    if image.width * image.height > max_decode_pixels:
+        raise Image.DecompressionBombError(
+            f"{image.width} x {image.height} pixels, more than the limit of "
+            f"{max_decode_pixels:,}"
+        )
 
 
 def _is_gray(image: Image.Image) -> bool:
@@ -382,7 +478,12 @@ def _megabytes(size_bytes: int) -> str:
 
 
 def decode_image(
-    data: bytes, *, size: int, channels: int, max_pixels: int = 40_000_000
+    data: bytes,
+    *,
+    size: int,
+    channels: int,
+    max_pixels: int = MAX_PIXELS,
+    max_decode_pixels: int = MAX_DECODE_PIXELS,
 ) -> np.ndarray:
     """One image file's bytes as a (size, size, channels) uint8 array, decoded as in training.
 
@@ -391,7 +492,7 @@ def decode_image(
             says why).
     """
     try:
-        rgb, _ = _decode(data, size, max_pixels)
+        rgb, _ = _decode(data, size, max_pixels, max_decode_pixels)
     except DECODE_ERRORS as exc:
         raise ValueError(_decode_problem(exc)) from None
     return _to_array(rgb, channels)

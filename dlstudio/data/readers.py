@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from openpyxl.utils.exceptions import InvalidFileException
 
 from dlstudio.errors import DataError
@@ -28,6 +29,14 @@ DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024  # enough for ~50 lines of all but the widest tables
 SNIFF_LINES = 50
 CHUNK_BYTES = MB  # encoding checks stream the file in chunks of this size
+# A table is refused before it is read fully when it is larger than these: a 1.7 MB CSV of
+# 100,000 columns took 41 s and 1.5 GiB, a 1.65 MB Parquet file unpacked to 200M rows (3.9 GiB).
+MAX_COLUMNS = 10_000  # pandas reads 10,000 columns in about a second; the time grows faster
+MAX_CELLS = 50_000_000  # rows x columns: 400 MB as float64 numbers, and more as text
+MAX_HEADER_BYTES = 4 * MB  # a header line of MAX_COLUMNS names of up to ~400 characters
+# Bytes a Parquet file or an Excel workbook unpacks to, from their own directories: an xlsx
+# holds about 40 bytes of XML a cell, and openpyxl keeps every shared string in memory.
+MAX_UNPACKED_BYTES = 2 * 1024**3
 UTF8 = ("utf-8", "utf-8-sig")
 # What a file really is, told by its first bytes: (magic, description, suffix to rename to).
 MAGIC = (
@@ -121,15 +130,18 @@ def _megabytes(n_bytes: int) -> str:
 def _read_text(source: Path, sheet: str | None) -> _Read:
     with source.open("rb") as stream:
         head = stream.read(SAMPLE_BYTES)
-    whole = len(head) == source.stat().st_size
     _refuse_binary(head, source)
     encoding, quotes = _detect_encoding(source, head)
+    head = _whole_header_line(source, head, encoding)
+    whole = len(head) == source.stat().st_size
     records = _sample_records(_decode_sample(head, encoding, final=whole), whole)
     if not records:  # nothing but whitespace
         raise _empty(source)
     delimiter = _sniff_delimiter(records)
     rows = _parse(records, delimiter)
     _check_header(rows, records[0], delimiter, source)
+    # every line but the header may be a row (a quoted value spanning lines makes fewer)
+    _check_shape(_count_lines(source, encoding) - 1, len(rows[0]), source.name, rows_are="up to ")
     decimal = "," if delimiter == ";" and _uses_decimal_comma(rows[1:]) else "."
     # pyarrow reads an unclosed quote silently to the end of the file; the C engine says where.
     lean = encoding in UTF8 and quotes % 2 == 0
@@ -184,6 +196,47 @@ def _count_quotes_if_decodes(source: Path, encoding: str) -> int | None:
     except UnicodeDecodeError:
         return None
     return quotes
+
+
+def _whole_header_line(source: Path, head: bytes, encoding: str) -> bytes:
+    """The sample, extended when the header line is longer than it: to the end of that line and
+    as many bytes again (a row of such a wide table). A cut header would end in a cut name,
+    which may repeat another one."""
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    if _has_line_end(decoder.decode(head)):
+        return head
+    sample = bytearray(head)
+    with source.open("rb") as stream:
+        stream.seek(len(sample))
+        while chunk := stream.read(SAMPLE_BYTES):
+            sample += chunk
+            if _has_line_end(decoder.decode(chunk)):
+                return bytes(sample + stream.read(len(sample)))
+            if len(sample) > MAX_HEADER_BYTES:
+                raise DataError(
+                    f"The first line of {source.name} is longer than "
+                    f"{_megabytes(MAX_HEADER_BYTES)} MB: too long for a header of at most "
+                    f"{MAX_COLUMNS:,} columns.",
+                    fix=f"Keep at most {MAX_COLUMNS:,} columns, put every row on its own line, "
+                    "and upload the file again.",
+                )
+    return bytes(sample)
+
+
+def _has_line_end(text: str) -> bool:
+    return "\n" in text or "\r" in text
+
+
+def _count_lines(source: Path, encoding: str) -> int:
+    """Lines in the file (ended by LF, CR LF or a lone CR), streamed so memory stays small."""
+    decoder = codecs.getincrementaldecoder(encoding)("replace") if encoding == "utf-16" else None
+    ends, text = 0, ""
+    with source.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            # in UTF-16 a newline byte may be half of another character: count decoded text
+            text = decoder.decode(chunk) if decoder else chunk.decode("latin-1")
+            ends += text.count("\n") + text.count("\r") - text.count("\r\n")
+    return ends + (not _has_line_end(text[-1:]))  # the last line may have no line end
 
 
 def _decode_sample(head: bytes, encoding: str, *, final: bool) -> str:
@@ -309,14 +362,21 @@ def _show(delimiter: str) -> str:
 def _read_excel(source: Path, sheet: str | None) -> _Read:
     _require_magic(source, b"PK\x03\x04", "an Excel workbook")
     try:
+        _check_unpacked(source.name, _workbook_unpacked_bytes(source))
         with pd.ExcelFile(source, engine="openpyxl") as book:
             names = [str(name) for name in book.sheet_names]
             chosen = _choose_sheet(names, sheet, source)
+            where = f"{source.name} (sheet {chosen!r})"
+            declared = book.book[chosen]  # its size as the sheet declares it, read cheaply
+            _check_shape((declared.max_row or 1) - 1, declared.max_column or 0, where)
             first_row = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
-            frame = pd.read_excel(book, sheet_name=chosen)
+            # the declared size may be missing or lie: read no more rows than the limit allows
+            limit = MAX_CELLS // max(first_row.shape[1], 1)
+            frame = pd.read_excel(book, sheet_name=chosen, nrows=limit + 1)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise _cannot_open(source, "an Excel workbook", exc) from exc
-    where = f"{source.name} (sheet {chosen!r})"
+    cut = len(frame) > limit  # rows past the limit were not read
+    _check_shape(len(frame), frame.shape[1], where, rows_are="at least " if cut else "")
     if frame.shape[1] == 0:
         raise DataError(
             f"Sheet {chosen!r} in {source.name} is empty.",
@@ -352,10 +412,25 @@ def _choose_sheet(names: list[str], sheet: str | None, source: Path) -> str:
 def _read_parquet(source: Path, sheet: str | None) -> _Read:
     _require_magic(source, b"PAR1", "a Parquet file")
     try:
+        _check_parquet_metadata(source)
         frame = pd.read_parquet(source)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise _cannot_open(source, "a Parquet file", exc) from exc
     return _Read(frame, [str(name) for name in frame.columns], (), source.name)
+
+
+def _check_parquet_metadata(source: Path) -> None:
+    """Refuse a Parquet file from its footer alone: rows, columns and unpacked bytes."""
+    metadata = pq.read_metadata(source)
+    _check_shape(metadata.num_rows, metadata.num_columns, source.name)
+    groups = (metadata.row_group(i) for i in range(metadata.num_row_groups))
+    _check_unpacked(source.name, sum(group.total_byte_size for group in groups))
+
+
+def _workbook_unpacked_bytes(source: Path) -> int:
+    """What an xlsx (a ZIP of XML) unpacks to, from its directory; reads stop there too."""
+    with zipfile.ZipFile(source) as archive:
+        return sum(info.file_size for info in archive.infolist())
 
 
 def _require_magic(source: Path, magic: bytes, what: str) -> None:
@@ -400,6 +475,33 @@ def _check_duplicates(header: list[str | None], where: str) -> None:
                 f"Column name {name!r} appears {len(found)} times in {where} (columns {listed}).",
                 fix="Rename one of them in the first row so every column has its own name.",
             )
+
+
+def _check_shape(rows: int, columns: int, where: str, *, rows_are: str = "") -> None:
+    """Refuse a table wider than MAX_COLUMNS, or of more than MAX_CELLS values.
+
+    ``rows_are`` says how exact ``rows`` is ("up to ", "at least "), for the message.
+    """
+    if columns > MAX_COLUMNS:
+        raise DataError(
+            f"{where} has {columns:,} columns, more than the limit of {MAX_COLUMNS:,}.",
+            fix="Keep only the columns the model needs and upload the file again.",
+        )
+    if rows * columns > MAX_CELLS:
+        raise DataError(
+            f"{where} has {rows_are}{rows:,} rows x {columns:,} columns, more than the limit "
+            f"of {MAX_CELLS:,} values.",
+            fix="Upload a sample of the rows (or fewer columns), or split the table.",
+        )
+
+
+def _check_unpacked(name: str, unpacked_bytes: int) -> None:
+    if unpacked_bytes > MAX_UNPACKED_BYTES:
+        raise DataError(
+            f"{name} unpacks to {_megabytes(unpacked_bytes)} MB of data, more than the limit "
+            f"of {_megabytes(MAX_UNPACKED_BYTES)} MB.",
+            fix="Upload a sample of the rows (or fewer columns), or split the table.",
+        )
 
 
 def _check_has_rows(frame: pd.DataFrame, where: str) -> None:
