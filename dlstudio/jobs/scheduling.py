@@ -3,7 +3,9 @@
 The worker's loop calls ``tick(store, now)``. A due schedule is claimed with one conditional
 UPDATE of its ``next_run_at`` and its job is queued in the same transaction, so two workers
 ticking at once queue one job per due time. The next time is computed from ``now``: runs missed
-while no worker was up collapse into one. Time is always passed in (``now``), never read here.
+while no worker was up collapse into one. A due time whose previous job is still queued or
+running is skipped (and recorded as such), so a slow retrain never piles up jobs behind it.
+Time is always passed in (``now``), never read here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,10 +23,18 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dlstudio.errors import DLStudioError, SpecError
-from dlstudio.jobs.store import Job, JobStore, _utc, insert_job
-from dlstudio.jobs.tables import schedule_runs, schedules
+from dlstudio.jobs.store import Job, JobStatus, JobStore, _utc, insert_job
+from dlstudio.jobs.tables import jobs, schedule_runs, schedules
 
 ACTIVE, PAUSED = "active", "paused"
+SKIPPED = "skipped"  # the reason of a due time not run: "skipped: previous job running"
+# a retrain takes minutes and a schedule is a timetable, not a loop: firings closer than this
+# would only fill the queue (croniter's sixth field, seconds, would fire every second)
+MIN_INTERVAL = timedelta(minutes=5)
+CRON_FIX = (
+    "Use five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * mon' (Mondays "
+    "at 03:00) or '30 6 1 * *' (the 1st of each month, 06:30); at most every 5 minutes."
+)
 
 
 @dataclass(frozen=True)
@@ -60,22 +71,72 @@ class ScheduleRun:
     due_at: datetime
     submitted_at: datetime
     reason: str
-    job: Job
+    job: Job  # for a skipped time: the unfinished job it waited for
+
+    @property
+    def skipped(self) -> bool:
+        """Whether this due time queued nothing because the previous job was unfinished."""
+        return self.reason.startswith(SKIPPED)
 
 
 def next_run(cron: str, timezone: str, after: datetime) -> datetime:
     """The first time strictly after ``after`` that ``cron`` names in ``timezone``, in UTC.
-    Weekdays read as cron reads them: 0 and 7 are Sunday, 1 (or mon) is Monday."""
+    Weekdays read as cron reads them: 0 and 7 are Sunday, 1 (or mon) is Monday.
+
+    Raises:
+        SpecError: a bad time zone, or a cron expression ``check_cron`` refuses.
+    """
     zone = _zone(timezone)
+    check_cron(cron)
     try:
         local = croniter(cron, after.astimezone(zone)).get_next(datetime)
     except (CroniterBadCronError, CroniterBadDateError, ValueError, KeyError) as exc:
-        raise SpecError(
-            f"The cron expression {cron!r} is not valid: {exc}.",
-            fix="Use five fields: minute hour day-of-month month day-of-week, e.g. "
-            "'0 3 * * mon' (Mondays at 03:00) or '30 6 1 * *' (the 1st of each month, 06:30).",
-        ) from None
+        raise SpecError(f"The cron expression {cron!r} is not valid: {exc}.", fix=CRON_FIX) from None
     return local.astimezone(UTC)
+
+
+def check_cron(cron: str) -> None:
+    """Refuse a cron expression that is not five valid fields, or that fires twice within
+    ``MIN_INTERVAL``.
+
+    Raises:
+        SpecError: saying which, and how to write one.
+    """
+    fields = cron.split()
+    if len(fields) != 5:
+        raise SpecError(
+            f"The cron expression {cron!r} is not valid: it has {len(fields)} field"
+            f"{'s' * (len(fields) != 1)}, not five.",
+            fix=CRON_FIX,
+        )
+    try:
+        minutes, hours = croniter(cron).expanded[:2]
+    except (CroniterBadCronError, ValueError, KeyError) as exc:
+        raise SpecError(f"The cron expression {cron!r} is not valid: {exc}.", fix=CRON_FIX) from None
+    gap = _shortest_gap(_values(minutes, 60), _values(hours, 24))
+    if gap < MIN_INTERVAL:
+        raise SpecError(
+            f"The cron expression {cron!r} is not valid: two of its times are only "
+            f"{gap.seconds // 60} minute(s) apart, and a schedule fires at most every "
+            f"{MIN_INTERVAL.seconds // 60} minutes.",
+            fix=CRON_FIX,
+        )
+
+
+def _values(field: list[Any], size: int) -> list[int]:
+    """The sorted values croniter expanded a field to ('*' is every value below ``size``)."""
+    return list(range(size)) if "*" in field else sorted({int(value) for value in field})
+
+
+def _shortest_gap(minutes: list[int], hours: list[int]) -> timedelta:
+    """The shortest time between two firings at these minutes of these hours, as if every day
+    fired (so it is never longer than the true one)."""
+    gaps = [later - minute for minute, later in pairwise(minutes)]
+    # from the last minute of a firing hour to the first of the next (after the last hour of
+    # the day comes the first, the next day)
+    gaps += [(later - hour) * 60 - minutes[-1] + minutes[0]
+             for hour, later in pairwise([*hours, hours[0] + 24])]  # fmt: skip
+    return timedelta(minutes=min(gaps))
 
 
 def add_schedule(
@@ -170,7 +231,8 @@ def remove(store: JobStore, name: str) -> None:
 
 
 def tick(store: JobStore, *, now: datetime) -> list[Job]:
-    """Queue a job for every active schedule that is due at ``now``; the jobs queued."""
+    """Queue a job for every active schedule that is due at ``now``, unless its previous job is
+    unfinished (that due time is recorded as skipped); the jobs queued."""
     now = now.astimezone(UTC)  # stored times are UTC
     with store.engine.connect() as connection:
         due = connection.execute(
@@ -179,7 +241,11 @@ def tick(store: JobStore, *, now: datetime) -> list[Job]:
     queued = []
     for row in due:
         schedule = _schedule(row)
-        job = _fire(store, schedule, now=now, due_at=schedule.next_run_at, reason="scheduled")
+        try:
+            job = _fire(store, schedule, now=now, due_at=schedule.next_run_at, reason="scheduled")
+        except SpecError:  # a timetable saved before today's checks: stop it (resume says why)
+            _set(store, schedule.id, state=PAUSED, next_run_at=None)
+            continue
         if job is not None:
             queued.append(job)
     return queued
@@ -208,19 +274,39 @@ def history(store: JobStore, name: str, *, limit: int = 50) -> list[ScheduleRun]
 def _fire(
     store: JobStore, schedule: Schedule, *, now: datetime, due_at: datetime | None, reason: str
 ) -> Job | None:
-    """Claim this due time (only one caller's UPDATE matches it) and queue the job with it."""
+    """Claim this due time (only one caller's UPDATE matches it) and queue the job with it, or,
+    while the previous job is unfinished, record the time as skipped."""
     following = next_run(schedule.cron, schedule.timezone, now)  # missed times collapse
     with store.engine.begin() as connection:
         claimed = connection.execute(
             update(schedules)
             .where(schedules.c.id == schedule.id, schedules.c.state == ACTIVE,
                    schedules.c.next_run_at == due_at)
-            .values(next_run_at=following, last_run_at=now)
+            .values(next_run_at=following)
         )  # fmt: skip
         if claimed.rowcount != 1:
             return None  # another worker fired it, or it was paused meanwhile
+        unfinished = _unfinished_job(connection, schedule.id)
+        if unfinished is not None:
+            job_id, state = unfinished
+            _record_run(connection, schedule, job_id, due_at=due_at or now, now=now,
+                        reason=f"{SKIPPED}: previous job {state}")  # fmt: skip
+            return None
+        _set_in(connection, schedule.id, last_run_at=now)
         job_id = _queue(connection, schedule, now=now, due_at=due_at or now, reason=reason)
     return store.get(job_id)
+
+
+def _unfinished_job(connection: Any, schedule_id: str) -> tuple[str, str] | None:
+    """The newest job the schedule queued that is still queued or running, and its state."""
+    row = connection.execute(
+        select(jobs.c.id, jobs.c.state)
+        .join_from(schedule_runs, jobs, jobs.c.id == schedule_runs.c.job_id)
+        .where(schedule_runs.c.schedule_id == schedule_id,
+               jobs.c.state.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
+        .order_by(schedule_runs.c.id.desc()).limit(1)
+    ).first()  # fmt: skip
+    return (row.id, row.state) if row is not None else None
 
 
 def _queue(
@@ -229,15 +315,26 @@ def _queue(
     job_id = insert_job(
         connection, schedule.spec, submitted_by=f"schedule {schedule.name}", now=now
     )
+    _record_run(connection, schedule, job_id, due_at=due_at, now=now, reason=reason)
+    return job_id
+
+
+def _record_run(
+    connection: Any, schedule: Schedule, job_id: str, *, due_at: datetime, now: datetime,
+    reason: str,
+) -> None:  # fmt: skip
     connection.execute(insert(schedule_runs).values(
         schedule_id=schedule.id, due_at=due_at, submitted_at=now, job_id=job_id, reason=reason
     ))  # fmt: skip
-    return job_id
 
 
 def _set(store: JobStore, schedule_id: str, **values: Any) -> None:
     with store.engine.begin() as connection:
-        connection.execute(update(schedules).where(schedules.c.id == schedule_id).values(**values))
+        _set_in(connection, schedule_id, **values)
+
+
+def _set_in(connection: Any, schedule_id: str, **values: Any) -> None:
+    connection.execute(update(schedules).where(schedules.c.id == schedule_id).values(**values))
 
 
 def _zone(timezone: str) -> ZoneInfo:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from dlstudio.cli import main
 from dlstudio.errors import DLStudioError, SpecError
 from dlstudio.jobs import JobStatus, JobStore
 from dlstudio.jobs import scheduling as sched
 from dlstudio.jobs.store import utc_now
+from dlstudio.jobs.tables import schedules
 from dlstudio.jobs.worker import Worker
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
@@ -164,7 +167,8 @@ def test_a_retrain_whose_data_disappeared_fails_and_leaves_the_champion(
     mlflow_home: Path, tmp_path: Path, customers_csv: Path
 ) -> None:
     store = JobStore.from_settings(get_settings())
-    add(store, spec=spec(customers_csv))
+    # next Monday on the real clock: the workers below tick too, and must not fire it
+    add(store, spec=spec(customers_csv), now=utc_now())
     sched.run_now(store, "weekly", now=MONDAY)
     assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1  # trains version 1: champion
     customers_csv.unlink()  # the source is gone
@@ -210,11 +214,135 @@ def test_cli_adds_lists_runs_and_shows_history(
 
 def test_the_worker_fires_a_due_schedule_and_trains_it(mlflow_home: Path, customers_csv) -> None:
     store = JobStore.from_settings(get_settings())
-    add(store, "* * * * *", spec=spec(customers_csv), now=utc_now() - timedelta(minutes=2))
+    add(store, "*/5 * * * *", spec=spec(customers_csv), now=utc_now() - timedelta(minutes=10))
 
     assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1
 
     (fired,) = sched.history(store, "weekly")
     assert fired.reason == "scheduled"
     assert fired.job.state is JobStatus.SUCCEEDED, fired.job.error_traceback
-    assert sched.get_schedule(store, "weekly").next_run_at > fired.submitted_at  # the next minute
+    assert sched.get_schedule(store, "weekly").next_run_at > fired.submitted_at  # in 5 minutes
+
+
+# security issue 23, finding 8: five fields, at most every 5 minutes, no pile-up of jobs
+
+
+def test_a_sixth_field_firing_every_second_is_refused(store: JobStore) -> None:
+    with pytest.raises(SpecError) as caught:
+        add(store, "* * * * * *")
+
+    assert caught.value.message == (
+        "The cron expression '* * * * * *' is not valid: it has 6 fields, not five."
+    )
+    assert "'0 3 * * mon'" in caught.value.fix
+    assert sched.list_schedules(store) == []
+
+
+@pytest.mark.parametrize(
+    ("cron", "apart"),
+    [("* * * * *", 1), ("*/2 * * * *", 2), ("0-4 3 * * *", 1), ("0,1 3 * * mon", 1),
+     ("58,2 * * * *", 4), ("59,3 3,4 * * *", 4), ("58,2 23,0 * * *", 4)],
+)  # fmt: skip
+def test_a_timetable_firing_within_5_minutes_is_refused(
+    store: JobStore, cron: str, apart: int
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        add(store, cron)
+
+    assert f"two of its times are only {apart} minute(s) apart" in caught.value.message
+    assert "at most every 5 minutes" in caught.value.fix
+    assert sched.list_schedules(store) == []
+
+
+@pytest.mark.parametrize(
+    "cron", ["*/5 * * * *", "0,55 * * * *", "58,2 3 * * *", "0 3,4 * * *", "0 3 * * mon"]
+)
+def test_timetables_at_least_5_minutes_apart_are_kept(store: JobStore, cron: str) -> None:
+    add(store, cron)
+    times, after = [], MONDAY
+    for _ in range(300):  # more than a day of the most frequent of them
+        after = sched.next_run(cron, "UTC", after)
+        times.append(after)
+
+    gaps = [later - earlier for earlier, later in pairwise(times)]
+    assert min(gaps) >= sched.MIN_INTERVAL
+    assert sched.get_schedule(store, "weekly").cron == cron
+
+
+def test_a_due_time_is_skipped_while_the_previous_job_is_unfinished(store: JobStore) -> None:
+    add(store, "0 3 * * *")
+    day = datetime(2026, 11, 24, 3, 0, 1, tzinfo=UTC)
+    (first,) = sched.tick(store, now=day)  # queued, and no worker takes it
+
+    assert sched.tick(store, now=day + timedelta(days=1)) == []
+    store.claim_next("w1", now=day + timedelta(days=1, hours=1))  # now it runs
+    assert sched.tick(store, now=day + timedelta(days=2)) == []
+
+    running, queued, fired = sched.history(store, "weekly")
+    assert (running.reason, queued.reason, fired.reason) == (
+        "skipped: previous job running", "skipped: previous job queued", "scheduled"
+    )
+    assert running.skipped and queued.skipped and not fired.skipped
+    assert running.job.id == queued.job.id == first.id  # the job they waited for
+    assert [job.id for job in store.list_jobs()] == [first.id]  # nothing piled up
+    schedule = sched.get_schedule(store, "weekly")
+    assert schedule.next_run_at == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # the timetable goes on
+    assert schedule.last_run_at == day  # the last time a job was queued
+
+
+def test_once_the_previous_job_finished_the_next_time_queues_again(store: JobStore) -> None:
+    add(store, "0 3 * * *")
+    day = datetime(2026, 11, 24, 3, 0, 1, tzinfo=UTC)
+    (first,) = sched.tick(store, now=day)
+    store.claim_next("w1", now=day)
+    store.finish(first.id, JobStatus.FAILED, now=day + timedelta(hours=1), message="failed")
+
+    (second,) = sched.tick(store, now=day + timedelta(days=1))
+
+    assert second.id != first.id
+    assert [run.reason for run in sched.history(store, "weekly")] == ["scheduled", "scheduled"]
+
+
+def test_a_job_queued_by_run_now_also_makes_the_timetable_wait(store: JobStore) -> None:
+    add(store)
+    manual = sched.run_now(store, "weekly", now=MONDAY)
+
+    assert sched.tick(store, now=datetime(2026, 11, 30, 3, 0, 1, tzinfo=UTC)) == []
+
+    skipped = sched.history(store, "weekly")[0]
+    assert skipped.reason == "skipped: previous job queued" and skipped.job.id == manual.id
+
+
+def test_skipped_times_show_in_the_cli_and_page_history(
+    store: JobStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dlstudio.ui.schedules import history_table
+
+    add(store, "0 3 * * *")
+    day = datetime(2026, 11, 24, 3, 0, 1, tzinfo=UTC)
+    (first,) = sched.tick(store, now=day)
+    sched.tick(store, now=day + timedelta(days=1))
+
+    assert main(["schedule", "history", "weekly"]) == 0
+    newest = capsys.readouterr().out.splitlines()[0]
+    assert newest.startswith("2026-11-25T03:00:00+00:00  skipped: previous job queued  job ")
+    assert first.id in newest
+    table = history_table(sched.history(store, "weekly"), {}, "UTC")
+    assert list(table["reason"]) == ["skipped: previous job queued", "scheduled"]
+
+
+def test_a_stored_schedule_that_fires_every_second_is_paused_not_fired(store: JobStore) -> None:
+    # given a schedule saved before these checks (written straight to the table)
+    schedule = add(store)
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(schedules).where(schedules.c.id == schedule.id).values(cron="* * * * * *")
+        )
+
+    assert sched.tick(store, now=datetime(2026, 11, 30, 3, 0, 1, tzinfo=UTC)) == []
+
+    paused = sched.get_schedule(store, "weekly")
+    assert (paused.state, paused.next_run_at) == ("paused", None)
+    assert store.list_jobs() == [] and sched.history(store, "weekly") == []
+    with pytest.raises(SpecError, match="it has 6 fields"):  # resume says why
+        sched.resume(store, "weekly", now=MONDAY)
