@@ -218,13 +218,17 @@ def _ui(args: argparse.Namespace) -> int:
     else:  # unless one is alive already; the dashboard restarts it if it dies
         worker_pid = ensure_worker(get_settings(), parent_pid=os.getpid()).started_pid
     if not args.no_mlflow and not _remote_tracking_server():
-        ui = _mlflow_ui_command(args.mlflow_port)
-        helpers.append(subprocess.Popen(ui, start_new_session=True))
-    streamlit = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
+        helpers.append(_start_mlflow_ui(args.mlflow_port, env))
+    if args.host not in LOOPBACK:
+        print(OPEN_WARNING.format(host=args.host, port=args.port), file=sys.stderr)
+    # -P: never import modules from the folder the user started us in
+    streamlit = [sys.executable, "-P", "-m", "streamlit", "run", str(APP_FILE)]
     try:
         # Streamlit reads .streamlit/config.toml from the working folder: run beside app.py.
         return subprocess.call(
-            [*streamlit, "--server.port", str(args.port)], cwd=APP_FILE.parent, env=env
+            [*streamlit, "--server.address", args.host, "--server.port", str(args.port)],
+            cwd=APP_FILE.parent,
+            env=env,
         )
     finally:
         for helper in helpers:
@@ -233,6 +237,30 @@ def _ui(args: argparse.Namespace) -> int:
             _stop_group(worker_pid)
         for helper in helpers:
             helper.wait(timeout=60)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+OPEN_WARNING = (
+    "WARNING: the dashboard listens on {host}:{port}, open to every machine that reaches it, "
+    "and has no sign-in: anyone there can upload, train, delete datasets and promote models. "
+    "Put it behind a login (a reverse proxy with your company's sign-in) or start it without "
+    "--host to keep it on this machine (see docs/security.md)."
+)
+
+
+def _start_mlflow_ui(port: int, env: dict[str, str]) -> subprocess.Popen:
+    """The MLflow UI (basic auth, 127.0.0.1) in its own process group; says how to log in."""
+    from dlstudio.settings import get_settings
+    from dlstudio.tracking.mlflow_ui import mlflow_ui_command
+
+    ui = mlflow_ui_command(get_settings(), port, env=env)
+    print(
+        f"MLflow UI: http://127.0.0.1:{port} (log in as {ui.user!r}; the password is in "
+        f"{ui.password_file})",
+        file=sys.stderr,
+    )
+    return subprocess.Popen(ui.argv, env=ui.env, cwd=get_settings().home_dir,
+                            start_new_session=True)  # fmt: skip
 
 
 def _stop_group(pid: int) -> None:
@@ -255,6 +283,12 @@ def _stop_group(pid: int) -> None:
 
 def _ui_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--port", type=int, default=8501, help="dashboard port")
+    command.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the dashboard listens on (default 127.0.0.1: this machine only; "
+        "0.0.0.0 opens it to the network, which it then reaches without sign-in)",
+    )
     command.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port")
     command.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
     command.add_argument("--no-worker", action="store_true", help="do not start a worker")
@@ -265,7 +299,12 @@ def _mlflow_ui(args: argparse.Namespace) -> int:
     if remote:
         print(f"runs are tracked on the MLflow server at {remote}: open it there", file=sys.stderr)
         return 0
-    return subprocess.call(_mlflow_ui_command(args.port))
+    server = _start_mlflow_ui(args.port, dict(os.environ))
+    try:
+        return server.wait()
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # uvicorn workers are in its group
+            os.killpg(server.pid, signal.SIGTERM)
 
 
 def _remote_tracking_server() -> str | None:
@@ -273,14 +312,3 @@ def _remote_tracking_server() -> str | None:
     uri = os.environ.get("MLFLOW_TRACKING_URI", "")
     return uri if uri.startswith(("http://", "https://", "databricks")) else None
 
-
-def _mlflow_ui_command(port: int) -> list[str]:
-    from dlstudio.settings import get_settings
-
-    settings = get_settings()
-    return [
-        sys.executable, "-m", "mlflow", "ui",
-        "--backend-store-uri", settings.mlflow_tracking_uri,
-        "--default-artifact-root", settings.artifact_root.as_uri(),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip

@@ -4,6 +4,7 @@ import os
 
 import streamlit as st
 
+from dlstudio.credentials import mask_url
 from dlstudio.data.store import DatasetStore
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
@@ -39,7 +40,7 @@ left.caption(worker.message)
 middle.metric("Device", "GPU" if device.gpu else "CPU only", border=True)
 middle.caption(device.message)
 right.metric("Runs tracked in", "MLflow", border=True)
-right.caption(f"`{settings.mlflow_tracking_uri}` · [MLflow UI]({settings.mlflow_ui_url})")
+right.caption(f"`{mask_url(settings.mlflow_tracking_uri)}` · [MLflow UI]({settings.mlflow_ui_url})")
 
 st.subheader("Try a sample")
 for name, column in zip(task_names(), st.columns(max(1, len(task_names()))), strict=False):

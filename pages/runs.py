@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from dlstudio.credentials import mask_url
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.queries import recent_runs, run_choices
 from pages.ui.widgets import ensure_navigation
@@ -45,4 +46,4 @@ st.page_link(
     icon=":material/insights:",
     query_params={"run": run_id},
 )
-st.caption(f"Tracking store: `{settings.mlflow_tracking_uri}`")
+st.caption(f"Tracking store: `{mask_url(settings.mlflow_tracking_uri)}`")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from dlstudio.credentials import mask_url, resolve_url
 from dlstudio.data.image_source import ImageSource, folder_version
 from dlstudio.data.images import is_image_source, list_images
 from dlstudio.data.readers import read_table
@@ -228,7 +229,7 @@ def _read_only_engine(url: str) -> tuple[Engine, str]:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        parsed = make_url(url)
+        parsed = make_url(resolve_url(url))  # ${NAME} -> the secret, only to connect
         engine = (
             create_engine("sqlite://", creator=partial(_open_sqlite_read_only, parsed))
             if parsed.get_backend_name() == "sqlite"
@@ -236,7 +237,8 @@ def _read_only_engine(url: str) -> tuple[Engine, str]:
         )
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DataError(
-            f"data.database_url {url!r} is not a database URL SQLAlchemy can use ({exc}).",
+            f"data.database_url {mask_url(url)!r} is not a database URL SQLAlchemy can use "
+            f"({mask_url(str(exc))}).",
             fix="write it like sqlite:////path/to/file.db or postgresql+psycopg://user@host/db",
         ) from None
     shown = parsed.render_as_string(hide_password=True)

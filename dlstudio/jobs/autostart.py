@@ -89,12 +89,13 @@ def _is_worker(pid: int) -> bool:
 def _spawn(home: Path, parent_pid: int | None) -> int:
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "dlstudio", "worker"]
+    # -P and its own working folder: never import modules from wherever the app was started
+    command = [sys.executable, "-P", "-m", "dlstudio", "worker"]
     if parent_pid:
         command += ["--parent-pid", str(parent_pid)]
     with open(logs / "worker.log", "ab") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=home,
             start_new_session=True,  # its own group: Ctrl-C in a terminal goes to the app only
         )  # fmt: skip
     (home / "worker.pid").write_text(str(process.pid))

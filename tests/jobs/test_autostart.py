@@ -35,9 +35,16 @@ def test_app_shows_the_worker_status_in_the_sidebar(mlflow_home) -> None:
 
 
 def test_starts_one_worker_that_registers_and_stops_with_its_parent(
-    monkeypatch: pytest.MonkeyPatch, isolated_home: Path
+    monkeypatch: pytest.MonkeyPatch, isolated_home: Path, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("DLSTUDIO_START_WORKER", "true")
+    # the app was started in a folder holding a module named like one the worker imports:
+    # the worker must not import it (it runs in the home folder, with python -P)
+    planted = tmp_path / "started-here"
+    planted.mkdir()
+    marker = tmp_path / "planted-module-ran"
+    (planted / "pandas.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    monkeypatch.chdir(planted)
     parent = subprocess.Popen(["sleep", "600"])  # stands in for the dashboard's server process
     try:
         first = ensure_worker(get_settings(), parent_pid=parent.pid)
@@ -52,6 +59,7 @@ def test_starts_one_worker_that_registers_and_stops_with_its_parent(
         (live,) = store.live_workers(now=utc_now(), within=ALIVE_WITHIN)
         assert live.pid == first.started_pid and live.executor == "local"
         assert ensure_worker(get_settings()).message.startswith("1 worker alive")
+        assert not marker.exists()
     finally:
         parent.send_signal(signal.SIGTERM)
         parent.wait()
