@@ -26,6 +26,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest data file accepted, in MB (keep equal to server.maxUploadSize).",
     )
+    allowed_hosts: str = Field(
+        default="localhost,127.0.0.1,::1",
+        description="Host names the dashboard answers to, comma-separated (a guard against DNS "
+        "rebinding); add the name users type when the dashboard is opened to a network, or * "
+        "for any.",
+    )
     mlflow_ui_url: str = Field(
         default="http://127.0.0.1:5000",
         description="Where users open the MLflow UI (the dashboard links runs there).",
