@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from dlstudio.data.images import image_files, is_image_source
+from dlstudio.data.images import is_image_source, iter_image_files
 from dlstudio.data.readers import read_table
 from dlstudio.data.uploads import read_upload
 from dlstudio.errors import DataError, DLStudioError
@@ -158,18 +159,33 @@ def predict_upload(model, data: bytes, *, filename: str) -> pd.DataFrame:
     return predict_frame(model, read_upload(data, filename=filename).frame)
 
 
-def predict_images(model, source: Path | bytes) -> pd.DataFrame:
+def predict_images(model, source: Path | bytes, *, batch: int = 256) -> pd.DataFrame:
     """One row per image of a ZIP or folder: ``file``, ``prediction``, ``probability_<class>``
     and ``problem`` (why an image could not be read; empty when it was). Files that are not
-    images are listed with their reason and no prediction."""
-    files, skipped = image_files(source)
-    images = pd.DataFrame({"image": [data for _, data in files]})
-    result = predict_frame(model, images).drop(columns=["image"])
-    result.insert(0, "file", [name for name, _ in files])
-    if skipped:
-        unread = pd.DataFrame({"file": [n for n, _ in skipped], "problem": [w for _, w in skipped]})
-        result = pd.concat([result, unread], ignore_index=True)
-    return result
+    images are listed with their reason and no prediction. Read and predicted ``batch`` files
+    at a time, so a large archive is never held whole.
+
+    Raises:
+        DataError: not a ZIP, too large, or no image file in it.
+    """
+    files = iter_image_files(source)
+    parts, unread = [], []
+    while chunk := list(itertools.islice(files, batch)):
+        unread += [(name, why) for name, data, why in chunk if data is None]
+        readable = [(name, data) for name, data, _ in chunk if data is not None]
+        if readable:
+            images = pd.DataFrame({"image": [data for _, data in readable]})
+            part = predict_frame(model, images).drop(columns=["image"])
+            part.insert(0, "file", [name for name, _ in readable])
+            parts.append(part)
+    if not parts:
+        raise DataError(
+            "No image file was found in the ZIP.",
+            fix="Add JPEG, PNG, BMP, WebP or GIF images (in any folders) and zip them again.",
+        )
+    if unread:
+        parts.append(pd.DataFrame({"file": [n for n, _ in unread], "problem": [w for _, w in unread]}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path) -> int:

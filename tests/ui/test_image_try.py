@@ -123,3 +123,18 @@ def test_a_single_zip_keeps_the_paths_inside_it() -> None:
 def test_nothing_to_classify_is_a_data_error() -> None:
     with pytest.raises(DataError, match="no images to classify"):
         predict_image_files(ToyImageModel(), [])
+
+
+def test_a_zip_is_predicted_in_batches_with_unreadable_files_listed() -> None:
+    from dlstudio.predict import predict_images
+
+    model = ToyImageModel()
+    files = {f"photos/{i}.png": PNG for i in range(5)} | {"notes.txt": b"hello"}
+
+    result = predict_images(model, zipped(files), batch=2)
+
+    sizes = [len(frame) for frame in model.seen]
+    assert max(sizes) == 2 and sum(sizes) == 5  # never the whole archive at once
+    assert sorted(result["file"]) == sorted(files)
+    assert result.set_index("file").loc["notes.txt", "problem"] != ""
+    assert (result.dropna(subset=["prediction"])["prediction"] == "cat").sum() == 5
