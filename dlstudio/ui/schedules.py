@@ -157,7 +157,10 @@ def history_table(
     rows = []
     for firing in runs:
         job = firing.job
-        decision, details, champion = _outcome(job, decisions.get(job.mlflow_run_id or ""))
+        decision, details, champion = (  # a skipped time ran nothing: its job is the one waited for
+            ("skipped", "", "") if firing.skipped
+            else _outcome(job, decisions.get(job.mlflow_run_id or ""))
+        )  # fmt: skip
         rows.append({"due": local_time(firing.due_at, timezone), "reason": firing.reason,
                      "job": job.id, "state": job.state.value, "decision": decision,
                      "details": details, "champion": champion})  # fmt: skip
