@@ -218,7 +218,7 @@ def _ui(args: argparse.Namespace) -> int:
     else:  # unless one is alive already; the dashboard restarts it if it dies
         worker_pid = ensure_worker(get_settings(), parent_pid=os.getpid()).started_pid
     if not args.no_mlflow and not _remote_tracking_server():
-        helpers.append(_start_mlflow_ui(args.mlflow_port, env))
+        helpers.append(_start_mlflow_ui(args.mlflow_port, env, own_group=True))
     if args.host not in LOOPBACK:
         print(OPEN_WARNING.format(host=args.host, port=args.port), file=sys.stderr)
     # -P: never import modules from the folder the user started us in
@@ -248,8 +248,9 @@ OPEN_WARNING = (
 )
 
 
-def _start_mlflow_ui(port: int, env: dict[str, str]) -> subprocess.Popen:
-    """The MLflow UI (basic auth, 127.0.0.1) in its own process group; says how to log in."""
+def _start_mlflow_ui(port: int, env: dict[str, str], *, own_group: bool) -> subprocess.Popen:
+    """The MLflow UI (basic auth, 127.0.0.1), in its own process group or in ours (it then
+    stops with us, as a foreground command should); says how to log in."""
     from dlstudio.settings import get_settings
     from dlstudio.tracking.mlflow_ui import mlflow_ui_command
 
@@ -260,7 +261,7 @@ def _start_mlflow_ui(port: int, env: dict[str, str]) -> subprocess.Popen:
         file=sys.stderr,
     )
     return subprocess.Popen(ui.argv, env=ui.env, cwd=get_settings().home_dir,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=own_group)  # fmt: skip
 
 
 def _stop_group(pid: int) -> None:
@@ -299,12 +300,8 @@ def _mlflow_ui(args: argparse.Namespace) -> int:
     if remote:
         print(f"runs are tracked on the MLflow server at {remote}: open it there", file=sys.stderr)
         return 0
-    server = _start_mlflow_ui(args.port, dict(os.environ))
-    try:
-        return server.wait()
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # uvicorn workers are in its group
-            os.killpg(server.pid, signal.SIGTERM)
+    # in our process group: Ctrl-C, or a signal to the group, stops the server with us
+    return _start_mlflow_ui(args.port, dict(os.environ), own_group=False).wait()
 
 
 def _remote_tracking_server() -> str | None:
