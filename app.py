@@ -6,10 +6,21 @@ import streamlit as st
 
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
+from dlstudio.ui.hosts import host_allowed
 from dlstudio.ui.status import device_status
+from dlstudio.ui.text import escape_markdown
 from pages.ui.widgets import APP_RAN_KEY, RESUME_KEY
 
 st.set_page_config(page_title="dlstudio", page_icon=":bar_chart:", layout="wide")
+
+host = st.context.headers.get("Host")
+if not host_allowed(host, get_settings().allowed_hosts):  # a rebound name: show nothing
+    st.error(
+        f"This dashboard does not answer to the address {escape_markdown(str(host))}. Open it "
+        "at http://localhost:8501, or ask its administrator to add this name to "
+        "DLSTUDIO_ALLOWED_HOSTS."
+    )
+    st.stop()
 
 pages = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],

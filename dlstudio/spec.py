@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from dlstudio.credentials import check_no_password, mask_url
 from dlstudio.errors import SpecError
 
 TaskName = Literal[
@@ -66,8 +67,17 @@ class DataSpec(FrozenModel):
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the database data.query reads, e.g. "
-        "sqlite:////data/shop.db or postgresql+psycopg://user@host/db.",
+        "sqlite:////data/shop.db or postgresql+psycopg://user:${DB_PASSWORD}@host/db: a password "
+        "is never written here but named, and read from the environment or "
+        ".streamlit/secrets.toml when the query runs.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_password(cls, url: str | None) -> str | None:
+        if url is not None:
+            check_no_password(url, field="data.database_url")
+        return url
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
@@ -104,11 +114,19 @@ class TrainingSpec(FrozenModel):
     )
 
 
+# The embedded store keeps an experiment's files in <artifact root>/<name>: no path separators,
+# no "..", and short enough to be a folder name on any file system.
+EXPERIMENT_MAX_LENGTH = 200
+_EXPERIMENT = re.compile(rf"[A-Za-z0-9][A-Za-z0-9 ._-]{{0,{EXPERIMENT_MAX_LENGTH - 1}}}")
+
+
 class TrackingSpec(FrozenModel):
     """Where the run is recorded in MLflow."""
 
     experiment: str = Field(
-        default="dlstudio", min_length=1, description="MLflow experiment that holds the run."
+        default="dlstudio",
+        description="MLflow experiment that holds the run: letters, digits, spaces, '.', '_' "
+        "and '-' (it also names the folder of the run's files).",
     )
     register_as: str | None = Field(
         default=None,
@@ -122,6 +140,17 @@ class TrackingSpec(FrozenModel):
         "(at least 0.005 better) or 'test_mase<=-0.01'; empty: the task's main metric no worse "
         "than the champion's, and at least as good as the baseline's.",
     )
+
+    @field_validator("experiment")
+    @classmethod
+    def _experiment_name(cls, value: str) -> str:
+        if not _EXPERIMENT.fullmatch(value) or ".." in value:
+            raise ValueError(
+                f"{value!r} cannot name an experiment; use 1-{EXPERIMENT_MAX_LENGTH} letters, "
+                "digits, spaces, '.', '_' or '-', starting with a letter or digit and without "
+                "'..' (the name is also the folder of the run's files), e.g. 'churn'"
+            )
+        return value
 
     @field_validator("promote_if")
     @classmethod
@@ -418,11 +447,40 @@ def parse_spec(raw: dict[str, Any]) -> RunSpec:
         raise SpecError(_describe(exc, SPEC_MODELS[task])) from None
 
 
+class _AliasFound(yaml.YAMLError):
+    def __init__(self, anchor: str, line: int) -> None:
+        super().__init__(f"alias *{anchor} on line {line}")
+        self.anchor, self.line = anchor, line
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases: ``*name`` repeats the node anchored ``&name``, and a
+    few nested repeats made a 430-byte spec 1.5 GB once copied as JSON (jobs, MLflow params)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _AliasFound(event.anchor, event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+def _load_yaml(text: str, *, where: str) -> Any:
+    """``yaml.safe_load`` that refuses aliases with a SpecError saying ``where`` they are."""
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except _AliasFound as exc:
+        raise SpecError(
+            f"{where}, line {exc.line}: YAML aliases (*{exc.anchor}) are not allowed in a spec",
+            fix=f"write the repeated value out in full where *{exc.anchor} stands (a merge key, "
+            "<<: *name, is an alias too)",
+        ) from None
+
+
 def read_spec_yaml(path: str | Path) -> dict[str, Any]:
     """The raw mapping in a YAML spec file (not yet validated)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = _load_yaml(path.read_text(encoding="utf-8"), where=f"spec file {str(path)!r}")
     except FileNotFoundError:
         raise SpecError(
             f"spec file {str(path)!r} does not exist",
@@ -489,7 +547,7 @@ def apply_overrides(raw: dict[str, Any], assignments: list[str]) -> dict[str, An
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise SpecError(f"--set {assignment!r}: {part!r} is not a section")
-        node[parts[-1]] = yaml.safe_load(text) if text.strip() else None
+        node[parts[-1]] = _load_yaml(text, where=f"--set {assignment!r}") if text.strip() else None
     return result
 
 
@@ -516,7 +574,8 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
             expected = error.get("ctx", {}).get("expected", "")
             lines.append(f"{field}: {error['input']!r} is not allowed; choose one of {expected}.")
         else:
-            lines.append(f"{field}: {error['msg']} (got {error.get('input')!r}).")
+            got = mask_url(repr(error.get("input")))  # never echo a password back
+            lines.append(f"{field}: {error['msg']} (got {got}).")
     return "invalid spec:\n" + "\n".join(f"  - {line}" for line in lines)
 
 

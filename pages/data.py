@@ -19,6 +19,7 @@ from dlstudio.errors import DLStudioError
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
 from dlstudio.ui.datasets import data_kind, templates_reading
+from dlstudio.ui.text import escape_markdown
 from pages.ui.images import image_dataset
 from pages.ui.widgets import ensure_navigation, show_message
 
@@ -45,11 +46,13 @@ def load_image_report(name: str, version: str, task: str) -> ImageReport:
 
 
 def manage(store: DatasetStore, name: str) -> None:
-    st.subheader(f"Manage {name!r}")
+    st.subheader(escape_markdown(f"Manage {name!r}"))
     left, right = st.columns(2)
     left.text_input("New name", key="data_new_name")
     left.button("Rename", on_click=rename, args=(store, name), key="data_rename")
-    sure = right.checkbox(f"Delete {name!r} and all its versions", key=f"data_confirm_{name}")
+    sure = right.checkbox(
+        escape_markdown(f"Delete {name!r} and all its versions"), key=f"data_confirm_{name}"
+    )
     right.button(
         "Delete", disabled=not sure, on_click=delete, args=(store, name), key="data_delete"
     )
@@ -106,7 +109,7 @@ with st.expander("Upload data", expanded=not store.list_names()):
             except DLStudioError as exc:
                 show_message("error", exc.message, exc.fix)
             else:
-                st.success(f"Saved {stored.name!r} (version {stored.version}).")
+                st.success(escape_markdown(f"Saved {stored.name!r} (version {stored.version})."))
                 st.session_state.data_dataset = stored.name
 
 names = store.list_names()
@@ -136,7 +139,7 @@ except DLStudioError as exc:
     show_message("error", exc.message, exc.fix)
     st.stop()
 for note in table.notes:
-    st.caption(note)
+    st.caption(escape_markdown(note))
 st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch", key="data_preview")
 
 task = st.selectbox(
@@ -159,6 +162,8 @@ if report.profile.target_balance:
 for finding in report.findings:
     show_message(finding.level, finding.message, finding.fix)
 if not any(finding.level == "error" for finding in report.findings):
-    st.success(f"Ready to train: predict {target!r} from {name!r} on the Train page.")
+    st.success(
+        escape_markdown(f"Ready to train: predict {target!r} from {name!r} on the Train page.")
+    )
 
 manage(store, name)

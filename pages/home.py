@@ -12,6 +12,7 @@ from dlstudio.tasks import get_template, task_names
 from dlstudio.tasks.base import Sample
 from dlstudio.tracking.queries import recent_runs
 from dlstudio.ui.status import device_status
+from dlstudio.ui.text import inline_code
 from dlstudio.ui.views import add_sample, jobs_table
 from pages.ui.widgets import ensure_navigation, job_store
 
@@ -40,7 +41,7 @@ left.caption(worker.message)
 middle.metric("Device", "GPU" if device.gpu else "CPU only", border=True)
 middle.caption(device.message)
 right.metric("Runs tracked in", "MLflow", border=True)
-right.caption(f"`{mask_url(settings.mlflow_tracking_uri)}` · [MLflow UI]({settings.mlflow_ui_url})")
+right.caption(f"{inline_code(mask_url(settings.mlflow_tracking_uri))} · [MLflow UI]({settings.mlflow_ui_url})")
 
 st.subheader("Try a sample")
 for name, column in zip(task_names(), st.columns(max(1, len(task_names()))), strict=False):

@@ -8,6 +8,7 @@ from dlstudio.jobs import JobStatus
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import UnknownRun, run_history
+from dlstudio.ui.text import escape_markdown
 from dlstudio.ui.views import duration, jobs_table, progress_share, progress_text
 from pages.ui.widgets import ensure_navigation, job_store
 
@@ -43,7 +44,8 @@ def show_job(job_id: str) -> None:
         st.rerun()  # stop polling, show the final view
     st.subheader(f"Job {job.id}: {job.state.value}")
     st.caption(
-        f"{job.task}, submitted by {job.submitted_by} at {job.submitted_at:%Y-%m-%d %H:%M} UTC"
+        f"{escape_markdown(job.task)}, submitted by {escape_markdown(job.submitted_by)} at "
+        f"{job.submitted_at:%Y-%m-%d %H:%M} UTC"
     )
     if job.state is JobStatus.QUEUED:
         st.info("Waiting for a worker to pick it up.")
@@ -69,7 +71,7 @@ def show_job(job_id: str) -> None:
             query_params={"run": job.mlflow_run_id},
         )  # fmt: skip
     if job.state is JobStatus.FAILED:
-        st.error(job.error_message or "The job failed without a message.")
+        st.error(escape_markdown(job.error_message or "The job failed without a message."))
         if job.error_traceback:
             with st.expander("Technical details (for an engineer)"):
                 st.code(job.error_traceback, language="text")

@@ -10,6 +10,7 @@ from dlstudio.errors import DLStudioError
 from dlstudio.predict import (
     is_row_wise,
     load_model,
+    model_card,
     predict_upload,
     registered_models,
     run_model_uri,
@@ -17,7 +18,8 @@ from dlstudio.predict import (
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import finished_run_choices
 from dlstudio.ui.image_try import predict_image_files, reads_images
-from pages.ui.widgets import ensure_navigation
+from dlstudio.ui.text import inline_code
+from pages.ui.widgets import ensure_navigation, show_message
 
 ensure_navigation()
 
@@ -32,7 +34,7 @@ def cached_model(model_uri: str, tracking_uri: str):
 
 
 def show_error(exc: DLStudioError) -> None:
-    st.error(exc.message + (f"  \n**How to fix:** {exc.fix}" if exc.fix else ""))
+    show_message("error", exc.message, exc.fix)
 
 
 st.title("Predict")
@@ -64,13 +66,13 @@ else:
         show_error(exc)
         st.stop()
 
-try:
-    model = cached_model(model_uri, settings.mlflow_tracking_uri)
+try:  # the model itself loads only once the user gives it something to score
+    card = model_card(model_uri, settings)
 except DLStudioError as exc:
     show_error(exc)
     st.stop()
 
-if reads_images(model):
+if reads_images(card):
     uploads = st.file_uploader(
         f"Images to classify: image files or ZIPs of images, up to {settings.max_upload_mb} MB "
         "each",
@@ -83,6 +85,7 @@ if reads_images(model):
     if not uploads:
         st.stop()
     try:
+        model = cached_model(model_uri, settings.mlflow_tracking_uri)
         batch = predict_image_files(model, [(upload.name, upload.getvalue()) for upload in uploads])
     except DLStudioError as exc:
         show_error(exc)
@@ -90,13 +93,13 @@ if reads_images(model):
     predictions = batch.table
     stem = Path(uploads[0].name).stem if len(uploads) == 1 else "images"
     images = "image" if batch.classified == 1 else "images"
-    st.caption(f"{batch.classified:,} {images} classified with `{model_uri}`.")
+    st.caption(f"{batch.classified:,} {images} classified with {inline_code(model_uri)}.")
     if batch.unread:
         st.warning(
             f"{batch.unread:,} of the files could not be classified: the problem column says why."
         )
 else:
-    row_wise = is_row_wise(model)
+    row_wise = is_row_wise(card)
     upload = st.file_uploader(
         f"{'Rows to score' if row_wise else 'History to forecast from'}: CSV, Excel (.xlsx) or "
         f"Parquet, up to {settings.max_upload_mb} MB",
@@ -111,15 +114,16 @@ else:
     if upload is None:
         st.stop()
     try:
+        model = cached_model(model_uri, settings.mlflow_tracking_uri)
         predictions = predict_upload(model, upload.getvalue(), filename=upload.name)
     except DLStudioError as exc:
         show_error(exc)
         st.stop()
     stem = Path(upload.name).stem
     st.caption(
-        f"{len(predictions):,} rows scored with `{model_uri}`."
+        f"{len(predictions):,} rows scored with {inline_code(model_uri)}."
         if row_wise
-        else f"Forecast of {len(predictions):,} future periods with `{model_uri}`."
+        else f"Forecast of {len(predictions):,} future periods with {inline_code(model_uri)}."
     )
 
 st.dataframe(predictions, hide_index=True, width="stretch", key="predict_table")

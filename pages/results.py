@@ -20,9 +20,10 @@ from dlstudio.tracking.queries import (
     run_url,
 )
 from dlstudio.ui.image_try import accepts_images, predict_image
+from dlstudio.ui.text import escape_markdown, inline_code
 from dlstudio.ui.text_try import LabelPrediction, accepts_sentences, predict_sentence
 from pages.ui.images import image_mistakes
-from pages.ui.widgets import ensure_navigation
+from pages.ui.widgets import ensure_navigation, show_message
 
 ensure_navigation()
 
@@ -63,10 +64,10 @@ def show_answer(
         model = cached_model(details.model_uri, settings.mlflow_tracking_uri)
         answer = ask(model)
     except DLStudioError as exc:
-        st.warning(exc.message + (f"  \n**How to fix:** {exc.fix}" if exc.fix else ""))
+        show_message("warning", exc.message, exc.fix)
         return
     label_column, table_column = st.columns([1, 2])
-    label_column.metric(label, answer.label, help=f"{answer.confidence:.0%} sure.")
+    label_column.metric(label, escape_markdown(answer.label), help=f"{answer.confidence:.0%} sure.")
     if picture is not None:
         label_column.image(picture, width=160)
     table_column.dataframe(
@@ -102,7 +103,10 @@ st.query_params["run"] = run_id  # the address bar now links to this run
 try:
     details = load_details(settings, run_id)
 except UnknownRun as error:
-    st.error(f"Cannot show results: {error.message}. To fix: {error.fix}.")
+    st.error(
+        f"Cannot show results: {escape_markdown(error.message)}. "
+        f"To fix: {escape_markdown(error.fix)}."
+    )
     st.stop()
 if details.in_progress:
     st.info("This run is still training. Its results appear here when it finishes.")
@@ -113,9 +117,12 @@ if not details.finished:
     st.error(f"This run {outcome}, so it has no results. The Jobs page shows what happened.")
     st.stop()
 
-st.caption(f"{details.task} on `{details.dataset}` · run `{run_id}`")
+# the run's tags: whoever can reach MLflow can edit them, so they are shown as text
+st.caption(
+    f"{escape_markdown(details.task)} on {inline_code(details.dataset)} · run {inline_code(run_id)}"
+)
 if details.verdict:
-    (st.success if details.beats_baseline else st.warning)(details.verdict)
+    (st.success if details.beats_baseline else st.warning)(escape_markdown(details.verdict))
 cards = metric_cards(details)
 for column, card in zip(st.columns(len(cards) or 1), cards, strict=False):
     column.metric(
@@ -123,8 +130,8 @@ for column, card in zip(st.columns(len(cards) or 1), cards, strict=False):
         f"{card.value:.3f}",
         None if card.delta is None else f"{card.delta:+.3f}",
         delta_color="normal" if card.higher_is_better else "inverse",
-        help=f"Difference to the baseline ({details.baseline_name or 'a classical model'}) "
-        "on the same test rows.",
+        help="Difference to the baseline "
+        f"({escape_markdown(details.baseline_name or 'a classical model')}) on the same test rows.",
     )
 
 if details.labels:

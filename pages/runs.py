@@ -6,6 +6,7 @@ import streamlit as st
 from dlstudio.credentials import mask_url
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.queries import recent_runs, run_choices
+from dlstudio.ui.text import inline_code
 from pages.ui.widgets import ensure_navigation
 
 ensure_navigation()
@@ -46,4 +47,4 @@ st.page_link(
     icon=":material/insights:",
     query_params={"run": run_id},
 )
-st.caption(f"Tracking store: `{mask_url(settings.mlflow_tracking_uri)}`")
+st.caption(f"Tracking store: {inline_code(mask_url(settings.mlflow_tracking_uri))}")

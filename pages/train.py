@@ -17,7 +17,13 @@ from dlstudio.ui.datasets import data_kind, template_for
 from dlstudio.ui.forms import advanced_fields, build_spec
 from dlstudio.ui.status import device_status
 from dlstudio.ui.views import duration
-from pages.ui.widgets import ensure_navigation, field_widget, job_store, role_pickers
+from pages.ui.widgets import (
+    ensure_navigation,
+    field_widget,
+    job_store,
+    role_pickers,
+    show_message,
+)
 
 ensure_navigation()
 
@@ -86,7 +92,7 @@ else:
     try:
         frame = load_frame(str(version.path))
     except DLStudioError as exc:
-        st.error(str(exc))
+        show_message("error", exc.message, exc.fix)
         st.stop()
     rows, columns = len(frame), list(frame.columns)
     st.caption(f"Version {version.version}: {rows:,} rows, {len(columns)} columns.")
@@ -143,12 +149,11 @@ try:
     )
     findings = run_checks(json.dumps(spec.model_dump(mode="json")))
 except DLStudioError as exc:
-    st.error(str(exc))
+    show_message("error", exc.message, exc.fix)
     st.stop()
 errors = [f for f in findings if f.level == "error"]
 for finding in findings:
-    show = st.error if finding.level == "error" else st.warning
-    show(f"{finding.message}" + (f"  \n**How to fix:** {finding.fix}" if finding.fix else ""))
+    show_message("error" if finding.level == "error" else "warning", finding.message, finding.fix)
 if not findings:
     st.success("The data passed every check.")
 with st.expander("Show as YAML"):

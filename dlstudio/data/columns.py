@@ -230,11 +230,16 @@ def _date_format(sample: pd.Series, *, day_first: bool = False) -> tuple[str | N
     return best
 
 
+MAX_DATE_CHARS = 64
+
+
 def _format_candidates(sample: pd.Series, *, day_first: bool = False) -> list[str]:
     """Formats guessed from the first few values, month-first and day-first (in the preferred
     order), then ISO 8601."""
     candidates: list[str] = []
     for value in sample.head(5):
+        if len(str(value)) > MAX_DATE_CHARS:  # no date is that long; guessing scans all of it
+            continue
         for dayfirst in (day_first, not day_first):
             with warnings.catch_warnings():  # it warns when a day-first guess is ambiguous
                 warnings.simplefilter("ignore", UserWarning)

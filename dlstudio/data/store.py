@@ -32,6 +32,11 @@ VERSION_LENGTH = 12
 STAGING_PREFIX = ".incoming-"
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _CHUNK = 1024 * 1024
+# Stored file names are cut to this many UTF-8 bytes, extension kept: a browser sends whatever
+# the user's file is called, and most file systems refuse names over 255 bytes (eCryptfs home
+# folders over 143), which crashed the save with "File name too long".
+MAX_FILENAME_BYTES = 120
+_MAX_SUFFIX_BYTES = 16  # longer than any extension a reader takes (".parquet" is 8)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class DatasetStore:
         """
         validate_name(name)
         _validate_filename(filename)
+        filename = fit_filename(filename)
         if not isinstance(source, bytes):
             source = Path(source)
         if isinstance(source, Path) and not source.is_file():
@@ -224,12 +230,33 @@ def validate_name(name: str) -> None:
         )
 
 
+def fit_filename(filename: str) -> str:
+    """``filename`` cut to at most MAX_FILENAME_BYTES UTF-8 bytes, its extension kept (the
+    extension picks the reader); a short name is returned as it is."""
+    if len(filename.encode()) <= MAX_FILENAME_BYTES:
+        return filename
+    suffix = Path(filename).suffix
+    if len(suffix.encode()) > _MAX_SUFFIX_BYTES:  # no reader's: the reader says so
+        suffix = ""
+    stem = filename.removesuffix(suffix).encode()[: MAX_FILENAME_BYTES - len(suffix.encode())]
+    return stem.decode("utf-8", errors="ignore") + suffix  # "ignore": a character cut in two
+
+
 def _validate_filename(filename: str) -> None:
-    if Path(filename).name != filename or filename in ("", ".", "..", META_FILE):
+    if (
+        Path(filename).name != filename
+        or filename in ("", ".", "..", META_FILE)
+        or not _storable(filename)
+    ):
         raise DataError(
             f"File name {filename!r} cannot be stored.",
             fix=f"Use a plain file name such as 'sales.csv' (no folders, not {META_FILE!r}).",
         )
+
+
+def _storable(filename: str) -> bool:
+    """False for a NUL byte or a lone surrogate, which no file system takes (open() raises)."""
+    return "\x00" not in filename and filename.encode(errors="replace").decode() == filename
 
 
 def _sha256(source: Path | bytes) -> str:

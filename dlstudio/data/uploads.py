@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dlstudio.data.images import IMAGE_SUFFIXES
 from dlstudio.data.readers import LoadedTable, check_size, read_table
+from dlstudio.data.store import fit_filename
 from dlstudio.errors import DataError
 
 # What the upload widgets offer. Every table type is a format read_table reads; a ZIP holds
@@ -41,6 +42,6 @@ def read_upload(data: bytes, *, filename: str) -> LoadedTable:
         )
     check_size(name, len(data))  # before writing a copy to disk
     with tempfile.TemporaryDirectory(prefix="dlstudio-upload-") as folder:
-        path = Path(folder) / name
+        path = Path(folder) / fit_filename(name)  # a name over 255 bytes is no path
         path.write_bytes(data)
         return read_table(path)

@@ -46,7 +46,7 @@ from dlstudio.tasks.tabular_checks import (
     errors_first,
     guess_target,
 )
-from dlstudio.tasks.text_encoding import TextEncoder, tokenize
+from dlstudio.tasks.text_encoding import CHARS_PER_TOKEN, TextEncoder, clip_text, tokenize
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
@@ -132,7 +132,10 @@ class TextSentiment(TaskTemplate):
             data.frame.drop(columns=[spec.data.target])
         )
         splits = split_rows(data, spec)
-        texts = {part: _texts(getattr(splits, part), column) for part in ("train", "val", "test")}
+        texts = {
+            part: _texts(getattr(splits, part), column, options.max_length)
+            for part in ("train", "val", "test")
+        }  # cut as the encoder cuts them: the baseline and the mistakes see the same texts
         encoder = TextEncoder.fit(
             texts["train"],
             vocab_size=options.vocab_size,
@@ -244,7 +247,7 @@ class TextPredictor:
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return prediction_table(None, self.classes, frame.index)
-        ids, _ = self.inputs.ids(_texts(frame, self.column))
+        ids, _ = self.inputs.ids(_texts(frame, self.column, self.inputs.encoder.max_length))
         data = TensorData((torch.from_numpy(ids),), torch.zeros(len(frame)))
         proba = predict_proba(self.model, data, self.device)
         return prediction_table(proba, self.classes, frame.index)
@@ -298,8 +301,9 @@ def guess_text_column(frame: pd.DataFrame) -> str | None:
     return best
 
 
-def _texts(frame: pd.DataFrame, column: str) -> list[str]:
-    return frame[column].fillna("").astype(str).tolist()
+def _texts(frame: pd.DataFrame, column: str, max_length: int) -> list[str]:
+    """The column's texts, each cut to the part the model reads (a cell may hold megabytes)."""
+    return [clip_text(text, max_length) for text in frame[column].fillna("").astype(str)]
 
 
 def _check_text_column(
@@ -327,13 +331,17 @@ def _check_text_column(
 
 
 def _check_lengths(column: pd.Series, max_length: int) -> list[Finding]:
-    lengths = column.fillna("").astype(str).map(lambda text: len(tokenize(text)))
-    long = int((lengths > max_length).sum())
+    texts = column.fillna("").astype(str)
+    # counted on the part that is read: tokenising a cell of megabytes whole takes seconds
+    lengths = texts.map(lambda text: len(tokenize(clip_text(text, max_length))))
+    clipped = texts.str.len() > CHARS_PER_TOKEN * max_length
+    long = int(((lengths > max_length) | clipped).sum())
     if not long:
         return []
+    longest = f"{int(lengths.max()):,}" + (" or more" if clipped.any() else "")
     return [Finding(
         "info", f"{long:,} texts have more than {max_length} words; only their first "
-        f"{max_length} are read (the longest has {int(lengths.max()):,}).",
+        f"{max_length} are read (the longest has {longest}).",
         "Raise options.max_length to read more of each text (training gets slower).",
         str(column.name),
     )]  # fmt: skip

@@ -19,7 +19,7 @@ from pyarrow.lib import ArrowException
 from dlstudio.errors import DLStudioError
 from dlstudio.evaluation.drift import DriftReport, drift_summary
 from dlstudio.evaluation.metrics import classification_metrics
-from dlstudio.settings import get_settings
+from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import parse_promote_if
 from dlstudio.tasks.base import TaskOutcome
 from dlstudio.tracking.loading import load_studio_model
@@ -60,6 +60,7 @@ def challenge(
     now: datetime,
     drift: DriftReport | None = None,
     client: MlflowClient | None = None,
+    settings: Settings | None = None,
 ) -> Decision:
     """Decide whether ``version`` (just registered, predicted by ``challenger``) replaces the
     champion. With no champion yet it becomes the champion. Otherwise it gets the
@@ -77,7 +78,8 @@ def challenge(
         return decision
     client.set_registered_model_alias(name, CHALLENGER, version)
     policy = Policy.from_spec(promote_if, outcome)
-    scores, basis = _scores(name, champion.version, outcome, challenger, policy, client)
+    scores, basis = _scores(name, champion.version, outcome, challenger, policy, client,
+                            settings or get_settings())  # fmt: skip
     promoted, reason = _verdict(policy, scores, champion.version, basis)
     if drift is not None and (drift.large_shift or drift.label_mix_changed):
         reason += f". Data shift since the champion's training data: {drift.summary()}"
@@ -91,7 +93,8 @@ def challenge(
 
 
 def _scores(
-    name: str, champion: str, outcome: TaskOutcome, challenger, policy: Policy, client
+    name: str, champion: str, outcome: TaskOutcome, challenger, policy: Policy, client,
+    settings: Settings,
 ) -> tuple[dict[str, float], str]:
     """The policy metric of challenger, champion and baseline, and on what rows."""
     metric = policy.metric
@@ -99,7 +102,7 @@ def _scores(
     if outcome.holdout is not None and outcome.holdout_target is not None:
         new = holdout_scores(challenger.predict, outcome.holdout, outcome.holdout_target)
         try:  # from its signed data: a champion someone planted never runs its code here
-            reigning = load_studio_model(f"models:/{name}/{champion}", get_settings())
+            reigning = load_studio_model(f"models:/{name}/{champion}", settings)
             old = holdout_scores(reigning.predict, outcome.holdout, outcome.holdout_target)
         except (MlflowException, DLStudioError, KeyError, ValueError) as exc:
             basis = f"the champion could not score the new test rows ({str(exc).splitlines()[0]})"

@@ -17,7 +17,7 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 import dlstudio
 from dlstudio import __version__
-from dlstudio.settings import get_settings
+from dlstudio.settings import Settings
 from dlstudio.tasks.base import TaskOutcome
 from dlstudio.tracking import figures
 from dlstudio.tracking.pyfunc import MANIFEST_FILE
@@ -72,7 +72,7 @@ def log_outcome(outcome: TaskOutcome, *, task: str) -> None:
         mlflow.log_figure(figures.learning_curves(outcome.history), "learning_curves.png")
 
 
-def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
+def log_model(outcome: TaskOutcome, predictor: Any, *, task: str, settings: Settings) -> str:
     """Log the pyfunc (JSON + state_dict, no pickle) with signature and input example; its URI.
 
     The model carries the dlstudio package as code (``code/dlstudio``, first on ``sys.path``
@@ -85,7 +85,7 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str) -> str:
     row_wise = getattr(predictor, "row_wise", True)
     (outcome.model_dir / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     # dlstudio loads only models whose files carry its signature (dlstudio.tracking.loading)
-    mlflow.set_tag(SIGNATURE_TAG, sign_model(outcome.model_dir, get_settings()))
+    mlflow.set_tag(SIGNATURE_TAG, sign_model(outcome.model_dir, settings))
     example = outcome.input_example
     with warnings.catch_warnings():
         # integer class labels trigger MLflow's "integers cannot hold missing values" hint,

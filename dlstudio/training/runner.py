@@ -149,14 +149,14 @@ def run(
             )
             log_outcome(outcome, task=spec.task)
             predictor = template.load_predictor(outcome.model_dir)
-            model_uri = log_model(outcome, predictor, task=spec.task)
+            model_uri = log_model(outcome, predictor, task=spec.task, settings=settings)
         except (TrainingCancelled, KeyboardInterrupt):  # Ctrl-C and ray.cancel stop it too
             mlflow.end_run(status="KILLED")
             raise
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         registered = (
-            _register(spec, source, model_uri, outcome, predictor)
+            _register(spec, source, model_uri, outcome, predictor, settings)
             if spec.tracking.register_as
             else None
         )
@@ -194,7 +194,7 @@ def run(
 
 
 def _register(
-    spec: RunSpec, source: DataSource, model_uri: str, outcome, predictor
+    spec: RunSpec, source: DataSource, model_uri: str, outcome, predictor, settings: Settings
 ) -> dict[str, str]:
     """Register the model; the first version becomes champion, a later one challenger, promoted
     only if it passes the policy (the decision is recorded on the version and the run, with the
@@ -211,7 +211,8 @@ def _register(
     if drift is not None:
         mlflow.log_dict(drift.to_json(), "drift.json")
     decision = challenge(name, version, outcome, predictor, promote_if=spec.tracking.promote_if,
-                         by=getpass.getuser(), now=datetime.now(UTC), drift=drift, client=client)  # fmt: skip
+                         by=getpass.getuser(), now=datetime.now(UTC), drift=drift, client=client,
+                         settings=settings)  # fmt: skip
     mlflow.set_tags({"dlstudio.decision": decision.decision,
                      "dlstudio.decision_reason": decision.reason[:5000]})  # fmt: skip
     mlflow.log_dict(asdict(decision), "promotion.json")

@@ -8,6 +8,7 @@ import streamlit as st
 from dlstudio.charts import target_balance
 from dlstudio.data.report import ImageReport
 from dlstudio.tracking.queries import RunDetails
+from dlstudio.ui.text import escape_markdown
 from pages.ui.widgets import show_message
 
 THUMBNAIL_WIDTH = 96
@@ -21,10 +22,10 @@ def image_dataset(report: ImageReport, *, name: str) -> None:
     counts[2].metric("Files left out", len(report.skipped), border=True)
     if report.split_counts:
         folders = ", ".join(f"{split} {count:,}" for split, count in report.split_counts.items())
-        st.caption(f"Images per split folder: {folders}.")
+        st.caption(escape_markdown(f"Images per split folder: {folders}."))
     st.altair_chart(target_balance(report.class_counts, unit="images"), key="data_image_balance")
     for label, thumbnails in report.thumbnails.items():
-        st.markdown(f"**{label}** ({report.class_counts[label]:,} images)")
+        st.markdown(f"**{escape_markdown(label)}** ({report.class_counts[label]:,} images)")
         st.image(thumbnails, width=THUMBNAIL_WIDTH)
     if 0 < len(report.thumbnails) < report.n_classes:
         st.caption(f"Images of the first {len(report.thumbnails)} of {report.n_classes} classes.")
@@ -36,8 +37,10 @@ def image_dataset(report: ImageReport, *, name: str) -> None:
             st.dataframe(table, hide_index=True, width="stretch", key="data_skipped")
     if report.ready:
         st.success(
-            f"Ready to train: sort images into {report.n_classes} classes with {name!r} on the "
-            "Train page."
+            escape_markdown(
+                f"Ready to train: sort images into {report.n_classes} classes with {name!r} on "
+                "the Train page."
+            )
         )
 
 

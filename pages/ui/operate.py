@@ -19,6 +19,7 @@ from dlstudio.tracking.queries import model_url, run_decisions
 from dlstudio.tracking.registry import ModelInfo
 from dlstudio.ui import schedules as view
 from dlstudio.ui.datasets import data_kind, templates_reading
+from dlstudio.ui.text import escape_markdown
 from pages.ui.widgets import role_pickers, show_message
 
 CONFIRM = "schedules_confirm"  # the one action waiting for "yes": (kind, subject, detail)
@@ -35,10 +36,11 @@ def show_error(exc: DLStudioError) -> None:
 
 
 def confirmed(action: tuple[str, str, str], question: str, *, yes: str) -> bool:
-    """Ask ``question`` while ``action`` waits for confirmation; True once the user says yes."""
+    """Ask ``question`` (plain text) while ``action`` waits for confirmation; True once the user
+    says yes."""
     if st.session_state.get(CONFIRM) != action:
         return False
-    st.warning(question)
+    st.warning(escape_markdown(question))
     left, right = st.columns(2)
     key = "_".join(action)
     if right.button("No, keep it as it is", key=f"schedules_no_{key}"):
@@ -58,7 +60,8 @@ def ask(action: tuple[str, str, str]) -> None:
 def schedule_panel(store: JobStore, schedule: Schedule, settings: Settings) -> None:
     """One schedule: pause or resume, run now, remove (asks first), and its history."""
     name, when = schedule.name, view.describe_cron(schedule.cron) or schedule.cron
-    with st.expander(f"**{name}**: retrains {schedule.model!r}, {when} ({schedule.timezone})"):
+    about = escape_markdown(f"retrains {schedule.model!r}, {when} ({schedule.timezone})")
+    with st.expander(f"**{escape_markdown(name)}**: {about}"):
         with st.container(horizontal=True):
             if schedule.state == ACTIVE and st.button("Pause", key=f"schedules_pause_{name}"):
                 scheduling.pause(store, name)
@@ -92,8 +95,9 @@ def schedule_history(store: JobStore, schedule: Schedule, settings: Settings) ->
         return
     decisions = run_decisions(settings, [r.job.mlflow_run_id for r in runs if r.job.mlflow_run_id])
     st.caption(
-        f"Each retrain, newest first (times in {schedule.timezone}). The champion stays unless "
-        "the new version passed the promotion rule; a failed retrain changes nothing."
+        f"Each retrain, newest first (times in {escape_markdown(schedule.timezone)}). The "
+        "champion stays unless the new version passed the promotion rule; a failed retrain "
+        "changes nothing."
     )
     table = view.history_table(runs, decisions, schedule.timezone)
     st.dataframe(
@@ -191,12 +195,12 @@ def new_schedule_form(store: JobStore, settings: Settings, *, now: datetime) -> 
         show_error(exc)
         st.button("Save schedule", disabled=True, key="schedules_new_save")
         return
-    words = view.describe_cron(cron)
+    words = view.describe_cron(cron)  # built from numbers and day names only
     st.caption(
         (f"{words[0].upper()}{words[1:]}. " if words else "")
         + "Next runs: "
         + ", ".join(f"{t:%a %Y-%m-%d %H:%M}" for t in upcoming)
-        + f" ({timezone})."
+        + f" ({escape_markdown(timezone)})."
     )
     if st.button(
         "Save schedule", type="primary", key="schedules_new_save", disabled=not name.strip()
@@ -214,7 +218,7 @@ def new_schedule_form(store: JobStore, settings: Settings, *, now: datetime) -> 
         except DLStudioError as exc:
             show_error(exc)
             return
-        st.toast(f"Schedule {name.strip()!r} saved.")
+        st.toast(escape_markdown(f"Schedule {name.strip()!r} saved."))
         st.rerun()
 
 
@@ -234,7 +238,7 @@ def models_section(settings: Settings) -> None:
 def model_panel(model: ModelInfo, settings: Settings) -> None:
     """Its versions, a link to the MLflow UI, promote a version and roll back (both ask first)."""
     name, champion = model.name, model.champion
-    st.markdown(f"#### {name}")
+    st.markdown(f"#### {escape_markdown(name)}")
     st.caption(
         (f"Champion: version {champion.version}. " if champion else "No champion yet. ")
         + f"[Open in the MLflow UI]({model_url(settings.mlflow_ui_url, name)})"
@@ -275,7 +279,7 @@ def model_panel(model: ModelInfo, settings: Settings) -> None:
             decision = view.promote_version(
                 settings, name, promoting[2], by=current_user(), now=utc_now()
             )
-            st.toast(f"Version {decision.version} of {name!r} is the champion.")
+            st.toast(escape_markdown(f"Version {decision.version} of {name!r} is the champion."))
             st.rerun()
         if confirmed(
             ("rollback", name, ""),
@@ -283,7 +287,11 @@ def model_panel(model: ModelInfo, settings: Settings) -> None:
             yes="Yes, roll back",
         ):
             decision = view.roll_back(settings, name, by=current_user(), now=utc_now())
-            st.toast(f"Rolled back: version {decision.version} of {name!r} is the champion again.")
+            st.toast(
+                escape_markdown(
+                    f"Rolled back: version {decision.version} of {name!r} is the champion again."
+                )
+            )
             st.rerun()
     except DLStudioError as exc:
         show_error(exc)

@@ -14,6 +14,7 @@ from dlstudio.jobs.store import JobStore
 from dlstudio.settings import get_settings
 from dlstudio.tasks.base import TaskTemplate
 from dlstudio.ui.forms import FormField, parse_int_list
+from dlstudio.ui.text import escape_markdown
 
 
 def field_widget(field: FormField, *, key: str, columns: list[str]) -> Any:
@@ -31,7 +32,7 @@ def field_widget(field: FormField, *, key: str, columns: list[str]) -> Any:
         try:
             return parse_int_list(text)
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
             return None
     if field.kind in ("int", "float"):
         number = int if field.kind == "int" else float
@@ -75,8 +76,9 @@ def role_pickers(template: TaskTemplate, frame: pd.DataFrame, *, key: str) -> di
 
 def show_message(level: str, message: str, fix: str | None = None) -> None:
     """A message in the box of its level ("error", "warning", "info", "success"), with how to
-    fix it below."""
-    MESSAGE_BOXES[level](message + (f"  \n**How to fix:** {fix}" if fix else ""))
+    fix it below; both are shown as plain text (they quote names and values from the data)."""
+    how_to_fix = f"  \n**How to fix:** {escape_markdown(fix)}" if fix else ""
+    MESSAGE_BOXES[level](escape_markdown(message) + how_to_fix)
 
 
 RESUME_KEY = "dlstudio_resume_page"

@@ -146,3 +146,21 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
     assert len(predictions) == 240
     assert set(predictions["prediction"]) <= {"yes", "no"}
     assert {"probability_yes", "probability_no"} <= set(predictions.columns)
+
+
+def test_a_page_reaching_the_dashboard_by_another_name_sees_nothing(served_app: str) -> None:
+    """DNS rebinding: a site's own name resolved to 127.0.0.1 (here by Chromium's resolver
+    rules) reaches the port, but the dashboard answers only to its own names."""
+    from playwright.sync_api import expect, sync_playwright
+
+    port = served_app.rsplit(":", 1)[1]
+    rebind = "--host-resolver-rules=MAP rebound.example 127.0.0.1"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=[*CHROMIUM_ARGS, rebind])  # fmt: skip
+        page = browser.new_page()
+        page.goto(f"http://rebound.example:{port}/")
+        refusal = page.get_by_text("does not answer to the address rebound.example")
+        expect(refusal).to_be_visible(timeout=MINUTE)
+        expect(page.get_by_text("Try a sample")).to_have_count(0)  # Home never rendered
+        browser.close()

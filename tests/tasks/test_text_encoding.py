@@ -10,7 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-from dlstudio.tasks.text_encoding import PAD, UNK, TextEncoder, tokenize
+from dlstudio.tasks import text_encoding
+from dlstudio.tasks.text_encoding import (
+    CHARS_PER_TOKEN,
+    PAD,
+    UNK,
+    TextEncoder,
+    clip_text,
+    tokenize,
+)
 
 REVIEWS = [
     "Great phone, great battery!",
@@ -140,3 +148,33 @@ def test_bad_settings_are_refused_with_the_field_named(options: dict, message: s
 
     with pytest.raises(ValueError, match=message):
         TextEncoder(**settings)
+
+
+def test_a_huge_cell_is_cut_before_it_is_tokenised(monkeypatch: pytest.MonkeyPatch):
+    # given a 14 MB cell (2 million words) and an encoder that reads its first 8 tokens
+    huge = "great battery " * 1_000_000
+    seen: list[int] = []
+    real_tokenize = text_encoding.tokenize
+    monkeypatch.setattr(
+        text_encoding, "tokenize", lambda text: seen.append(len(text)) or real_tokenize(text)
+    )
+
+    # when it is fitted on, encoded as tokens and as a bag
+    encoder = TextEncoder.fit([huge, "great"], vocab_size=10, max_length=8, min_count=1)
+    ids, truncated = encoder.encode_tokens([huge])
+    bag = encoder.encode_bag([huge])
+
+    # then the tokenizer only ever saw the start of it, and the ids are those of that start
+    assert max(seen) == CHARS_PER_TOKEN * 8 < len(huge) / 1000
+    great, battery = encoder.vocabulary["great"], encoder.vocabulary["battery"]
+    assert ids.tolist() == [[great, battery] * 4]
+    assert truncated == 1
+    assert bag[0, :8].tolist() == [great, battery] * 4
+
+
+def test_clip_text_cuts_only_what_the_encoder_never_reads():
+    short, long = "good phone", "good phone " * 100
+
+    assert clip_text(short, 8) == short
+    assert clip_text(long, 8) == long[: CHARS_PER_TOKEN * 8]
+    assert len(tokenize(clip_text(long, 8))) > 8  # the cut part still holds max_length tokens
