@@ -19,6 +19,7 @@ from dlstudio.cli_data import add_data_commands
 from dlstudio.cli_jobs import add_job_commands
 from dlstudio.cli_models import add_model_commands
 from dlstudio.cli_schedules import add_schedule_commands
+from dlstudio.cli_spec import add_spec_arguments, build_spec
 from dlstudio.errors import DLStudioError
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
@@ -59,12 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="dlstudio", description="No-code deep learning: train, track and predict."
     )
     commands = parser.add_subparsers(title="commands")
-    _add(commands, "train", "train a model now and log it to MLflow", _train, _train_args)
+    _add(commands, "train", "train a model now and log it to MLflow", _train, add_spec_arguments)
     _add(commands, "predict", "predict new rows with a logged model", _predict, _predict_args)
     _add(commands, "schema", "print the JSON schema of a run spec", _schema, lambda p: None)
     _add(commands, "ui", "start the dashboard, a worker and the MLflow UI", _ui, _ui_args)
     add_data_commands(commands, _add_returning)
-    add_job_commands(commands, _add_returning, _train_args)
+    add_job_commands(commands, _add_returning)
     add_model_commands(commands, _add_returning)
     add_schedule_commands(commands, _add_returning)
     _add(
@@ -95,23 +96,6 @@ def _add_returning(
     return command
 
 
-def _train_args(command: argparse.ArgumentParser) -> None:
-    command.add_argument("spec", nargs="?", help="YAML run spec; the flags below override it")
-    command.add_argument("--task", help="task template, e.g. tabular_classification")
-    command.add_argument("--data", help="data file (CSV, Excel, Parquet) -> data.path")
-    command.add_argument("--dataset", help="stored dataset name[@version] -> data.dataset")
-    command.add_argument("--test-data", help="separate test file -> data.test_path")
-    command.add_argument("--target", help="column to predict -> data.target")
-    command.add_argument("--sheet", help="Excel sheet -> data.sheet")
-    command.add_argument("--preset", choices=["fast", "balanced", "best"], help="training.preset")
-    command.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. training.epochs=5"
-    )
-    command.add_argument("--experiment", help="MLflow experiment -> tracking.experiment")
-    command.add_argument("--register", help="register the model under NAME")
-    command.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-
-
 def _predict_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--model", required=True, help="model URI, e.g. models:/churn@champion")
     command.add_argument(
@@ -124,31 +108,6 @@ def _predict_args(command: argparse.ArgumentParser) -> None:
 
 def _port_arg(default: int) -> Callable[[argparse.ArgumentParser], None]:
     return lambda command: command.add_argument("--port", type=int, default=default)
-
-
-def build_spec(args: argparse.Namespace) -> Any:
-    """Spec file (if any), then flags, then ``--set`` overrides -> a validated RunSpec."""
-    from dlstudio.spec import apply_overrides, parse_spec, read_spec_yaml
-
-    raw: dict[str, Any] = read_spec_yaml(args.spec) if args.spec else {}
-    flags = {
-        ("task",): args.task,
-        ("data", "path"): args.data,
-        ("data", "dataset"): args.dataset,
-        ("data", "test_path"): args.test_data,
-        ("data", "target"): args.target,
-        ("data", "sheet"): args.sheet,
-        ("training", "preset"): args.preset,
-        ("tracking", "experiment"): args.experiment,
-        ("tracking", "register_as"): args.register,
-    }
-    for keys, value in flags.items():
-        if value is not None:
-            section = raw
-            for key in keys[:-1]:
-                section = section.setdefault(key, {})
-            section[keys[-1]] = value
-    return parse_spec(apply_overrides(raw, args.set))
 
 
 def _train(args: argparse.Namespace) -> int:

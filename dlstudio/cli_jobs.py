@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from dlstudio.cli_spec import add_spec_arguments, build_spec
 from dlstudio.errors import SpecError
 
 if TYPE_CHECKING:
@@ -19,10 +20,9 @@ if TYPE_CHECKING:
 def add_job_commands(
     commands: argparse._SubParsersAction,
     add_common: Callable[..., argparse.ArgumentParser],
-    train_arguments: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Register ``submit`` and ``jobs list|show|cancel|wait``."""
-    train_arguments(add_common(commands, "submit", "queue a training run for a worker", _submit))
+    add_spec_arguments(add_common(commands, "submit", "queue a training run for a worker", _submit))
     worker = add_common(commands, "worker", "run queued jobs (training in child processes)", _work)
     worker.add_argument("--concurrency", type=int, help="jobs at once (default: GPUs, 1 on CPU)")
     worker.add_argument("--max-jobs", type=int, help="stop after this many jobs")
@@ -85,7 +85,6 @@ def _status() -> type[JobStatus]:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from dlstudio.cli import build_spec
     from dlstudio.data.checks import raise_for_errors
     from dlstudio.jobs.store import utc_now
     from dlstudio.settings import get_settings

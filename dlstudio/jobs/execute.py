@@ -9,50 +9,14 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from dlstudio.errors import DLStudioError
+from dlstudio.jobs.joblog import JobLog, job_log
 from dlstudio.jobs.store import JobStatus, JobStore, utc_now
 from dlstudio.settings import Settings
 from dlstudio.training.callbacks import TrainingCancelled
 
-LOG_LINES = 200  # kept in the job's log_tail
 log = logging.getLogger("dlstudio.jobs")
-
-
-class JobLog(logging.Handler):
-    """The job's last log lines: dlstudio's own messages and every warning (ours, libraries')."""
-
-    def __init__(self, lines: int = LOG_LINES) -> None:
-        super().__init__()
-        self.lines: deque[str] = deque(maxlen=lines)
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-        self.addFilter(lambda r: r.name.startswith("dlstudio") or r.levelno >= logging.WARNING)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-@contextmanager
-def job_log() -> Iterator[JobLog]:
-    """Collect the log of one job (warnings included) while it runs in this process."""
-    handler = JobLog()
-    root, ours = logging.getLogger(), logging.getLogger("dlstudio")
-    level = ours.level
-    ours.setLevel(logging.INFO)
-    logging.captureWarnings(True)
-    root.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        logging.captureWarnings(False)
-        ours.setLevel(level)
 
 
 def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str = "") -> None:

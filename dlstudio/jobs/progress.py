@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import mlflow
 
+from dlstudio.jobs.joblog import JobLog
 from dlstudio.jobs.store import JobStore, utc_now
 from dlstudio.training.callbacks import TrainingCancelled
 from dlstudio.training.loop import Callback, FitState
-
-if TYPE_CHECKING:
-    from dlstudio.jobs.execute import JobLog
 
 CHECK_EVERY_SECONDS = 2.0  # how often a running job looks for a cancel request / heartbeats
 log = logging.getLogger("dlstudio.jobs")

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from dlstudio.errors import JobError
+from dlstudio.jobs.executor import STOP_GRACE_SECONDS
 from dlstudio.jobs.store import Job, JobStore
-from dlstudio.jobs.worker import STOP_GRACE_SECONDS
 from dlstudio.settings import Settings
 
 

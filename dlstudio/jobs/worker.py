@@ -17,8 +17,8 @@ import threading
 import time
 from datetime import timedelta
 from multiprocessing.connection import Connection
-from typing import Protocol
 
+from dlstudio.jobs.executor import STOP_GRACE_SECONDS, Executor
 from dlstudio.jobs.scheduling import tick
 from dlstudio.jobs.store import Job, JobStatus, JobStore, utc_now
 from dlstudio.settings import Settings, get_settings
@@ -27,34 +27,6 @@ from dlstudio.training.callbacks import TrainingCancelled
 STALE_AFTER = timedelta(seconds=60)  # no heartbeat for this long: the worker is gone
 HEARTBEAT_SECONDS = 2.0
 CANCEL_GRACE_SECONDS = 15.0  # a job still running this long after cancel is stopped by force
-STOP_GRACE_SECONDS = 30.0  # time a job gets to end its MLflow run after SIGTERM
-
-
-class Running(Protocol):
-    """One job an executor started."""
-
-    def wait(self, seconds: float) -> bool:
-        """True once the job's process or task has ended."""
-
-    def cancel(self) -> None:
-        """Nudge it to stop soon (the job sees the request in the store anyway)."""
-
-    def stop(self) -> None:
-        """Stop it now: gracefully, then by force after a grace period."""
-
-    def crash_reason(self) -> str:
-        """Why it ended without recording an ending, in words for the user."""
-
-
-class Executor(Protocol):
-    def start(self, job: Job) -> Running: ...
-
-    def warm_up(self) -> None:
-        """Called by an idle slot: get ready so the next job starts sooner."""
-
-    def default_concurrency(self) -> int: ...
-
-    def close(self) -> None: ...
 
 
 def run_job(database_url: str, job_id: str, torch_threads: int) -> None:

@@ -329,7 +329,7 @@ def test_skipped_times_show_in_the_cli_and_page_history(
     assert first.id in newest
     table = history_table(sched.history(store, "weekly"), {}, "UTC")
     assert list(table["reason"]) == ["skipped: previous job queued", "scheduled"]
-    assert list(table["decision"])[0] == "skipped"  # not the decision of the job it waited for
+    assert table["decision"].iloc[0] == "skipped"  # not the decision of the job it waited for
 
 
 def test_a_stored_schedule_that_fires_every_second_is_paused_not_fired(store: JobStore) -> None:

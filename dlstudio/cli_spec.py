@@ -1,0 +1,49 @@
+"""Run-spec flags shared by ``dlstudio train`` and ``dlstudio submit``, and the RunSpec they build."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_spec_arguments(command: argparse.ArgumentParser) -> None:
+    """The spec file and the flags that fill or override its fields."""
+    command.add_argument("spec", nargs="?", help="YAML run spec; the flags below override it")
+    command.add_argument("--task", help="task template, e.g. tabular_classification")
+    command.add_argument("--data", help="data file (CSV, Excel, Parquet) -> data.path")
+    command.add_argument("--dataset", help="stored dataset name[@version] -> data.dataset")
+    command.add_argument("--test-data", help="separate test file -> data.test_path")
+    command.add_argument("--target", help="column to predict -> data.target")
+    command.add_argument("--sheet", help="Excel sheet -> data.sheet")
+    command.add_argument("--preset", choices=["fast", "balanced", "best"], help="training.preset")
+    command.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. training.epochs=5"
+    )
+    command.add_argument("--experiment", help="MLflow experiment -> tracking.experiment")
+    command.add_argument("--register", help="register the model under NAME")
+    command.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def build_spec(args: argparse.Namespace) -> Any:
+    """Spec file (if any), then flags, then ``--set`` overrides -> a validated RunSpec."""
+    from dlstudio.spec import apply_overrides, parse_spec, read_spec_yaml
+
+    raw: dict[str, Any] = read_spec_yaml(args.spec) if args.spec else {}
+    flags = {
+        ("task",): args.task,
+        ("data", "path"): args.data,
+        ("data", "dataset"): args.dataset,
+        ("data", "test_path"): args.test_data,
+        ("data", "target"): args.target,
+        ("data", "sheet"): args.sheet,
+        ("training", "preset"): args.preset,
+        ("tracking", "experiment"): args.experiment,
+        ("tracking", "register_as"): args.register,
+    }
+    for keys, value in flags.items():
+        if value is not None:
+            section = raw
+            for key in keys[:-1]:
+                section = section.setdefault(key, {})
+            section[keys[-1]] = value
+    return parse_spec(apply_overrides(raw, args.set))
