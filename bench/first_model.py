@@ -148,7 +148,8 @@ def import_costs(top: int = 8) -> None:
 PHASES_SCRIPT = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from dlstudio.cli import build_spec, _parser
+from dlstudio.cli.entry import build_parser
+from dlstudio.cli.spec_args import build_spec
 import dlstudio.training.runner as runner
 import dlstudio.tasks.tabular as tabular
 phases = {"imports (dlstudio, torch, mlflow, sklearn, pandas)": time.perf_counter() - t0}
@@ -173,7 +174,7 @@ timed(tabular, "baseline", "HistGradientBoosting baseline")
 timed(runner, "log_outcome", "MLflow: log metrics, figures, reports")
 timed(runner, "log_model", "MLflow: log the model (pyfunc, signature check)")
 timed(tabular.TabularClassification, "check", "data checks (column typing)")
-args = _parser().parse_args(sys.argv[1:])
+args = build_parser().parse_args(sys.argv[1:])
 t1 = time.perf_counter()
 result = runner.run(build_spec(args))
 total = time.perf_counter() - t1

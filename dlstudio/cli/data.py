@@ -6,26 +6,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from dlstudio.cli.common import add_command
 
-def add_data_commands(
-    commands: argparse._SubParsersAction, add_common: Callable[..., argparse.ArgumentParser]
-) -> None:
+
+def add_data_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``data add|list|profile|remove`` under the top-level parser."""
     data = commands.add_parser("data", help="store, list and profile datasets")
     sub = data.add_subparsers(title="data commands", required=True)
-    add = add_common(sub, "add", "store a file as a named, versioned dataset", _add)
+    add = add_command(sub, "add", "store a file as a named, versioned dataset", _add)
     add.add_argument("name", help="dataset name (letters, digits, _ . -)")
     add.add_argument("path", help="CSV, Excel or Parquet file, or a ZIP of image class folders")
-    listing = add_common(sub, "list", "list stored datasets and their versions", _list)
+    listing = add_command(sub, "list", "list stored datasets and their versions", _list)
     listing.add_argument("--json", action="store_true")
-    profile = add_common(sub, "profile", "column types, missing values, checks", _profile)
+    profile = add_command(sub, "profile", "column types, missing values, checks", _profile)
     profile.add_argument("source", help="a file path, or a stored dataset name[@version]")
     profile.add_argument("--target", help="the column to predict (adds target balance and checks)")
     profile.add_argument("--json", action="store_true")
-    remove = add_common(sub, "remove", "delete a stored dataset and all its versions", _remove)
+    remove = add_command(sub, "remove", "delete a stored dataset and all its versions", _remove)
     remove.add_argument("name")
 
 

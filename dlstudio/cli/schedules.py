@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-from collections.abc import Callable
+
+from dlstudio.cli.common import add_command
 
 
-def add_schedule_commands(
-    commands: argparse._SubParsersAction,
-    add_common: Callable[..., argparse.ArgumentParser],
-) -> None:
+def add_schedule_commands(commands: argparse._SubParsersAction) -> None:
     """Register the ``schedule`` commands under the top-level parser."""
     schedule = commands.add_parser("schedule", help="retrain a registered model on a timetable")
     sub = schedule.add_subparsers(title="schedule commands", required=True)
-    add = add_common(sub, "add", "retrain at cron times; promote only when better", _add)
+    add = add_command(sub, "add", "retrain at cron times; promote only when better", _add)
     add.add_argument("--name", required=True, help="a name for the schedule")
     add.add_argument("--cron", required=True, help="e.g. '0 3 * * mon': Mondays at 03:00")
     add.add_argument("--spec", required=True, help="the run's YAML spec (its data is re-read)")
@@ -24,7 +22,7 @@ def add_schedule_commands(
         "--promote-if", help="e.g. 'test_f1_macro>=+0.005'; default: no worse and >= baseline"
     )
     add.add_argument("--timezone", default="UTC", help="time zone of the cron times (UTC)")
-    listing = add_common(sub, "list", "schedules, their next times and last jobs", _list)
+    listing = add_command(sub, "list", "schedules, their next times and last jobs", _list)
     listing.add_argument("--json", action="store_true")
     for name, help_text, handler in (
         ("pause", "stop a schedule firing", _pause),
@@ -33,7 +31,7 @@ def add_schedule_commands(
         ("run", "queue the schedule's job now", _run),
         ("history", "past firings, their jobs and decisions", _history),
     ):
-        command = add_common(sub, name, help_text, handler)
+        command = add_command(sub, name, help_text, handler)
         command.add_argument("name", help="schedule name")
         if name == "history":
             command.add_argument("--json", action="store_true")

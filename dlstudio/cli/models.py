@@ -5,28 +5,26 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 
+from dlstudio.cli.common import add_command
 
-def add_model_commands(
-    commands: argparse._SubParsersAction,
-    add_common: Callable[..., argparse.ArgumentParser],
-) -> None:
+
+def add_model_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``models list|promote|rollback|trust`` under the top-level parser."""
     models = commands.add_parser(
         "models", help="registered models: list, promote, roll back, trust"
     )
     sub = models.add_subparsers(title="models commands", required=True)
-    listing = add_common(sub, "list", "registered models, versions, scores and champion", _list)
+    listing = add_command(sub, "list", "registered models, versions, scores and champion", _list)
     listing.add_argument("--json", action="store_true")
-    promote = add_common(sub, "promote", "make a version the champion", _promote)
+    promote = add_command(sub, "promote", "make a version the champion", _promote)
     promote.add_argument("name", help="registered model name")
     promote.add_argument("version", help="version number to promote")
     promote.add_argument("--reason", default="promoted by hand", help="recorded with the decision")
-    rollback = add_common(sub, "rollback", "give the champion back to the previous one", _rollback)
+    rollback = add_command(sub, "rollback", "give the champion back to the previous one", _rollback)
     rollback.add_argument("name", help="registered model name")
-    trust = add_common(
+    trust = add_command(
         sub, "trust", "vouch for a version this studio did not sign (trained before "
         "signatures, or by another studio), so that dlstudio loads it", _trust,
     )  # fmt: skip

@@ -1,29 +1,22 @@
-"""``dlstudio submit`` and ``dlstudio jobs ...``: queue runs for a worker and follow them."""
+"""``dlstudio worker`` and ``dlstudio jobs ...``: run queued jobs, follow and cancel them."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from dlstudio.cli_spec import add_spec_arguments, build_spec
-from dlstudio.errors import SpecError
+from dlstudio.cli.common import add_command
 
 if TYPE_CHECKING:
     from dlstudio.jobs import JobStatus, JobStore
 
 
-def add_job_commands(
-    commands: argparse._SubParsersAction,
-    add_common: Callable[..., argparse.ArgumentParser],
-) -> None:
-    """Register ``submit`` and ``jobs list|show|cancel|wait``."""
-    add_spec_arguments(add_common(commands, "submit", "queue a training run for a worker", _submit))
-    worker = add_common(commands, "worker", "run queued jobs (training in child processes)", _work)
+def add_job_commands(commands: argparse._SubParsersAction) -> None:
+    """Register ``worker`` and ``jobs list|show|cancel|wait``."""
+    worker = add_command(commands, "worker", "run queued jobs (training in child processes)", _work)
     worker.add_argument("--concurrency", type=int, help="jobs at once (default: GPUs, 1 on CPU)")
     worker.add_argument("--max-jobs", type=int, help="stop after this many jobs")
     worker.add_argument("--poll-seconds", type=float, default=0.5, help="queue check interval")
@@ -44,15 +37,15 @@ def add_job_commands(
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # stop when it exits
     jobs = commands.add_parser("jobs", help="list, follow and cancel queued runs")
     sub = jobs.add_subparsers(title="jobs commands", required=True)
-    listing = add_common(sub, "list", "jobs, newest first", _list)
+    listing = add_command(sub, "list", "jobs, newest first", _list)
     listing.add_argument("--state", choices=[s.value for s in _status()])
     listing.add_argument("--json", action="store_true")
-    show = add_common(sub, "show", "state, progress, MLflow run and error of a job", _show)
+    show = add_command(sub, "show", "state, progress, MLflow run and error of a job", _show)
     show.add_argument("job_id")
     show.add_argument("--json", action="store_true")
-    cancel = add_common(sub, "cancel", "cancel a queued or running job", _cancel)
+    cancel = add_command(sub, "cancel", "cancel a queued or running job", _cancel)
     cancel.add_argument("job_id")
-    wait = add_common(sub, "wait", "wait for a job; exit 0 only if it succeeded", _wait)
+    wait = add_command(sub, "wait", "wait for a job; exit 0 only if it succeeded", _wait)
     wait.add_argument("job_id")
     wait.add_argument("--timeout", type=float, default=None, help="seconds (default: forever)")
 
@@ -82,29 +75,6 @@ def _status() -> type[JobStatus]:
     from dlstudio.jobs import JobStatus
 
     return JobStatus
-
-
-def _submit(args: argparse.Namespace) -> int:
-    from dlstudio.data.checks import raise_for_errors
-    from dlstudio.jobs.store import utc_now
-    from dlstudio.settings import get_settings
-    from dlstudio.training.runner import check_run
-
-    spec = build_spec(args)  # refused here, with train's message, before anything is queued
-    if spec.data.path and not _exists(spec.data.path):
-        raise SpecError(f"the data file {spec.data.path!r} does not exist", fix="check the path")
-    raise_for_errors(check_run(spec, get_settings())[1])  # unreadable or untrainable data too
-    job = _store().submit(
-        spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
-    )
-    print(json.dumps({"job_id": job.id}) if args.json else job.id)
-    return 0
-
-
-def _exists(path: str) -> bool:
-    from pathlib import Path
-
-    return Path(path).expanduser().is_file()
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -1,0 +1,118 @@
+"""``dlstudio train|submit|predict|schema``: train now or queue for a worker, predict, the spec."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import sys
+from typing import Any
+
+from dlstudio.cli.common import add_command
+from dlstudio.cli.spec_args import add_spec_arguments, build_spec
+from dlstudio.errors import SpecError
+
+
+def add_train_command(commands: argparse._SubParsersAction) -> None:
+    """Register ``train``."""
+    add_spec_arguments(
+        add_command(commands, "train", "train a model now and log it to MLflow", _train)
+    )
+
+
+def add_submit_command(commands: argparse._SubParsersAction) -> None:
+    """Register ``submit`` (the flags of ``train``)."""
+    add_spec_arguments(
+        add_command(commands, "submit", "queue a training run for a worker", _submit)
+    )
+
+
+def add_predict_command(commands: argparse._SubParsersAction) -> None:
+    """Register ``predict``."""
+    command = add_command(commands, "predict", "predict new rows with a logged model", _predict)
+    command.add_argument("--model", required=True, help="model URI, e.g. models:/churn@champion")
+    command.add_argument(
+        "--data",
+        required=True,
+        help="rows to predict (CSV, Excel, Parquet), or a ZIP or folder of images",
+    )
+    command.add_argument("--output", required=True, help="where to write (.csv or .parquet)")
+
+
+def add_schema_command(commands: argparse._SubParsersAction) -> None:
+    """Register ``schema``."""
+    add_command(commands, "schema", "print the JSON schema of a run spec", _schema)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dlstudio.training import run
+    from dlstudio.training.callbacks import ConsoleProgress
+
+    spec = build_spec(args)
+    # Anything a library prints must not spoil the one JSON object on stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = run(spec, callbacks=[ConsoleProgress(sys.stderr)])
+    if args.json:
+        payload = result.to_json()
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        _print_summary(result)
+    return 0
+
+
+def _print_summary(result: Any) -> None:
+    for note in result.notes:
+        print(f"note: {note}")
+    for finding in result.findings:
+        print(f"{finding.level}: {finding}")
+    print(f"\nrun {result.run_id} (experiment {result.experiment_id}) on {result.device}")
+    baseline = result.baseline["metrics"]
+    print(f"{'metric':<22}{'model':>10}{result.baseline['name']:>24}")
+    for key, value in result.metrics.items():
+        if not key.startswith("test_"):  # the other baselines' own scores: in --json and MLflow
+            continue
+        print(f"{key:<22}{value:>10.4f}{baseline.get(key, float('nan')):>24.4f}")
+    print(f"\n{result.verdict}")
+    print(f"model: {result.model_uri}")
+    if result.registered:
+        print(f"registered: {result.registered['name']} version {result.registered['version']}")
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from dlstudio.data.checks import raise_for_errors
+    from dlstudio.jobs import JobStore
+    from dlstudio.jobs.store import utc_now
+    from dlstudio.settings import get_settings
+    from dlstudio.training.runner import check_run
+
+    spec = build_spec(args)  # refused here, with train's message, before anything is queued
+    if spec.data.path and not _exists(spec.data.path):
+        raise SpecError(f"the data file {spec.data.path!r} does not exist", fix="check the path")
+    raise_for_errors(check_run(spec, get_settings())[1])  # unreadable or untrainable data too
+    job = JobStore.from_settings(get_settings()).submit(
+        spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
+    )
+    print(json.dumps({"job_id": job.id}) if args.json else job.id)
+    return 0
+
+
+def _exists(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).expanduser().is_file()
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from dlstudio.predict import predict_file
+
+    rows = predict_file(args.model, args.data, args.output)
+    print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from dlstudio.spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2))
+    return 0
