@@ -5,6 +5,9 @@ an import circle broken only by a late import still ties the two modules togethe
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "dlstudio"
@@ -150,4 +153,33 @@ def test_no_module_of_dlstudio_imports_streamlit() -> None:
 
     assert not {module: names for module, names in offenders.items() if names}, (
         "only app.py and pages/ may import streamlit"
+    )
+
+
+HEAVY = ("torch", "mlflow", "streamlit", "ray")
+ROOT = PACKAGE.parent
+
+
+def _heavy_modules_after(code: str) -> str:
+    """What of torch, MLflow, Streamlit and Ray a fresh interpreter has imported after ``code``."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", f"{code}; import sys; "
+         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_importing_the_command_line_loads_no_heavy_library() -> None:
+    assert _heavy_modules_after("import dlstudio.cli") == "[]"
+
+
+def test_the_help_of_every_command_loads_no_heavy_library() -> None:
+    """``dlstudio --help`` builds the whole parser: it must not pull in the training stack."""
+    assert (
+        _heavy_modules_after("from dlstudio.cli.entry import build_parser; build_parser()") == "[]"
     )

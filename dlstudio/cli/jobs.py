@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from dlstudio.cli.common import add_command
 
 if TYPE_CHECKING:
-    from dlstudio.jobs import JobStatus, JobStore
+    from dlstudio.jobs.status import JobStatus
+    from dlstudio.jobs.store import JobStore
 
 
 def add_job_commands(commands: argparse._SubParsersAction) -> None:
@@ -72,7 +73,7 @@ def _store() -> JobStore:  # imported late: keeps `dlstudio --help` fast
 
 
 def _status() -> type[JobStatus]:
-    from dlstudio.jobs import JobStatus
+    from dlstudio.jobs.status import JobStatus  # no SQLAlchemy: the parser needs the states
 
     return JobStatus
 

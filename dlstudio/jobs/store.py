@@ -6,12 +6,12 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 
 from dlstudio.errors import UnknownJob
+from dlstudio.jobs.status import JobStatus
 from dlstudio.jobs.tables import job_events, jobs, metadata, workers
 from dlstudio.settings import Settings, private_sqlite_file
 
@@ -20,20 +20,6 @@ STALE_FAILURE = (
     "The job stopped twice without finishing (its worker process died or the machine restarted). "
     "Submit it again; if it keeps failing, try a smaller preset or batch size."
 )
-
-
-class JobStatus(str, Enum):  # noqa: UP042 - the str mixin the issue asks for
-    """queued -> running -> succeeded | failed | cancelled."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
