@@ -124,7 +124,7 @@ def import_costs(top: int = 8) -> None:
     A package's figure includes what it imports first (mlflow pulls in pandas, sklearn, ...), so
     the rows overlap; the wall time is the whole interpreter.
     """
-    code = "import dlstudio.cli, dlstudio.training.runner, dlstudio.tasks.tabular"
+    code = "import dlstudio.cli, dlstudio.training.runner, dlstudio.tasks.tabular.template"
     started = time.perf_counter()
     done = subprocess.run(
         [str(PYTHON), "-X", "importtime", "-c", code], capture_output=True, text=True, cwd=ROOT
@@ -151,7 +151,7 @@ t0 = time.perf_counter()
 from dlstudio.cli.entry import build_parser
 from dlstudio.cli.spec_args import build_spec
 import dlstudio.training.runner as runner
-import dlstudio.tasks.tabular as tabular
+import dlstudio.tasks.tabular.template as tabular
 phases = {"imports (dlstudio, torch, mlflow, sklearn, pandas)": time.perf_counter() - t0}
 def timed(module, name, label):
     original = getattr(module, name)

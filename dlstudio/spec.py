@@ -1,7 +1,10 @@
 """The one RunSpec: everything a training run needs, validated once, built from YAML, flags or forms.
 
-A RunSpec is frozen and discriminated by ``task``; each task contributes its own ``options`` model.
-Every field carries a default and a description, which feed the CLI help, forms and docs.
+A RunSpec is frozen and discriminated by ``task``. This module holds its envelope (data,
+training, tracking) and reads, writes and validates it; each template contributes its own
+``options`` model and task name from its package (``dlstudio/tasks/<template>/options.py``), and
+the union of them is assembled from the template registry. Every field carries a default and a
+description, which feed the CLI help, forms and docs.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -25,10 +29,8 @@ from pydantic import (
 
 from dlstudio.credentials import check_no_password, mask_url
 from dlstudio.errors import SpecError
+from dlstudio.tasks.registry import spec_models
 
-TaskName = Literal[
-    "tabular_classification", "forecasting", "text_sentiment", "image_classification"
-]
 Preset = Literal["fast", "balanced", "best"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 
@@ -179,272 +181,36 @@ def parse_promote_if(text: str) -> tuple[str, str, float]:
     return match.group(1), match.group(2), float(match.group(3))
 
 
-class TabularClassificationOptions(FrozenModel):
-    """Options of the tabular classification template (an MLP over typed columns)."""
+class RunSpecBase(FrozenModel):
+    """What every RunSpec holds; a template's model adds its ``task`` name and ``options``."""
 
-    features: list[str] | None = Field(
-        default=None, description="Columns to use as inputs; all other usable columns when empty."
-    )
-    exclude: list[str] = Field(default_factory=list, description="Columns never used as inputs.")
-    hidden_sizes: list[Annotated[int, Field(ge=1, le=8192)]] | None = Field(
-        default=None, description="Width of each hidden layer; preset."
-    )
-    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
-    max_embedding_dim: int = Field(
-        default=32, ge=1, le=512, description="Largest embedding size for a categorical column."
-    )
-    class_weight: Literal["auto", "balanced", "none"] = Field(
-        default="auto",
-        description="auto: weights 1/sqrt(class share) (helps rare classes without hurting "
-        "accuracy much); balanced: 1/share; none: every row counts the same.",
-    )
-    test_fraction: float = Field(
-        default=0.2, gt=0, lt=0.5, description="Share held out for the test (when no test file)."
-    )
-    val_fraction: float = Field(
-        default=0.15,
-        gt=0,
-        lt=0.5,
-        description="Share of the training rows used for early stopping.",
-    )
-
-
-Frequency = Literal["auto", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"]
-
-
-class ForecastingOptions(FrozenModel):
-    """Options of the forecasting template (an LSTM/GRU over a window of past values)."""
-
-    time_column: str | None = Field(
-        default=None, description="Column with the dates or times; guessed when empty."
-    )
-    series_column: str | None = Field(
-        default=None,
-        description="Column naming the series (store, product...) when the file holds several; "
-        "one model learns them all.",
-    )
-    covariates: list[str] = Field(
-        default_factory=list,
-        description="Columns known ahead of time (promotions, holidays, weather forecast) that "
-        "help predict the target; their future values are needed to forecast.",
-    )
-    frequency: Frequency = Field(
-        default="auto", description="Spacing of the timestamps; auto: read from the data."
-    )
-    season_length: int | None = Field(
-        default=None,
-        ge=1,
-        le=1000,
-        description="Steps in one season (12 for monthly, 7 for daily...); from the frequency.",
-    )
-    horizon: int | None = Field(
-        default=None, ge=1, le=1000, description="Steps to forecast; one season when empty."
-    )
-    lookback: int | None = Field(
-        default=None,
-        ge=2,
-        le=5000,
-        description="Past steps the model reads; a few seasons when empty.",
-    )
-    day_first: bool = Field(
-        default=False, description="Read ambiguous dates like 03/04/2024 as 3 April (day first)."
-    )
-    duplicates: Literal["error", "sum", "mean", "last"] = Field(
-        default="error",
-        description="Several rows with the same time in one series: stop (error), add them up "
-        "(sum), average them (mean) or keep the last.",
-    )
-    fill: Literal["interpolate", "previous", "zero"] = Field(
-        default="interpolate",
-        description="How missing values and gaps in the timeline are filled: interpolate "
-        "between neighbours, repeat the previous value, or zero (e.g. no sales that day).",
-    )
-    cell: Literal["lstm", "gru"] = Field(default="lstm", description="Recurrent cell type.")
-    hidden_size: int | None = Field(
-        default=None, ge=4, le=2048, description="Units of the recurrent layer; preset."
-    )
-    layers: int | None = Field(default=None, ge=1, le=4, description="Recurrent layers; preset.")
-    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
-    ensemble: int | None = Field(
-        default=None,
-        ge=1,
-        le=10,
-        description="Networks trained side by side and averaged (steadier forecasts, longer "
-        "training); preset: 1 fast, 3 balanced, 5 best.",
-    )
-    target_transform: Literal["auto", "none", "log"] = Field(
-        default="auto",
-        description="log: model the logarithm (seasonal swings that grow with the level); auto: "
-        "log for positive series whose swings grow with the level.",
-    )
-    quantiles: bool = Field(
-        default=True, description="Also forecast p10 and p90: an 80% prediction interval."
-    )
-    test_fraction: float = Field(
-        default=0.2,
-        gt=0,
-        lt=0.5,
-        description="Last share of each series used for the backtest against the baselines.",
-    )
-
-
-class TextSentimentOptions(FrozenModel):
-    """Options of the text template (sentiment, or any labelling of short texts)."""
-
-    text_column: str | None = Field(
-        default=None, description="Column with the texts; the longest free-text column when empty."
-    )
-    model: Literal["auto", "ngram_bag", "bigru", "transformer"] = Field(
-        default="auto",
-        description="ngram_bag: word and character n-grams (fastText style, very fast); bigru: a "
-        "bidirectional GRU with attention; transformer: a small Transformer encoder; auto: the "
-        "preset picks.",
-    )
-    vocab_size: int = Field(
-        default=20_000, ge=100, le=500_000, description="Most frequent words kept; others unknown."
-    )
-    max_length: int = Field(
-        default=128, ge=8, le=2048, description="Words read per text; longer texts are cut."
-    )
-    embedding_dim: int | None = Field(
-        default=None, ge=8, le=1024, description="Size of the word vectors; preset."
-    )
-    hidden_size: int | None = Field(
-        default=None,
-        ge=8,
-        le=2048,
-        description="Units of the recurrent/Transformer layers; preset.",
-    )
-    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
-    class_weight: Literal["auto", "balanced", "none"] = Field(
-        default="auto",
-        description="auto: weights 1/sqrt(class share); balanced: 1/share; none: equal.",
-    )
-    test_fraction: float = Field(
-        default=0.2, gt=0, lt=0.5, description="Share held out for the test (when no test file)."
-    )
-    val_fraction: float = Field(
-        default=0.15, gt=0, lt=0.5, description="Share of the training rows for early stopping."
-    )
-
-
-class ImageClassificationOptions(FrozenModel):
-    """Options of the image template (a CNN trained on a ZIP or folder of class folders)."""
-
-    image_size: int | None = Field(
-        default=None,
-        ge=8,
-        le=512,
-        description="Side in pixels every image is resized to; from the images and the preset "
-        "when empty (small images such as 8x8 digits are enlarged to 32).",
-    )
-    channels: Literal["auto", 1, 3] = Field(
-        default="auto", description="1: grayscale; 3: colour; auto: 1 when every image is grey."
-    )
-    model: Literal["auto", "small_cnn", "resnet"] = Field(
-        default="auto",
-        description="small_cnn: a fast plain CNN; resnet: a compact ResNet (more accurate, "
-        "slower); auto: the preset picks.",
-    )
-    width: int | None = Field(
-        default=None, ge=8, le=256, description="Channels of the first layer; preset."
-    )
-    augment: Literal["auto", "none", "shift", "photo"] = Field(
-        default="auto",
-        description="Random changes to training images so the model generalizes. shift: small "
-        "moves, zooms and turns (digits, symbols, documents); photo: crops, mirror flips and "
-        "colour changes; auto: photo for colour images, shift for grey ones.",
-    )
-    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
-    label_smoothing: float = Field(
-        default=0.1, ge=0, lt=0.5, description="Soften the targets a little: steadier models."
-    )
-    class_weight: Literal["auto", "balanced", "none"] = Field(
-        default="auto",
-        description="auto: weights 1/sqrt(class share); balanced: 1/share; none: equal.",
-    )
-    test_fraction: float = Field(
-        default=0.2,
-        gt=0,
-        lt=0.5,
-        description="Share held out for the test (when there is no test folder or test ZIP).",
-    )
-    val_fraction: float = Field(
-        default=0.15, gt=0, lt=0.5, description="Share of the training images for early stopping."
-    )
-
-
-class _RunSpecBase(FrozenModel):
     data: DataSpec = Field(default_factory=DataSpec, description="The data to train on.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description="How to train.")
     tracking: TrackingSpec = Field(default_factory=TrackingSpec, description="MLflow tracking.")
 
 
-class TabularClassificationSpec(_RunSpecBase):
-    """Predict a category (churn yes/no, product type, ...) from the other columns of a table."""
-
-    task: Literal["tabular_classification"] = Field(
-        default="tabular_classification", description="The task template to run."
-    )
-    options: TabularClassificationOptions = Field(
-        default_factory=TabularClassificationOptions, description="The template's own options."
-    )
+# Any template's spec, for annotations: parse_spec returns the template's own model (its
+# ``task`` and ``options`` included), a subclass of this envelope.
+RunSpec = RunSpecBase
 
 
-class ForecastingSpec(_RunSpecBase):
-    """Forecast the next values of one or many time series (sales, demand, load)."""
-
-    task: Literal["forecasting"] = Field(
-        default="forecasting", description="The task template to run."
-    )
-    options: ForecastingOptions = Field(
-        default_factory=ForecastingOptions, description="The template's own options."
-    )
-
-
-class TextSentimentSpec(_RunSpecBase):
-    """Label short texts (reviews, tickets, survey answers) by sentiment or any set of classes."""
-
-    task: Literal["text_sentiment"] = Field(
-        default="text_sentiment", description="The task template to run."
-    )
-    options: TextSentimentOptions = Field(
-        default_factory=TextSentimentOptions, description="The template's own options."
-    )
-
-
-class ImageClassificationSpec(_RunSpecBase):
-    """Sort images into classes (defect / ok, product types) from a ZIP of class folders."""
-
-    task: Literal["image_classification"] = Field(
-        default="image_classification", description="The task template to run."
-    )
-    options: ImageClassificationOptions = Field(
-        default_factory=ImageClassificationOptions, description="The template's own options."
-    )
-
-
-# One entry per implemented template; the union below is the public RunSpec type.
-SPEC_MODELS: dict[str, type[_RunSpecBase]] = {
-    "tabular_classification": TabularClassificationSpec,
-    "forecasting": ForecastingSpec,
-    "text_sentiment": TextSentimentSpec,
-    "image_classification": ImageClassificationSpec,
-}
-
-RunSpec = Annotated[Union[tuple(SPEC_MODELS.values())], Field(discriminator="task")]  # noqa: UP007
-_RUN_SPEC = TypeAdapter(RunSpec)
+@cache
+def _run_spec() -> TypeAdapter:
+    """The discriminated union of the registered templates' models (built on first use)."""
+    union = Union[tuple(spec_models().values())]  # noqa: UP007
+    return TypeAdapter(Annotated[union, Field(discriminator="task")])
 
 
 def parse_spec(raw: dict[str, Any]) -> RunSpec:
     """Validate a plain dict (from YAML, flags or a form) into a RunSpec; SpecError if invalid."""
+    models = spec_models()
     task = raw.get("task", "tabular_classification")
-    if task not in SPEC_MODELS:
-        raise SpecError(_unknown_task_message(task), fix=f"use one of: {', '.join(SPEC_MODELS)}")
+    if task not in models:
+        raise SpecError(_unknown_task_message(task), fix=f"use one of: {', '.join(models)}")
     try:
-        return _RUN_SPEC.validate_python({**raw, "task": task})
+        return _run_spec().validate_python({**raw, "task": task})
     except ValidationError as exc:
-        raise SpecError(_describe(exc, SPEC_MODELS[task])) from None
+        raise SpecError(_describe(exc, models[task])) from None
 
 
 class _AliasFound(yaml.YAMLError):
@@ -513,7 +279,7 @@ def dump_spec(spec: RunSpec) -> str:
 
 def spec_json_schema() -> dict[str, Any]:
     """JSON schema of RunSpec (all tasks), for docs, forms and editors."""
-    return _RUN_SPEC.json_schema()
+    return _run_spec().json_schema()
 
 
 def flatten_spec(spec: RunSpec) -> dict[str, str]:
@@ -552,7 +318,7 @@ def apply_overrides(raw: dict[str, Any], assignments: list[str]) -> dict[str, An
 
 
 def _unknown_task_message(task: object) -> str:
-    close = difflib.get_close_matches(str(task), list(SPEC_MODELS), n=1)
+    close = difflib.get_close_matches(str(task), list(spec_models()), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown task {task!r}{hint}"
 
@@ -562,7 +328,7 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
     lines = []
     for error in exc.errors():
         location = [str(part) for part in error["loc"] if not str(part).startswith("tagged-union")]
-        if location and location[0] in SPEC_MODELS:
+        if location and location[0] in spec_models():
             location = location[1:]
         field = ".".join(location) or "spec"
         if error["type"] == "extra_forbidden":

@@ -71,7 +71,7 @@ def test_profile_of_a_zip_of_images_counts_classes_and_lists_what_is_left_out(
     import io
     import zipfile
 
-    from dlstudio.tasks.image_sample import shapes_zip
+    from dlstudio.tasks.images.sample import shapes_zip
 
     buffer = io.BytesIO(shapes_zip(per_class=12, size=16))
     with zipfile.ZipFile(buffer, "a") as archive:

@@ -330,7 +330,7 @@ def test_image_task_given_a_table_asks_for_images(
 def test_table_task_given_images_asks_for_a_table(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from dlstudio.tasks.image_sample import shapes_zip
+    from dlstudio.tasks.images.sample import shapes_zip
 
     archive = tmp_path / "shapes.zip"
     archive.write_bytes(shapes_zip(per_class=4))

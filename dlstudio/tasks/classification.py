@@ -16,7 +16,7 @@ from torch import nn
 
 from dlstudio.evaluation.metrics import classification_metrics, confusion, per_class_report
 from dlstudio.tasks.base import TrainingData
-from dlstudio.tasks.tabular_checks import clean_target
+from dlstudio.tasks.classification_checks import clean_target
 from dlstudio.training.device import DeviceChoice
 from dlstudio.training.loop import TensorData
 

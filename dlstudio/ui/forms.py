@@ -15,7 +15,8 @@ from typing import Any, Literal
 import annotated_types
 from pydantic import BaseModel
 
-from dlstudio.spec import SPEC_MODELS, RunSpec, parse_spec
+from dlstudio.spec import RunSpec, parse_spec
+from dlstudio.tasks.registry import spec_models
 
 Kind = Literal["choice", "int", "float", "bool", "columns", "int_list", "text"]
 # asked elsewhere on the Train page, or not meant for a form
@@ -42,7 +43,7 @@ def advanced_fields(task: str, *, asked: Collection[str] = ()) -> list[FormField
 
     ``asked``: spec paths the page already asks for, such as the template's column roles.
     """
-    spec_model = SPEC_MODELS[task]
+    spec_model = spec_models()[task]
     left_out = NOT_IN_FORM | set(asked)
     fields = []
     for section in ("training", "options", "tracking"):

@@ -15,7 +15,7 @@ from dlstudio.data.store import DatasetStore
 from dlstudio.jobs import JobStore
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
-from dlstudio.tasks.image_sample import shapes_zip
+from dlstudio.tasks.images.sample import shapes_zip
 from dlstudio.ui.status import device_status
 from dlstudio.ui.views import duration
 from tests.conftest import make_customers

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from dlstudio.predict import load_model
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import parse_spec
-from dlstudio.tasks.image_sample import shapes_zip
+from dlstudio.tasks.images.sample import shapes_zip
 from dlstudio.tracking.setup import configure_tracking
 from dlstudio.training import RunResult, run
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import parse_spec
-from dlstudio.tasks.text_sample import reviews
+from dlstudio.tasks.text.sample import reviews
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
 from dlstudio.training import RunResult, run
 from tests.conftest import make_customers

@@ -206,7 +206,7 @@ def test_default_store_lives_in_the_home_folder(isolated_home: Path) -> None:
 
 
 def test_a_zip_of_image_folders_is_stored_with_images_and_classes(store: DatasetStore) -> None:
-    from dlstudio.tasks.image_sample import shapes_zip
+    from dlstudio.tasks.images.sample import shapes_zip
 
     stored = store.save("shapes", shapes_zip(per_class=4, size=8), filename="shapes.zip")
 

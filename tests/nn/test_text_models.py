@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from dlstudio.nn.text import TextModelConfig, build_text_model
-from dlstudio.tasks.text_encoding import TextEncoder
+from dlstudio.tasks.text.encoding import TextEncoder
 
 KINDS = ("ngram_bag", "bigru", "transformer")
 POSITIVE = ["great phone", "love it", "works great", "very good", "excellent value",

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dlstudio.errors import DataError
-from dlstudio.tasks.forecasting_data import layout_of, read_series
+from dlstudio.tasks.forecasting.data import layout_of, read_series
 
 
 def monthly(n: int = 48, *, start: str = "2019-01-01") -> pd.DataFrame:

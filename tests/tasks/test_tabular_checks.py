@@ -12,8 +12,8 @@ from dlstudio.data.checks import Finding
 from dlstudio.data.readers import read_table
 from dlstudio.spec import parse_spec
 from dlstudio.tasks.base import TrainingData
-from dlstudio.tasks.tabular import TabularClassification
-from dlstudio.tasks.tabular_checks import feature_columns
+from dlstudio.tasks.tabular.checks import feature_columns
+from dlstudio.tasks.tabular.template import TabularClassification
 from tests.conftest import make_customers
 
 COLUMNS = "customer_id, tenure, plan, monthly, paperless, signup, region, churn"

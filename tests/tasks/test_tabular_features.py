@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dlstudio.errors import DataError
-from dlstudio.tasks.tabular_features import MISSING, OTHER, TabularFeatures, fit_features
+from dlstudio.tasks.tabular.features import MISSING, OTHER, TabularFeatures, fit_features
 from tests.conftest import make_customers
 
 

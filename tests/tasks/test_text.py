@@ -16,7 +16,7 @@ from dlstudio.predict import load_model, predict_frame
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
 from dlstudio.tasks import get_template
-from dlstudio.tasks.text_sample import reviews
+from dlstudio.tasks.text.sample import reviews
 from dlstudio.training import run
 from dlstudio.training.runner import check_run
 

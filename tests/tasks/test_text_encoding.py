@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from dlstudio.tasks import text_encoding
-from dlstudio.tasks.text_encoding import (
+from dlstudio.tasks.text import encoding as text_encoding
+from dlstudio.tasks.text.encoding import (
     CHARS_PER_TOKEN,
     PAD,
     UNK,
@@ -109,7 +109,7 @@ def test_bag_ids_are_the_same_in_another_process_with_another_hash_seed():
     encoder = TextEncoder.fit(texts, vocab_size=10, max_length=8, buckets=1000, min_count=1)
     script = (
         "import json, sys\n"
-        "from dlstudio.tasks.text_encoding import TextEncoder\n"
+        "from dlstudio.tasks.text.encoding import TextEncoder\n"
         "raw = json.loads(sys.stdin.read())\n"
         "print(json.dumps(TextEncoder.from_json(raw['encoder']).encode_bag(raw['texts']).tolist()))"
     )

@@ -32,7 +32,7 @@ from dlstudio.errors import DataError
 from dlstudio.predict import load_model
 from dlstudio.spec import parse_spec
 from dlstudio.tasks import get_template, task_names
-from dlstudio.tasks.image_sample import shapes_zip
+from dlstudio.tasks.images.sample import shapes_zip
 from dlstudio.tracking.pyfunc import SERVING_FLAG, DLStudioModel
 from dlstudio.tracking.runlog import _requirements
 from dlstudio.training import run

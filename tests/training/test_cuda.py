@@ -85,7 +85,7 @@ def test_tabular_trains_on_cuda_and_predicts_on_cpu(tmp_path: Path) -> None:
 
 
 def test_text_trains_on_cuda_and_predicts_on_cpu(tmp_path: Path) -> None:
-    from dlstudio.tasks.text_sample import reviews
+    from dlstudio.tasks.text.sample import reviews
 
     frame = reviews()
     outcome, predictor = _train("text_sentiment", TrainingData(frame), {
@@ -96,7 +96,7 @@ def test_text_trains_on_cuda_and_predicts_on_cpu(tmp_path: Path) -> None:
 
 
 def test_forecasting_trains_on_cuda_and_predicts_on_cpu(tmp_path: Path) -> None:
-    from dlstudio.tasks.forecasting_sample import store_sales
+    from dlstudio.tasks.forecasting.sample import store_sales
 
     frame = store_sales()
     roles = get_template("forecasting").suggest_roles(frame)
@@ -111,7 +111,7 @@ def test_forecasting_trains_on_cuda_and_predicts_on_cpu(tmp_path: Path) -> None:
 
 def test_images_train_on_cuda_channels_last_and_predict_on_cpu(tmp_path: Path) -> None:
     from dlstudio.data.image_source import ImageSource
-    from dlstudio.tasks.image_sample import shapes_zip
+    from dlstudio.tasks.images.sample import shapes_zip
 
     path = tmp_path / "shapes.zip"
     path.write_bytes(shapes_zip(per_class=30, size=24))

@@ -8,7 +8,7 @@ import zipfile
 from dlstudio.data.report import report_images
 from dlstudio.data.store import DatasetStore
 from dlstudio.settings import get_settings
-from dlstudio.tasks.image_sample import shapes_zip
+from dlstudio.tasks.images.sample import shapes_zip
 
 
 def with_split_folders(archive: bytes) -> bytes:

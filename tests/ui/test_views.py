@@ -7,7 +7,7 @@ from dlstudio.jobs import JobStatus, JobStore
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
-from dlstudio.tasks.tabular_checks import guess_target
+from dlstudio.tasks.classification_checks import guess_target
 from dlstudio.ui.views import add_sample, duration, jobs_table, progress_share, progress_text
 
 

@@ -14,8 +14,8 @@ from dlstudio.errors import DataError
 from dlstudio.evaluation import forecast as fc
 from dlstudio.nn.persist import load_network, save_network
 from dlstudio.nn.recurrent import RNNForecaster, RNNForecasterConfig
-from dlstudio.tasks.forecasting_data import SINGLE_SERIES, Frequency, Layout, Series, read_series
-from dlstudio.tasks.forecasting_features import (
+from dlstudio.tasks.forecasting.data import SINGLE_SERIES, Frequency, Layout, Series, read_series
+from dlstudio.tasks.forecasting.features import (
     Covariates,
     Scaling,
     Windows,

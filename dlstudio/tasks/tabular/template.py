@@ -20,7 +20,6 @@ from dlstudio.data.checks import Finding
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
 from dlstudio.nn.persist import load_network, save_network
-from dlstudio.spec import TabularClassificationSpec
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,
@@ -40,8 +39,10 @@ from dlstudio.tasks.classification import (
     split_rows,
     validation_scores,
 )
-from dlstudio.tasks.tabular_checks import check_table, feature_columns, guess_target
-from dlstudio.tasks.tabular_features import TabularFeatures, fit_features
+from dlstudio.tasks.classification_checks import guess_target
+from dlstudio.tasks.tabular.checks import check_table, feature_columns
+from dlstudio.tasks.tabular.features import TabularFeatures, fit_features
+from dlstudio.tasks.tabular.options import TabularClassificationSpec
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
@@ -83,7 +84,7 @@ class TabularClassification(TaskTemplate):
         return {"target": guess_target(frame)}
 
     def sample(self) -> Sample:
-        from dlstudio.tasks.tabular_sample import churn_table
+        from dlstudio.tasks.tabular.sample import churn_table
 
         return Sample(
             name="sample-churn",
@@ -264,3 +265,6 @@ def _fit_config(spec: TabularClassificationSpec, preset: Preset, n_train: int) -
 def _classical_inputs(features: TabularFeatures, part: pd.DataFrame) -> np.ndarray:
     numeric, categorical = features.transform(part)
     return np.hstack([numeric, categorical.astype(np.float32)])
+
+
+TEMPLATE = TabularClassification  # registered in dlstudio/tasks/registry.py

@@ -14,7 +14,6 @@ from dlstudio.data.checks import Finding
 from dlstudio.errors import DataError
 from dlstudio.evaluation import forecast as fc
 from dlstudio.nn.recurrent import PinballLoss, RNNForecaster
-from dlstudio.spec import ForecastingOptions, ForecastingSpec
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,
@@ -23,7 +22,7 @@ from dlstudio.tasks.base import (
     TaskTemplate,
     TrainingData,
 )
-from dlstudio.tasks.forecasting_data import (
+from dlstudio.tasks.forecasting.data import (
     Frequency,
     Layout,
     Prepared,
@@ -32,13 +31,13 @@ from dlstudio.tasks.forecasting_data import (
     layout_of,
     read_series,
 )
-from dlstudio.tasks.forecasting_features import (
+from dlstudio.tasks.forecasting.features import (
     Covariates,
     Scaling,
     Windows,
     wants_log,
 )
-from dlstudio.tasks.forecasting_model import (
+from dlstudio.tasks.forecasting.model import (
     PRESETS,
     ForecastPredictor,
     ModelPlan,
@@ -47,7 +46,8 @@ from dlstudio.tasks.forecasting_model import (
     save_model,
     window_tensors,
 )
-from dlstudio.tasks.forecasting_report import (
+from dlstudio.tasks.forecasting.options import ForecastingOptions, ForecastingSpec
+from dlstudio.tasks.forecasting.report import (
     backtest_table,
     horizon_rows,
     input_example,
@@ -92,7 +92,7 @@ class Forecasting(TaskTemplate):
         return {"target": target, "time": time, "series": guess_series_column(frame, time, target)}
 
     def sample(self) -> Sample:
-        from dlstudio.tasks.forecasting_sample import store_sales
+        from dlstudio.tasks.forecasting.sample import store_sales
 
         return Sample(
             name="sample-store-sales",
@@ -370,3 +370,6 @@ class _Validation:
 def _batch_size(n_windows: int) -> int:
     """About 20 steps per epoch, between 16 and 256 windows per batch."""
     return int(min(256, max(16, 2 ** round(np.log2(max(n_windows, 1) / 20)))))
+
+
+TEMPLATE = Forecasting  # registered in dlstudio/tasks/registry.py

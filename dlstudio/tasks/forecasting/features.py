@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dlstudio.data.columns import to_numeric
-from dlstudio.tasks.forecasting_data import Frequency, Series
+from dlstudio.tasks.forecasting.data import Frequency, Series
 
 MAX_LEVELS = 20  # categorical covariate levels kept; rarer ones share a zero code
 

@@ -20,7 +20,6 @@ from dlstudio.data.columns import infer_column_type
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn.persist import load_network, save_network
 from dlstudio.nn.text import TextModelConfig, build_text_model
-from dlstudio.spec import TextSentimentSpec
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,
@@ -40,13 +39,14 @@ from dlstudio.tasks.classification import (
     split_rows,
     validation_scores,
 )
-from dlstudio.tasks.tabular_checks import (
+from dlstudio.tasks.classification_checks import (
     check_label_rows,
     check_target_column,
     errors_first,
     guess_target,
 )
-from dlstudio.tasks.text_encoding import CHARS_PER_TOKEN, TextEncoder, clip_text, tokenize
+from dlstudio.tasks.text.encoding import CHARS_PER_TOKEN, TextEncoder, clip_text, tokenize
+from dlstudio.tasks.text.options import TextSentimentSpec
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
@@ -89,7 +89,7 @@ class TextSentiment(TaskTemplate):
         return {"target": guess_target(rest), "text": text}
 
     def sample(self) -> Sample:
-        from dlstudio.tasks.text_sample import reviews
+        from dlstudio.tasks.text.sample import reviews
 
         return Sample(
             name="sample-reviews",
@@ -345,3 +345,6 @@ def _check_lengths(column: pd.Series, max_length: int) -> list[Finding]:
         "Raise options.max_length to read more of each text (training gets slower).",
         str(column.name),
     )]  # fmt: skip
+
+
+TEMPLATE = TextSentiment  # registered in dlstudio/tasks/registry.py

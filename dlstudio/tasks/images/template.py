@@ -26,7 +26,6 @@ from dlstudio.errors import DataError
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn.cnn import ImageModelConfig, build_image_model
 from dlstudio.nn.persist import load_network, save_network
-from dlstudio.spec import ImageClassificationSpec
 from dlstudio.tasks.base import BaselineResult, Sample, TaskOutcome, TaskTemplate, TrainingData
 from dlstudio.tasks.classification import (
     Splits,
@@ -38,8 +37,9 @@ from dlstudio.tasks.classification import (
     prediction_table,
     validation_scores,
 )
-from dlstudio.tasks.image_report import contact_sheet, mistakes
-from dlstudio.tasks.tabular_checks import errors_first
+from dlstudio.tasks.classification_checks import errors_first
+from dlstudio.tasks.images.options import ImageClassificationSpec
+from dlstudio.tasks.images.report import contact_sheet, mistakes
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
@@ -81,7 +81,7 @@ class ImageClassification(TaskTemplate):
 
     def sample(self) -> Sample:
         from dlstudio.data.images import list_images
-        from dlstudio.tasks.image_sample import shapes_zip
+        from dlstudio.tasks.images.sample import shapes_zip
 
         archive = shapes_zip()
         listing = pd.DataFrame(list_images(archive), columns=["image", "label", "split"])
@@ -419,3 +419,6 @@ def _check_classes(
                              f"{', '.join(map(repr, unknown))}.",
                              "Use the same class folder names for training and test images."))  # fmt: skip
     return found
+
+
+TEMPLATE = ImageClassification  # registered in dlstudio/tasks/registry.py

@@ -8,9 +8,9 @@ import pandas as pd
 
 from dlstudio.evaluation import forecast as fc
 from dlstudio.tasks.base import BaselineResult
-from dlstudio.tasks.forecasting_data import SINGLE_SERIES, Layout, Series
-from dlstudio.tasks.forecasting_features import Windows
-from dlstudio.tasks.forecasting_model import ForecastPredictor, ModelPlan, Plan
+from dlstudio.tasks.forecasting.data import SINGLE_SERIES, Layout, Series
+from dlstudio.tasks.forecasting.features import Windows
+from dlstudio.tasks.forecasting.model import ForecastPredictor, ModelPlan, Plan
 
 
 def verdict_text(ours: float, baselines: list[BaselineResult]) -> str:

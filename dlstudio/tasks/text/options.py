@@ -1,0 +1,63 @@
+"""The options of the text template, and its RunSpec model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from dlstudio.spec import FrozenModel, RunSpecBase
+
+
+class TextSentimentOptions(FrozenModel):
+    """Options of the text template (sentiment, or any labelling of short texts)."""
+
+    text_column: str | None = Field(
+        default=None, description="Column with the texts; the longest free-text column when empty."
+    )
+    model: Literal["auto", "ngram_bag", "bigru", "transformer"] = Field(
+        default="auto",
+        description="ngram_bag: word and character n-grams (fastText style, very fast); bigru: a "
+        "bidirectional GRU with attention; transformer: a small Transformer encoder; auto: the "
+        "preset picks.",
+    )
+    vocab_size: int = Field(
+        default=20_000, ge=100, le=500_000, description="Most frequent words kept; others unknown."
+    )
+    max_length: int = Field(
+        default=128, ge=8, le=2048, description="Words read per text; longer texts are cut."
+    )
+    embedding_dim: int | None = Field(
+        default=None, ge=8, le=1024, description="Size of the word vectors; preset."
+    )
+    hidden_size: int | None = Field(
+        default=None,
+        ge=8,
+        le=2048,
+        description="Units of the recurrent/Transformer layers; preset.",
+    )
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout rate; preset.")
+    class_weight: Literal["auto", "balanced", "none"] = Field(
+        default="auto",
+        description="auto: weights 1/sqrt(class share); balanced: 1/share; none: equal.",
+    )
+    test_fraction: float = Field(
+        default=0.2, gt=0, lt=0.5, description="Share held out for the test (when no test file)."
+    )
+    val_fraction: float = Field(
+        default=0.15, gt=0, lt=0.5, description="Share of the training rows for early stopping."
+    )
+
+
+class TextSentimentSpec(RunSpecBase):
+    """Label short texts (reviews, tickets, survey answers) by sentiment or any set of classes."""
+
+    task: Literal["text_sentiment"] = Field(
+        default="text_sentiment", description="The task template to run."
+    )
+    options: TextSentimentOptions = Field(
+        default_factory=TextSentimentOptions, description="The template's own options."
+    )
+
+
+SPEC = TextSentimentSpec  # registered in dlstudio/tasks/registry.py
