@@ -6,10 +6,10 @@ import streamlit as st
 
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
-from dlstudio.ui.hosts import host_allowed
-from dlstudio.ui.status import device_status
-from dlstudio.ui.text import escape_markdown
-from pages.ui.widgets import APP_RAN_KEY, RESUME_KEY
+from dlstudio.views.hosts import host_allowed
+from dlstudio.views.status import device_status
+from dlstudio.views.text import escape_markdown
+from pages._widgets.widgets import APP_RAN_KEY, RESUME_KEY
 
 st.set_page_config(page_title="dlstudio", page_icon=":bar_chart:", layout="wide")
 

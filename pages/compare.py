@@ -16,7 +16,7 @@ from dlstudio.tracking.queries import (
     run_labels,
     runs_history,
 )
-from pages.ui.widgets import ensure_navigation
+from pages._widgets.widgets import ensure_navigation
 
 ensure_navigation()
 

@@ -18,10 +18,10 @@ from dlstudio.data.uploads import DATASET_TYPES, name_from_filename
 from dlstudio.errors import DLStudioError
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
-from dlstudio.ui.datasets import data_kind, templates_reading
-from dlstudio.ui.text import escape_markdown
-from pages.ui.images import image_dataset
-from pages.ui.widgets import ensure_navigation, show_message
+from dlstudio.views.datasets import data_kind, templates_reading
+from dlstudio.views.text import escape_markdown
+from pages._widgets.images import image_dataset
+from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
 

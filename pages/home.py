@@ -11,10 +11,11 @@ from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template, task_names
 from dlstudio.tasks.base import Sample
 from dlstudio.tracking.queries import recent_runs
-from dlstudio.ui.status import device_status
-from dlstudio.ui.text import inline_code
-from dlstudio.ui.views import add_sample, jobs_table
-from pages.ui.widgets import ensure_navigation, job_store
+from dlstudio.views.datasets import add_sample
+from dlstudio.views.jobs import jobs_table
+from dlstudio.views.status import device_status
+from dlstudio.views.text import inline_code
+from pages._widgets.widgets import ensure_navigation, job_store
 
 ensure_navigation()
 

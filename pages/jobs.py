@@ -8,9 +8,9 @@ from dlstudio.jobs import JobStatus
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import UnknownRun, run_history
-from dlstudio.ui.text import escape_markdown
-from dlstudio.ui.views import duration, jobs_table, progress_share, progress_text
-from pages.ui.widgets import ensure_navigation, job_store
+from dlstudio.views.jobs import duration, jobs_table, progress_share, progress_text
+from dlstudio.views.text import escape_markdown
+from pages._widgets.widgets import ensure_navigation, job_store
 
 ensure_navigation()
 

@@ -17,9 +17,9 @@ from dlstudio.predict import (
 )
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import finished_run_choices
-from dlstudio.ui.image_try import predict_image_files, reads_images
-from dlstudio.ui.text import inline_code
-from pages.ui.widgets import ensure_navigation, show_message
+from dlstudio.views.image_try import predict_image_files, reads_images
+from dlstudio.views.text import inline_code
+from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
 

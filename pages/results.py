@@ -19,11 +19,11 @@ from dlstudio.tracking.queries import (
     run_history,
     run_url,
 )
-from dlstudio.ui.image_try import accepts_images, predict_image
-from dlstudio.ui.text import escape_markdown, inline_code
-from dlstudio.ui.text_try import LabelPrediction, accepts_sentences, predict_sentence
-from pages.ui.images import image_mistakes
-from pages.ui.widgets import ensure_navigation, show_message
+from dlstudio.views.image_try import accepts_images, predict_image
+from dlstudio.views.text import escape_markdown, inline_code
+from dlstudio.views.text_try import LabelPrediction, accepts_sentences, predict_sentence
+from pages._widgets.images import image_mistakes
+from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
 

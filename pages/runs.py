@@ -6,8 +6,8 @@ import streamlit as st
 from dlstudio.credentials import mask_url
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.queries import recent_runs, run_choices
-from dlstudio.ui.text import inline_code
-from pages.ui.widgets import ensure_navigation
+from dlstudio.views.text import inline_code
+from pages._widgets.widgets import ensure_navigation
 
 ensure_navigation()
 

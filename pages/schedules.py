@@ -6,9 +6,9 @@ import streamlit as st
 from dlstudio.jobs import scheduling
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
-from dlstudio.ui.schedules import last_jobs, schedules_table
-from pages.ui.operate import models_section, new_schedule_form, schedule_panel
-from pages.ui.widgets import ensure_navigation, job_store
+from dlstudio.views.schedules import last_jobs, schedules_table
+from pages._widgets.operate import models_section, new_schedule_form, schedule_panel
+from pages._widgets.widgets import ensure_navigation, job_store
 
 ensure_navigation()
 

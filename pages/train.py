@@ -13,11 +13,11 @@ from dlstudio.settings import get_settings
 from dlstudio.spec import dump_spec, parse_spec
 from dlstudio.tasks import get_template, task_names
 from dlstudio.training.runner import check_run
-from dlstudio.ui.datasets import data_kind, template_for
-from dlstudio.ui.forms import advanced_fields, build_spec
-from dlstudio.ui.status import device_status
-from dlstudio.ui.views import duration
-from pages.ui.widgets import (
+from dlstudio.views.datasets import data_kind, template_for
+from dlstudio.views.forms import advanced_fields, build_spec
+from dlstudio.views.jobs import duration
+from dlstudio.views.status import device_status
+from pages._widgets.widgets import (
     ensure_navigation,
     field_widget,
     job_store,

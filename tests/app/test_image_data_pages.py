@@ -16,8 +16,8 @@ from dlstudio.jobs import JobStore
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
 from dlstudio.tasks.images.sample import shapes_zip
-from dlstudio.ui.status import device_status
-from dlstudio.ui.views import duration
+from dlstudio.views.jobs import duration
+from dlstudio.views.status import device_status
 from tests.conftest import make_customers
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.tracking.registry import describe_model
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
-from dlstudio.ui.schedules import schedule_spec
+from dlstudio.views.schedules import schedule_spec
 from tests.conftest import make_customers
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

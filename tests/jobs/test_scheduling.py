@@ -316,7 +316,7 @@ def test_a_job_queued_by_run_now_also_makes_the_timetable_wait(store: JobStore) 
 def test_skipped_times_show_in_the_cli_and_page_history(
     store: JobStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dlstudio.ui.schedules import history_table
+    from dlstudio.views.schedules import history_table
 
     add(store, "0 3 * * *")
     day = datetime(2026, 11, 24, 3, 0, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dlstudio.errors import SpecError
-from dlstudio.ui.forms import advanced_fields, build_spec, parse_int_list
+from dlstudio.views.forms import advanced_fields, build_spec, parse_int_list
 
 ROLES = {"role_paths": {"target": "data.target"}}
 

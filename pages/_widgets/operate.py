@@ -17,10 +17,10 @@ from dlstudio.settings import Settings
 from dlstudio.tasks import get_template
 from dlstudio.tracking.queries import model_url, run_decisions
 from dlstudio.tracking.registry import ModelInfo
-from dlstudio.ui import schedules as view
-from dlstudio.ui.datasets import data_kind, templates_reading
-from dlstudio.ui.text import escape_markdown
-from pages.ui.widgets import role_pickers, show_message
+from dlstudio.views import schedules as view
+from dlstudio.views.datasets import data_kind, templates_reading
+from dlstudio.views.text import escape_markdown
+from pages._widgets.widgets import role_pickers, show_message
 
 CONFIRM = "schedules_confirm"  # the one action waiting for "yes": (kind, subject, detail)
 PRESETS = ["fast", "balanced", "best"]

@@ -7,7 +7,7 @@ import pytest
 from mlflow.types import ColSpec, Schema
 
 from dlstudio.errors import DataError, DLStudioError
-from dlstudio.ui.text_try import (
+from dlstudio.views.text_try import (
     accepts_sentences,
     predict_sentence,
     read_prediction,

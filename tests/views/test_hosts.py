@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dlstudio.settings import Settings
-from dlstudio.ui.hosts import host_allowed
+from dlstudio.views.hosts import host_allowed
 
 DEFAULT = Settings().allowed_hosts
 

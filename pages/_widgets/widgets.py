@@ -13,8 +13,8 @@ import streamlit as st
 from dlstudio.jobs.store import JobStore
 from dlstudio.settings import get_settings
 from dlstudio.tasks.base import TaskTemplate
-from dlstudio.ui.forms import FormField, parse_int_list
-from dlstudio.ui.text import escape_markdown
+from dlstudio.views.forms import FormField, parse_int_list
+from dlstudio.views.text import escape_markdown
 
 
 def field_widget(field: FormField, *, key: str, columns: list[str]) -> Any:

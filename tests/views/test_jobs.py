@@ -8,7 +8,8 @@ from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
 from dlstudio.tasks.classification_checks import guess_target
-from dlstudio.ui.views import add_sample, duration, jobs_table, progress_share, progress_text
+from dlstudio.views.datasets import add_sample
+from dlstudio.views.jobs import duration, jobs_table, progress_share, progress_text
 
 
 def test_the_sample_is_stored_once_and_has_a_learnable_target() -> None:

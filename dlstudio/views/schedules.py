@@ -20,7 +20,7 @@ from dlstudio.tasks import get_template
 from dlstudio.tracking import registry
 from dlstudio.tracking.registry import Decision, ModelInfo
 from dlstudio.tracking.setup import configure_tracking
-from dlstudio.ui.forms import build_spec
+from dlstudio.views.forms import build_spec
 
 COMMON_TIMEZONES = (
     "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Moscow",

@@ -1,5 +1,6 @@
 """Which kind of data a stored dataset holds, and the templates that read that kind (from the
-template registry, so a new template needs no change here). No streamlit here."""
+template registry, so a new template needs no change here); storing a template's sample. No
+streamlit here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from dlstudio.data.images import is_image_source
+from dlstudio.data.store import DatasetStore, DatasetVersion
 from dlstudio.tasks import get_template, task_names
+from dlstudio.tasks.base import Sample
 
 DataKind = Literal["table", "images"]
 
@@ -28,3 +31,11 @@ def template_for(kind: DataKind, *, current: str | None = None) -> str:
     if current in task_names() and get_template(current).reads == kind:
         return current
     return next(iter(templates_reading(kind)), task_names()[0])
+
+
+def add_sample(store: DatasetStore, sample: Sample) -> DatasetVersion:
+    """Store a template's sample as a dataset (the same content is stored once)."""
+    if sample.archive is not None:
+        return store.save(sample.name, sample.archive, filename=f"{sample.name}.zip")
+    data = sample.frame.to_csv(index=False).encode("utf-8")
+    return store.save(sample.name, data, filename=f"{sample.name}.csv")

@@ -12,7 +12,7 @@ from dlstudio.jobs import JobStatus, JobStore, scheduling
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import model_url
 from dlstudio.tracking.registry import ModelInfo, VersionInfo
-from dlstudio.ui.schedules import (
+from dlstudio.views.schedules import (
     describe_cron,
     history_table,
     last_jobs,

@@ -10,7 +10,7 @@ import pandas as pd
 from dlstudio.errors import DataError
 from dlstudio.predict import predict_frame, predict_upload
 from dlstudio.tasks import get_template, task_names
-from dlstudio.ui.text_try import LabelPrediction, read_prediction, single_input
+from dlstudio.views.text_try import LabelPrediction, read_prediction, single_input
 
 FILE_COLUMN, PROBLEM_COLUMN = "file", "problem"
 IMAGE_FIX = "Upload a JPEG, PNG, BMP, WebP or GIF image."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlstudio.ui.datasets import data_kind, template_for, templates_reading
+from dlstudio.views.datasets import data_kind, template_for, templates_reading
 
 
 def test_a_zip_or_a_folder_holds_images_and_any_other_file_a_table(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dlstudio.ui.text import escape_markdown, inline_code
+from dlstudio.views.text import escape_markdown, inline_code
 
 ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: "\" + ASCII punctuation is that character
 

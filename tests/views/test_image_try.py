@@ -10,7 +10,7 @@ import pytest
 from mlflow.types import ColSpec, Schema
 
 from dlstudio.errors import DataError, DLStudioError
-from dlstudio.ui.image_try import (
+from dlstudio.views.image_try import (
     accepts_images,
     image_column,
     predict_image,

@@ -8,8 +8,8 @@ import streamlit as st
 from dlstudio.charts import target_balance
 from dlstudio.data.report import ImageReport
 from dlstudio.tracking.queries import RunDetails
-from dlstudio.ui.text import escape_markdown
-from pages.ui.widgets import show_message
+from dlstudio.views.text import escape_markdown
+from pages._widgets.widgets import show_message
 
 THUMBNAIL_WIDTH = 96
 

@@ -1,20 +1,11 @@
-"""Plain data for the dashboard's pages (tables, texts); no streamlit here."""
+"""The jobs as the dashboard shows them: the table, progress in words and as a share, durations.
+No streamlit here."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from dlstudio.data.store import DatasetStore, DatasetVersion
 from dlstudio.jobs.store import Job
-from dlstudio.tasks.base import Sample
-
-
-def add_sample(store: DatasetStore, sample: Sample) -> DatasetVersion:
-    """Store a template's sample as a dataset (the same content is stored once)."""
-    if sample.archive is not None:
-        return store.save(sample.name, sample.archive, filename=f"{sample.name}.zip")
-    data = sample.frame.to_csv(index=False).encode("utf-8")
-    return store.save(sample.name, data, filename=f"{sample.name}.csv")
 
 
 def jobs_table(jobs: list[Job]) -> pd.DataFrame:

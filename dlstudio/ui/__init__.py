@@ -1,1 +1,0 @@
-"""Dashboard logic without streamlit: forms from the spec models, status, page data."""
