@@ -1,35 +1,12 @@
-"""How much each column shifted between the champion's training data and the data of a retrain.
-
-The headline number is the population stability index over bins shared by both tables::
-
-    PSI = sum over bins of (current share - reference share) * ln(current share / reference share)
-
-with every share floored at ``EPSILON`` so that an empty bin costs a lot but stays finite. The
-usual rule of thumb reads it as: below 0.1 no real shift ("none"), 0.1 to 0.25 a moderate shift,
-0.25 and above a large one.
-
-Bins per kind of column (the kind is judged on the reference, as the templates judge it):
-
-- numbers: the reference's deciles (ties merged, so a constant column has two bins: up to the
-  value and above it), plus a bin for missing values; the Kolmogorov-Smirnov test on the values;
-- categories and yes/no columns: the reference's 20 most frequent levels, "other" and missing;
-- free text: the number of words per text, compared as numbers (each text is its own category);
-- dates: days since 1970, compared as numbers. Deliberately not skipped: new data from a later
-  period reads as a large shift, which is true for any model that uses the date as an input;
-- IDs: not compared (every value is new by design).
-
-A column stored as numbers in one table and as text (or dates) in the other is a "large" shift
-with the note "type changed". The target is summarized by its class frequencies (PSI over every
-class, see ``label_shift``), or as a number when it holds more than 20 distinct numbers, and is
-flagged apart from the inputs. Columns in only one table are listed as added or removed.
-"""
+"""How one column shifted, compared as its kind says: numbers, dates and text lengths over the
+reference's deciles, categories over its top levels, the label over its classes (the bins are
+described in :mod:`dlstudio.evaluation.drift`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,191 +20,13 @@ from dlstudio.data.columns import (
     to_datetime,
     to_numeric,
 )
-
-Severity = Literal["none", "moderate", "large"]
-DriftKind = Literal["numeric", "categorical", "text", "datetime", "id", "empty", "label"]
+from dlstudio.evaluation.drift.psi import Severity, population_stability_index, severity_of
+from dlstudio.evaluation.drift.report import ColumnDrift, DriftKind, LabelShift, plural, quoted
 
 N_BINS = 10  # deciles: the conventional PSI binning
 TOP_LEVELS = 20  # categories beyond these are pooled into "other"
-EPSILON = 1e-4  # floor on a bin's share: an empty bin weighs like 1 row in 10,000
-MODERATE_PSI = 0.1
-LARGE_PSI = 0.25
 MAX_CLASSES = 20  # a numeric target with more distinct values is a quantity, not classes
 N_EXAMPLES = 3  # new categories shown by name
-N_NAMES = 5  # column names in the one-line summary before "and N more"
-FRAME_COLUMNS = (
-    "column", "role", "kind", "psi", "ks", "p_value", "severity",
-    "missing_reference", "missing_current", "note",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ColumnDrift:
-    """The shift of one column; numbers that do not apply to its kind are None.
-
-    ``reference_mean``/``current_mean`` are means of the compared numbers: the values, the words
-    per text, or days since 1970 for dates.
-    """
-
-    column: str
-    kind: DriftKind
-    severity: Severity
-    note: str
-    missing_reference: float
-    missing_current: float
-    psi: float | None = None
-    ks: float | None = None
-    p_value: float | None = None
-    reference_mean: float | None = None
-    current_mean: float | None = None
-    tvd: float | None = None
-    new_categories: int = 0
-    new_examples: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LabelShift:
-    """How the mix of classes changed; shares are over labelled rows (missing labels left out)."""
-
-    psi: float
-    severity: Severity
-    tvd: float
-    reference_shares: dict[str, float]
-    current_shares: dict[str, float]
-    new_labels: tuple[str, ...]
-    gone_labels: tuple[str, ...]
-
-    def note(self) -> str:
-        """The class whose share moved most, then new and vanished classes, in plain words."""
-        moved = max(self.reference_shares.keys() | self.current_shares.keys(), key=self._moved)
-        parts = [f"{moved!r} {self._share_change(moved)}"]
-        if self.new_labels:
-            noun = _plural(len(self.new_labels), "new class", "new classes")
-            parts.append(f"{noun}: {_quoted(self.new_labels)}")
-        if self.gone_labels:
-            parts.append(f"no longer seen: {_quoted(self.gone_labels)}")
-        return "; ".join(parts)
-
-    def _moved(self, label: str) -> tuple[float, str]:
-        change = abs(self.current_shares.get(label, 0.0) - self.reference_shares.get(label, 0.0))
-        return round(change, 12), label  # ties go to the last name, the same on every run
-
-    def _share_change(self, label: str) -> str:
-        before, after = self.reference_shares.get(label, 0.0), self.current_shares.get(label, 0.0)
-        return f"{before:.0%} -> {after:.0%}"
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    """Per-column shifts from the reference table to the current one.
-
-    ``columns`` are the compared inputs, ``target`` the label (flagged on its own), ``added`` the
-    columns only the current table has and ``removed`` those only the reference has.
-    """
-
-    columns: tuple[ColumnDrift, ...]
-    target: ColumnDrift | None
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    reference_rows: int
-    current_rows: int
-
-    @property
-    def large_shift_columns(self) -> tuple[str, ...]:
-        """The input columns whose shift is "large" (PSI >= 0.25 or a changed type)."""
-        return tuple(drift.column for drift in self.columns if drift.severity == "large")
-
-    @property
-    def large_shift(self) -> bool:
-        """Whether any input column shifted a lot (the target is flagged separately)."""
-        return bool(self.large_shift_columns)
-
-    @property
-    def label_mix_changed(self) -> bool:
-        """Whether the target shifted at least moderately: class balance moves every metric."""
-        return self.target is not None and self.target.severity != "none"
-
-    def summary(self) -> str:
-        """One line in plain words, e.g. "2 of 9 columns shifted a lot: tenure, plan."."""
-        parts = [self._headline()]
-        if self.label_mix_changed and self.target is not None:
-            change = (
-                "the label mix changed" if self.target.kind == "label" else "the target shifted"
-            )
-            parts.append(f"{change} ({self.target.column}: {self.target.note})")
-        if self.added:
-            parts.append(f"{_plural(len(self.added), 'new column')}: {_names(self.added)}")
-        if self.removed:
-            parts.append(f"{_plural(len(self.removed), 'column')} gone: {_names(self.removed)}")
-        return "; ".join(parts) + "."
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per compared column (the target last, with role "target")."""
-        rows = [{**asdict(drift), "role": "feature"} for drift in self.columns]
-        if self.target is not None:
-            rows.append({**asdict(self.target), "role": "target"})
-        return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-
-    def to_json(self) -> dict[str, Any]:
-        """A plain dict (lists, str, float, int, bool, None) for ``json.dumps``."""
-        return {
-            "summary": self.summary(),
-            "large_shift": self.large_shift,
-            "large_shift_columns": list(self.large_shift_columns),
-            "label_mix_changed": self.label_mix_changed,
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-            "added": list(self.added),
-            "removed": list(self.removed),
-            "columns": [_drift_json(drift) for drift in self.columns],
-            "target": None if self.target is None else _drift_json(self.target),
-        }
-
-    def _headline(self) -> str:
-        total, large = len(self.columns), self.large_shift_columns
-        if total == 0:
-            return "No shared input columns to compare"
-        if large:
-            return f"{len(large)} of {_plural(total, 'column')} shifted a lot: {_names(large)}"
-        moderate = [drift.column for drift in self.columns if drift.severity == "moderate"]
-        if moderate:
-            named = f"{len(moderate)} of {total} moderately: {_names(moderate)}"
-            return f"No column shifted a lot ({named})"
-        return f"No column shifted ({_plural(total, 'column')} compared)"
-
-
-def drift_summary(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    *,
-    columns: Sequence[str] | None = None,
-    target: str | None = None,
-) -> DriftReport:
-    """Compare ``current`` (the retrain's data) with ``reference`` (the champion's), column by column.
-
-    Args:
-        reference: the table the current champion was trained on.
-        current: the new table.
-        columns: the columns to compare (default: every column of either table).
-        target: the label column, summarized as its class-frequency shift and flagged apart.
-
-    Raises:
-        ValueError: a table has no rows, or a named column is in neither table.
-    """
-    _require_rows(reference, "reference")
-    _require_rows(current, "current")
-    names = _column_names(reference, current, columns, target)
-    wanted = names if target is None else [*names, target]
-    shared = [name for name in names if name in reference and name in current]
-    has_target = target is not None and target in reference and target in current
-    return DriftReport(
-        columns=tuple(column_drift(reference[name], current[name]) for name in shared),
-        target=target_drift(reference[target], current[target]) if has_target else None,
-        added=tuple(str(name) for name in wanted if name not in reference),
-        removed=tuple(str(name) for name in wanted if name not in current),
-        reference_rows=len(reference),
-        current_rows=len(current),
-    )
 
 
 def label_shift(reference_labels: Sequence[Any], current_labels: Sequence[Any]) -> LabelShift:
@@ -254,20 +53,6 @@ def label_shift(reference_labels: Sequence[Any], current_labels: Sequence[Any]) 
         new_labels=tuple(label for label in classes if label not in reference_counts.index),
         gone_labels=tuple(label for label in classes if label not in current_counts.index),
     )
-
-
-def population_stability_index(reference_shares: np.ndarray, current_shares: np.ndarray) -> float:
-    """PSI of two share vectors over the same bins; shares below ``EPSILON`` count as ``EPSILON``."""
-    before = np.maximum(np.asarray(reference_shares, dtype=float), EPSILON)
-    after = np.maximum(np.asarray(current_shares, dtype=float), EPSILON)
-    return float(np.sum((after - before) * np.log(after / before)))
-
-
-def severity_of(psi: float) -> Severity:
-    """The rule of thumb: < 0.1 none, 0.1 to < 0.25 moderate, >= 0.25 large."""
-    if psi >= LARGE_PSI:
-        return "large"
-    return "moderate" if psi >= MODERATE_PSI else "none"
 
 
 def column_drift(reference: pd.Series, current: pd.Series) -> ColumnDrift:
@@ -468,8 +253,8 @@ def _new_note(new: list[str], counts: pd.Series) -> str:
     if not new:
         return ""
     share = counts[new].sum() / counts.sum()
-    noun = _plural(len(new), "new category", "new categories")
-    return f"{noun} ({share:.0%} of values), e.g. {_quoted(new[:N_EXAMPLES])}"
+    noun = plural(len(new), "new category", "new categories")
+    return f"{noun} ({share:.0%} of values), e.g. {quoted(new[:N_EXAMPLES])}"
 
 
 # --- IDs and empty columns -------------------------------------------------------------------
@@ -533,32 +318,6 @@ def _is_quantity(series: pd.Series) -> bool:
 # --- small shared pieces ---------------------------------------------------------------------
 
 
-def _require_rows(table: pd.DataFrame, side: str) -> None:
-    if len(table) == 0:
-        raise ValueError(
-            f"The {side} table has no rows; drift needs rows on both sides. "
-            f"Pass the {side} data with at least one row."
-        )
-
-
-def _column_names(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    columns: Sequence[str] | None,
-    target: str | None,
-) -> list[str]:
-    """The input columns to compare, in table order (the target left out)."""
-    known = list(dict.fromkeys([*reference.columns, *current.columns]))
-    if isinstance(columns, str):
-        columns = [columns]
-    asked = [*(columns or []), *([] if target is None else [target])]
-    unknown = [name for name in asked if name not in known]
-    if unknown:
-        raise ValueError(f"Columns {unknown!r} are in neither table; the tables have {known!r}.")
-    names = known if columns is None else list(dict.fromkeys(columns))
-    return [name for name in names if name != target]
-
-
 def _missing(reference: pd.Series, current: pd.Series) -> tuple[float, float]:
     """The share of missing (or blank) values in each."""
     before = 1 - len(present_values(reference)) / len(reference)
@@ -584,20 +343,3 @@ def _number(value: float | None) -> str:
 
 def _join(*parts: str) -> str:
     return "; ".join(part for part in parts if part)
-
-
-def _names(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:N_NAMES])
-    return shown if len(names) <= N_NAMES else f"{shown} and {len(names) - N_NAMES} more"
-
-
-def _quoted(values: Sequence[str]) -> str:
-    return ", ".join(repr(value) for value in values)
-
-
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else plural or singular + 's'}"
-
-
-def _drift_json(drift: ColumnDrift) -> dict[str, Any]:
-    return {**asdict(drift), "new_examples": list(drift.new_examples)}
