@@ -183,3 +183,17 @@ def test_the_help_of_every_command_loads_no_heavy_library() -> None:
     assert (
         _heavy_modules_after("from dlstudio.cli.entry import build_parser; build_parser()") == "[]"
     )
+
+
+def test_the_registry_records_and_never_asks_the_promotion_policy() -> None:
+    """One way: promotion decides and calls the registry, which writes aliases and tags."""
+    graph = import_graph(module_files())
+
+    assert "dlstudio.tracking.registry" in graph["dlstudio.tracking.promotion"]
+    assert "dlstudio.tracking.promotion" not in graph["dlstudio.tracking.registry"]
+    writers = {
+        module
+        for module, path in module_files().items()
+        if "_registered_model_alias(" in path.read_text(encoding="utf-8")
+    }
+    assert writers == {"dlstudio.tracking.registry"}

@@ -66,7 +66,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from dlstudio.tracking.registry import promote
+    from dlstudio.tracking.promotion import promote
 
     decision = promote(args.name, args.version, reason=args.reason, by=getpass.getuser(),
                        now=datetime.now(UTC), client=_client())  # fmt: skip
@@ -76,7 +76,7 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from dlstudio.tracking.registry import rollback
+    from dlstudio.tracking.promotion import rollback
 
     decision = rollback(args.name, by=getpass.getuser(), now=datetime.now(UTC), client=_client())
     print(f"{decision.model}: version {decision.version} is the champion again "

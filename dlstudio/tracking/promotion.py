@@ -1,29 +1,38 @@
-"""Champion / challenger: a new version of a registered model becomes the ``challenger``; it is
-promoted to ``champion`` only when it beats the champion on the same fresh test rows, by the
-policy's metric and margin. Every decision, promoted or not, is recorded with its numbers."""
+"""Who is champion, decided: a new version of a registered model becomes the ``challenger``; it
+is promoted to ``champion`` only when it beats the champion on the same fresh test rows, by the
+policy's metric and margin. By hand, a version is promoted or the champion rolled back. Every
+decision, promoted or not, is recorded with its numbers by :mod:`dlstudio.tracking.registry`
+(this module decides, the registry records)."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from pyarrow.lib import ArrowException
 
 from dlstudio.errors import DLStudioError
-from dlstudio.evaluation.drift import DriftReport, drift_summary
+from dlstudio.evaluation.drift import DriftReport
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import parse_promote_if
 from dlstudio.tasks.base import TaskOutcome
 from dlstudio.tracking.loading import load_studio_model
-from dlstudio.tracking.registry import CHALLENGER, CHAMPION, Decision, describe_model, record
+from dlstudio.tracking.registry import (
+    CHALLENGER,
+    CHAMPION,
+    Decision,
+    ModelInfo,
+    describe_model,
+    record,
+    remove_challenger,
+    set_challenger,
+    set_champion,
+)
 
 
 @dataclass(frozen=True)
@@ -71,12 +80,12 @@ def challenge(
     model = describe_model(name, client)
     champion = model.champion
     if champion is None or champion.version == version:
-        client.set_registered_model_alias(name, CHAMPION, version)
+        set_champion(name, version, client)
         decision = Decision(name, version, "promoted", "first version of the model", by,
                             now.isoformat(), None, outcome.metrics)  # fmt: skip
         record(decision, client)
         return decision
-    client.set_registered_model_alias(name, CHALLENGER, version)
+    set_challenger(name, version, client)
     policy = Policy.from_spec(promote_if, outcome)
     scores, basis = _scores(name, champion.version, outcome, challenger, policy, client,
                             settings or get_settings())  # fmt: skip
@@ -84,10 +93,71 @@ def challenge(
     if drift is not None and (drift.large_shift or drift.label_mix_changed):
         reason += f". Data shift since the champion's training data: {drift.summary()}"
     if promoted:
-        client.set_registered_model_alias(name, CHAMPION, version)
-        client.delete_registered_model_alias(name, CHALLENGER)
+        set_champion(name, version, client)
+        remove_challenger(name, client)
     decision = Decision(name, version, "promoted" if promoted else "not promoted", reason, by,
                         now.isoformat(), champion.version, scores)  # fmt: skip
+    record(decision, client)
+    return decision
+
+
+def promote(
+    name: str,
+    version: str,
+    *,
+    reason: str,
+    by: str,
+    now: datetime,
+    metrics: dict[str, float] | None = None,
+    client: MlflowClient | None = None,
+) -> Decision:
+    """Make ``version`` the champion and record why; the previous champion is kept in the tags
+    so a roll-back can return to it.
+
+    Raises:
+        DLStudioError: no such model or version (the message lists the versions there are).
+    """
+    client = client or MlflowClient()
+    model = describe_model(name, client)
+    _require_version(model, str(version))
+    previous = model.champion.version if model.champion else None
+    set_champion(name, str(version), client)
+    if model.champion and CHALLENGER in _aliases(model, str(version)):
+        remove_challenger(name, client)
+    decision = Decision(name, str(version), "promoted", reason, by, now.isoformat(), previous,
+                        metrics or {})  # fmt: skip
+    record(decision, client)
+    return decision
+
+
+def rollback(name: str, *, by: str, now: datetime, client: MlflowClient | None = None) -> Decision:
+    """Give the champion alias back to the version that held it before the current one (the
+    one recorded at its promotion, else the newest older version).
+
+    Raises:
+        DLStudioError: no such model, no champion, or no earlier version to return to.
+    """
+    client = client or MlflowClient()
+    model = describe_model(name, client)
+    current = model.champion
+    if current is None:
+        raise DLStudioError(
+            f"Model {name!r} has no champion to roll back.",
+            fix=f"Promote a version first: dlstudio models promote {name} VERSION",
+        )
+    earlier = current.decision.get("previous_champion") or next(
+        (v.version for v in model.versions if int(v.version) < int(current.version)), None
+    )
+    if not earlier or earlier == current.version or earlier not in _numbers(model):
+        raise DLStudioError(
+            f"Model {name!r} has no earlier version to roll back to (champion: version "
+            f"{current.version}).",
+            fix="Promote another version instead: dlstudio models promote NAME VERSION",
+        )
+    set_champion(name, earlier, client)
+    decision = Decision(name, earlier, "rolled back",
+                        f"rolled back from version {current.version}", by, now.isoformat(),
+                        current.version)  # fmt: skip
     record(decision, client)
     return decision
 
@@ -163,41 +233,17 @@ def _verdict(
     return True, f"passes {policy.describe()}: {numbers}"
 
 
-REFERENCE_FILE, REFERENCE_ROWS = "data_reference.parquet", 5000
+def _require_version(model: ModelInfo, version: str) -> None:
+    if version not in _numbers(model):
+        raise DLStudioError(
+            f"Model {model.name!r} has no version {version!r}.",
+            fix=f"Its versions: {', '.join(_numbers(model)) or 'none'}.",
+        )
 
 
-def log_reference(frame: pd.DataFrame, *, seed: int = 0) -> None:
-    """Log up to 5,000 rows of the training data with the run: what a later retrain compares
-    its new data with (the drift summary)."""
-    sample = (
-        frame.sample(min(len(frame), REFERENCE_ROWS), random_state=seed) if len(frame) else frame
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / REFERENCE_FILE
-        try:
-            sample.to_parquet(path, index=False)
-        except (ValueError, TypeError, ArrowException):  # mixed types in a column: keep the text
-            sample.astype({c: str for c in sample.columns if sample[c].dtype == object}).to_parquet(
-                path, index=False
-            )
-        mlflow.log_artifact(str(path))
+def _numbers(model: ModelInfo) -> list[str]:
+    return [v.version for v in model.versions]
 
 
-def data_drift(
-    name: str, champion: str, frame: pd.DataFrame, target: str | None, client: MlflowClient
-) -> DriftReport | None:
-    """The shift from the champion's training data (its logged reference rows) to ``frame``;
-    None when the champion logged none (trained before this existed)."""
-    run_id = next(
-        (v.run_id for v in describe_model(name, client).versions if v.version == champion), None
-    )
-    if run_id is None:
-        return None
-    try:
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_FILE)
-    except (MlflowException, OSError):
-        return None
-    reference = pd.read_parquet(local)
-    target = target if target in reference.columns and target in frame.columns else None
-    columns = [c for c in reference.columns if c != target and c in frame.columns]
-    return drift_summary(reference, frame, columns=columns, target=target)
+def _aliases(model: ModelInfo, version: str) -> tuple[str, ...]:
+    return next((v.aliases for v in model.versions if v.version == version), ())

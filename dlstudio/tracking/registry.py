@@ -1,5 +1,7 @@
-"""The model registry as users see it: models, their versions with test scores, which version
-is the champion (and the challenger), and promotions and roll-backs recorded on the versions.
+"""The model registry as users see it, and the record of what was decided: models, their
+versions with test scores, which version is the champion (and the challenger), and the decisions
+written on the versions. It records; :mod:`dlstudio.tracking.promotion` decides (and this module
+never imports it).
 
 Aliases, not stages (DESIGN §5). Every decision is written as tags on the version it concerns:
 ``dlstudio.decision`` (promoted, rolled back, kept champion, not promoted), who, when, why, and
@@ -90,67 +92,6 @@ def describe_model(name: str, client: MlflowClient | None = None) -> ModelInfo:
     return ModelInfo(name, tuple(_version_info(v, aliases_of, client) for v in versions))
 
 
-def promote(
-    name: str,
-    version: str,
-    *,
-    reason: str,
-    by: str,
-    now: datetime,
-    metrics: dict[str, float] | None = None,
-    client: MlflowClient | None = None,
-) -> Decision:
-    """Make ``version`` the champion and record why; the previous champion is kept in the tags
-    so a roll-back can return to it.
-
-    Raises:
-        DLStudioError: no such model or version (the message lists the versions there are).
-    """
-    client = client or MlflowClient()
-    model = describe_model(name, client)
-    _require_version(model, str(version))
-    previous = model.champion.version if model.champion else None
-    client.set_registered_model_alias(name, CHAMPION, str(version))
-    if model.champion and CHALLENGER in _aliases(model, str(version)):
-        client.delete_registered_model_alias(name, CHALLENGER)
-    decision = Decision(name, str(version), "promoted", reason, by, now.isoformat(), previous,
-                        metrics or {})  # fmt: skip
-    record(decision, client)
-    return decision
-
-
-def rollback(name: str, *, by: str, now: datetime, client: MlflowClient | None = None) -> Decision:
-    """Give the champion alias back to the version that held it before the current one (the
-    one recorded at its promotion, else the newest older version).
-
-    Raises:
-        DLStudioError: no such model, no champion, or no earlier version to return to.
-    """
-    client = client or MlflowClient()
-    model = describe_model(name, client)
-    current = model.champion
-    if current is None:
-        raise DLStudioError(
-            f"Model {name!r} has no champion to roll back.",
-            fix=f"Promote a version first: dlstudio models promote {name} VERSION",
-        )
-    earlier = current.decision.get("previous_champion") or next(
-        (v.version for v in model.versions if int(v.version) < int(current.version)), None
-    )
-    if not earlier or earlier == current.version or earlier not in _numbers(model):
-        raise DLStudioError(
-            f"Model {name!r} has no earlier version to roll back to (champion: version "
-            f"{current.version}).",
-            fix="Promote another version instead: dlstudio models promote NAME VERSION",
-        )
-    client.set_registered_model_alias(name, CHAMPION, earlier)
-    decision = Decision(name, earlier, "rolled back",
-                        f"rolled back from version {current.version}", by, now.isoformat(),
-                        current.version)  # fmt: skip
-    record(decision, client)
-    return decision
-
-
 def record(decision: Decision, client: MlflowClient | None = None) -> None:
     """Write a decision as tags on the version it concerns (the latest decision wins)."""
     client = client or MlflowClient()
@@ -162,6 +103,21 @@ def record(decision: Decision, client: MlflowClient | None = None) -> None:
     }  # fmt: skip
     for key, value in values.items():
         client.set_model_version_tag(decision.model, decision.version, f"dlstudio.{key}", value)
+
+
+def set_champion(name: str, version: str, client: MlflowClient | None = None) -> None:
+    """Give ``version`` the champion alias (the version that held it loses it)."""
+    (client or MlflowClient()).set_registered_model_alias(name, CHAMPION, str(version))
+
+
+def set_challenger(name: str, version: str, client: MlflowClient | None = None) -> None:
+    """Give ``version`` the challenger alias: registered, waiting for the decision."""
+    (client or MlflowClient()).set_registered_model_alias(name, CHALLENGER, str(version))
+
+
+def remove_challenger(name: str, client: MlflowClient | None = None) -> None:
+    """Take the challenger alias away (its version was promoted)."""
+    (client or MlflowClient()).delete_registered_model_alias(name, CHALLENGER)
 
 
 def _version_info(version, aliases_of: dict[str, list[str]], client: MlflowClient) -> VersionInfo:
@@ -194,19 +150,3 @@ def _registered(name: str, client: MlflowClient):
             f"No registered model named {name!r}.",
             fix=f"Registered models: {listed}. Train with --register NAME to register one.",
         ) from None
-
-
-def _require_version(model: ModelInfo, version: str) -> None:
-    if version not in _numbers(model):
-        raise DLStudioError(
-            f"Model {model.name!r} has no version {version!r}.",
-            fix=f"Its versions: {', '.join(_numbers(model)) or 'none'}.",
-        )
-
-
-def _numbers(model: ModelInfo) -> list[str]:
-    return [v.version for v in model.versions]
-
-
-def _aliases(model: ModelInfo, version: str) -> tuple[str, ...]:
-    return next((v.aliases for v in model.versions if v.version == version), ())

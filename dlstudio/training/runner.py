@@ -19,7 +19,8 @@ from dlstudio.evaluation.metrics import Verdict
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import RunSpec, dump_spec, flatten_spec
 from dlstudio.tasks import get_template
-from dlstudio.tracking.promotion import challenge, champion_inputs, data_drift, log_reference
+from dlstudio.tracking.promotion import challenge, champion_inputs
+from dlstudio.tracking.reference import data_drift, log_reference
 from dlstudio.tracking.registry import describe_model
 from dlstudio.tracking.runlog import MLflowMetrics, log_model, log_outcome
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment, register_model

@@ -181,9 +181,11 @@ def promote_version(
     Raises:
         DLStudioError: no such model or version.
     """
+    from dlstudio.tracking.promotion import promote  # late: it imports the model loaders
+
     configure_tracking(settings)
-    return registry.promote(name, version, reason="promoted by hand on the dashboard", by=by,
-                            now=now, client=MlflowClient())  # fmt: skip
+    return promote(name, version, reason="promoted by hand on the dashboard", by=by, now=now,
+                   client=MlflowClient())  # fmt: skip
 
 
 def roll_back(settings: Settings, name: str, *, by: str, now: datetime) -> Decision:
@@ -192,8 +194,10 @@ def roll_back(settings: Settings, name: str, *, by: str, now: datetime) -> Decis
     Raises:
         DLStudioError: no champion, or no earlier version to return to.
     """
+    from dlstudio.tracking.promotion import rollback  # late: it imports the model loaders
+
     configure_tracking(settings)
-    return registry.rollback(name, by=by, now=now, client=MlflowClient())
+    return rollback(name, by=by, now=now, client=MlflowClient())
 
 
 def versions_table(model: ModelInfo) -> pd.DataFrame:

@@ -14,7 +14,8 @@ from mlflow.tracking import MlflowClient
 from dlstudio.cli import main
 from dlstudio.errors import DLStudioError
 from dlstudio.settings import get_settings
-from dlstudio.tracking.registry import describe_model, list_models, promote, rollback
+from dlstudio.tracking.promotion import promote, rollback
+from dlstudio.tracking.registry import describe_model, list_models
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
