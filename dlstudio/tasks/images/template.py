@@ -3,8 +3,6 @@ logistic regression on downscaled pixels on the same split."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +19,11 @@ from torch import nn
 
 from dlstudio.data.checks import Finding
 from dlstudio.data.image_source import image_table
-from dlstudio.data.images import ImageFolder, decode_image
+from dlstudio.data.images import ImageFolder
 from dlstudio.errors import DataError
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn.cnn import ImageModelConfig, build_image_model
-from dlstudio.nn.persist import load_network, save_network
+from dlstudio.nn.persist import save_network
 from dlstudio.tasks.base import BaselineResult, Sample, TaskOutcome, TaskTemplate, TrainingData
 from dlstudio.tasks.classification import (
     Splits,
@@ -34,10 +32,10 @@ from dlstudio.tasks.classification import (
     encode_splits,
     full_proba,
     predict_proba,
-    prediction_table,
     validation_scores,
 )
 from dlstudio.tasks.classification_checks import errors_first
+from dlstudio.tasks.images.model import PREDICT_BATCH, ImagePredictor, input_example
 from dlstudio.tasks.images.options import ImageClassificationSpec
 from dlstudio.tasks.images.report import contact_sheet, mistakes
 from dlstudio.training.callbacks import EarlyStopping
@@ -64,9 +62,8 @@ PRESETS = {
     "best": Preset("small_cnn", 96, 48, 80, 2e-3, 12, 0.2),
 }
 MIN_SIDE = 32  # three 2x2 poolings leave a 4x4 map; 8x8 digits are enlarged to this
-BATCH_SIZE, PREDICT_BATCH = 64, 256
+BATCH_SIZE = 64
 BASELINE_SIDE, BASELINE_ROWS = 16, 20_000
-IMAGE_COLUMN = "image"
 
 
 class ImageClassification(TaskTemplate):
@@ -195,13 +192,13 @@ class ImageClassification(TaskTemplate):
             primary_metric="f1_macro",
             higher_is_better=True,
             model_dir=work_dir,
-            input_example=_input_example(test_images[:2]),
+            input_example=input_example(test_images[:2]),
             history=state.history,
             json_artifacts=reports,
             figures={"mistakes.png": contact_sheet(test_images, worst)},
             stop_reason=state.stop_reason,
             notes=notes,
-            holdout=_input_example(test_images).assign(label=splits.test["label"].to_numpy()),
+            holdout=input_example(test_images).assign(label=splits.test["label"].to_numpy()),
             holdout_target="label",
         )
 
@@ -299,84 +296,6 @@ def _small_pixels(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
     if x.shape[-1] > BASELINE_SIDE:
         x = nn.functional.adaptive_avg_pool2d(x, BASELINE_SIDE)
     return x.flatten(1).numpy()
-
-
-class ImagePredictor:
-    """An ``image`` column (file bytes, a file path, or base64 text) in; ``prediction`` and
-    ``probability_<class>`` out, and ``problem`` naming images that could not be read."""
-
-    def __init__(self, model: nn.Module, size: int, channels: int, classes: list[str]) -> None:
-        self.model, self.size, self.channels, self.classes = model.eval(), size, channels, classes
-        self.device = DeviceChoice(torch.device("cpu"), None)
-
-    @classmethod
-    def load(cls, model_dir: Path) -> ImagePredictor:
-        model, raw = load_network(
-            model_dir, lambda c: build_image_model(ImageModelConfig.from_dict(c))
-        )
-        return cls(model, raw["size"], raw["channels"], raw["classes"])
-
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if IMAGE_COLUMN not in frame.columns:
-            raise DataError(
-                f"The data has no {IMAGE_COLUMN!r} column with the images to classify.",
-                fix=f"Give a table with an {IMAGE_COLUMN!r} column holding image files' bytes "
-                "or paths, or a ZIP of images to `dlstudio predict`.",
-            )
-        arrays, problems = [], []
-        for value in frame[IMAGE_COLUMN]:
-            try:
-                arrays.append(
-                    decode_image(_image_bytes(value), size=self.size, channels=self.channels)
-                )
-                problems.append("")
-            except ValueError as exc:
-                arrays.append(np.zeros((self.size, self.size, self.channels), np.uint8))
-                problems.append(str(exc))
-        if not arrays:
-            return prediction_table(None, self.classes, frame.index).assign(problem="")
-        data = TensorData((torch.from_numpy(np.stack(arrays)),), torch.zeros(len(arrays)))
-        proba = predict_proba(self.model, data, self.device, batch_size=PREDICT_BATCH)
-        failed = np.array([bool(p) for p in problems])
-        proba[failed] = np.nan
-        table = prediction_table(proba, self.classes, frame.index)
-        table.loc[failed, "prediction"] = None
-        return table.assign(problem=problems)
-
-
-def _image_bytes(value: object) -> bytes:
-    """An image cell as file bytes: bytes as they are, text as a path, else as base64 (how JSON
-    carries bytes to a served model)."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if not isinstance(value, str) or not value:
-        raise ValueError("empty cell: give the image's bytes or path")
-    try:
-        path = Path(value).expanduser()
-        if len(value) < 4096 and path.is_file():
-            return path.read_bytes()
-    except OSError:  # base64 text is no path (a part may be too long for a file name)
-        pass
-    try:  # MLflow's JSON carries bytes as base64 with line breaks
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(
-            f"{value[:80]!r} is neither an image file's path nor base64 bytes"
-        ) from None
-
-
-def _input_example(images: np.ndarray) -> pd.DataFrame:
-    """Two test images as PNG bytes: what the pyfunc takes."""
-    import io
-
-    from PIL import Image
-
-    encoded = []
-    for image in images:
-        buffer = io.BytesIO()
-        Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(buffer, "PNG")
-        encoded.append(buffer.getvalue())
-    return pd.DataFrame({IMAGE_COLUMN: encoded})
 
 
 def _tensors(images: np.ndarray, part: pd.DataFrame, y: np.ndarray) -> TensorData:
