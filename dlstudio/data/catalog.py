@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dlstudio.data.images import is_image_source
-from dlstudio.data.readers import MB
 from dlstudio.data.store import DatasetStore
+from dlstudio.data.table_checks import MB
 
 CATALOG_COLUMNS = ("name", "version", "file", "kind", "rows", "columns", "size_mb", "saved")
 

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dlstudio.data.images import list_images
-from dlstudio.data.readers import check_size, read_table
+from dlstudio.data.readers import read_table
+from dlstudio.data.table_checks import check_size
 from dlstudio.errors import DataError
 from dlstudio.settings import get_settings
 

@@ -7,8 +7,9 @@ import tempfile
 from pathlib import Path
 
 from dlstudio.data.images import IMAGE_SUFFIXES
-from dlstudio.data.readers import LoadedTable, check_size, read_table
+from dlstudio.data.readers import LoadedTable, read_table
 from dlstudio.data.store import fit_filename
+from dlstudio.data.table_checks import check_size
 from dlstudio.errors import DataError
 
 # What the upload widgets offer. Every table type is a format read_table reads; a ZIP holds

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageFile
 
-from dlstudio.data import readers
+from dlstudio.data import table_checks
 from dlstudio.data.images import (
     ImageLimits,
     decode_image,
@@ -244,7 +244,7 @@ def test_a_csv_with_too_many_values_is_refused_before_reading(
 ) -> None:
     # Given CSVs of 600 rows x 2 columns (with '\n' and with old Mac '\r' line ends) and a
     # limit of 1,000 values
-    monkeypatch.setattr(readers, "MAX_CELLS", 1_000)
+    monkeypatch.setattr(table_checks, "MAX_CELLS", 1_000)
     body = "a,b\n" + "1,2\n" * 600
     for name, text in (("unix.csv", body), ("mac.csv", body.replace("\n", "\r"))):
         (tmp_path / name).write_text(text, newline="")
@@ -265,7 +265,7 @@ def test_a_parquet_file_with_too_many_rows_is_refused_from_its_footer(
     path = tmp_path / "long.parquet"
     pd.DataFrame({"x": np.zeros(1_000_000, dtype="int8")}).to_parquet(path)
     assert path.stat().st_size < 100_000
-    monkeypatch.setattr(readers, "MAX_CELLS", 500_000)
+    monkeypatch.setattr(table_checks, "MAX_CELLS", 500_000)
     _never_read(monkeypatch, "read_parquet")
 
     # When it is read, Then it is refused from its metadata
@@ -280,7 +280,7 @@ def test_a_parquet_file_that_unpacks_too_large_is_refused(
 ) -> None:
     path = tmp_path / "big.parquet"
     pd.DataFrame({"x": np.arange(10_000)}).to_parquet(path)
-    monkeypatch.setattr(readers, "MAX_UNPACKED_BYTES", 1_000)
+    monkeypatch.setattr(table_checks, "MAX_UNPACKED_BYTES", 1_000)
     _never_read(monkeypatch, "read_parquet")
 
     error = _refusal(path)
@@ -305,7 +305,7 @@ def test_an_excel_sheet_declaring_too_many_values_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _excel(tmp_path / "long.xlsx", 30)
-    monkeypatch.setattr(readers, "MAX_CELLS", 20)
+    monkeypatch.setattr(table_checks, "MAX_CELLS", 20)
 
     error = _refusal(path)
 
@@ -319,7 +319,7 @@ def test_an_excel_sheet_without_its_size_is_read_no_further_than_the_limit(
 ) -> None:
     # Given a sheet of 30 rows that does not declare its size, and a limit of 20 values
     path = _excel(tmp_path / "hidden.xlsx", 30, declared=False)
-    monkeypatch.setattr(readers, "MAX_CELLS", 20)
+    monkeypatch.setattr(table_checks, "MAX_CELLS", 20)
     nrows: list[int | None] = []
     real_read_excel = pd.read_excel
     monkeypatch.setattr(
@@ -339,7 +339,7 @@ def test_an_excel_workbook_that_unpacks_too_large_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _excel(tmp_path / "book.xlsx", 30)
-    monkeypatch.setattr(readers, "MAX_UNPACKED_BYTES", 1_000)
+    monkeypatch.setattr(table_checks, "MAX_UNPACKED_BYTES", 1_000)
 
     error = _refusal(path)
 
@@ -397,7 +397,7 @@ def test_a_wide_header_over_the_column_limit_says_so_not_duplicate(tmp_path: Pat
 def test_a_first_line_longer_than_any_header_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readers, "MAX_HEADER_BYTES", 100_000)
+    monkeypatch.setattr(table_checks, "MAX_HEADER_BYTES", 100_000)
     path = tmp_path / "one_line.csv"
     path.write_text("x" * 300_000)
 
