@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from dlstudio.data.checks import Finding
-from dlstudio.data.images import decode_image
+from dlstudio.data.image_decode import decode_image
 from dlstudio.data.profile import TableProfile, profile_table
 from dlstudio.data.readers import LoadedTable, read_table
 from dlstudio.data.store import DatasetStore

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dlstudio.data.image_decode import decode_image
 from dlstudio.data.images import (
     ImageLimits,
-    decode_image,
     image_files,
     list_images,
     native_side,

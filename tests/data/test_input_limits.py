@@ -19,9 +19,9 @@ import pytest
 from PIL import Image, ImageFile
 
 from dlstudio.data import table_checks
+from dlstudio.data.image_decode import decode_image
 from dlstudio.data.images import (
     ImageLimits,
-    decode_image,
     image_files,
     iter_image_files,
     read_image_zip,

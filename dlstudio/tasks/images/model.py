@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from dlstudio.data.images import decode_image
+from dlstudio.data.image_decode import decode_image
 from dlstudio.errors import DataError
 from dlstudio.nn.cnn import ImageModelConfig, build_image_model
 from dlstudio.nn.persist import load_network
