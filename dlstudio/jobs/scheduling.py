@@ -23,7 +23,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dlstudio.errors import DLStudioError, SpecError
-from dlstudio.jobs.store import Job, JobStatus, JobStore, _utc, insert_job
+from dlstudio.jobs.records import as_utc
+from dlstudio.jobs.store import Job, JobStatus, JobStore, insert_job
 from dlstudio.jobs.tables import jobs, schedule_runs, schedules
 
 ACTIVE, PAUSED = "active", "paused"
@@ -267,7 +268,7 @@ def history(store: JobStore, name: str, *, limit: int = 50) -> list[ScheduleRun]
             select(schedule_runs).where(schedule_runs.c.schedule_id == schedule.id)
             .order_by(schedule_runs.c.id.desc()).limit(limit)
         ).mappings().all()  # fmt: skip
-    return [ScheduleRun(_utc(r["due_at"]), _utc(r["submitted_at"]), r["reason"],
+    return [ScheduleRun(as_utc(r["due_at"]), as_utc(r["submitted_at"]), r["reason"],
                         store.get(r["job_id"])) for r in rows]  # fmt: skip
 
 
@@ -350,9 +351,9 @@ def _zone(timezone: str) -> ZoneInfo:
 def _schedule(row: Any) -> Schedule:
     return Schedule(
         id=row["id"], name=row["name"], cron=row["cron"], timezone=row["timezone"],
-        spec=json.loads(row["spec_json"]), state=row["state"], next_run_at=_utc(row["next_run_at"]),
-        created_by=row["created_by"], created_at=_utc(row["created_at"]),
-        last_run_at=_utc(row["last_run_at"]),
+        spec=json.loads(row["spec_json"]), state=row["state"], next_run_at=as_utc(row["next_run_at"]),
+        created_by=row["created_by"], created_at=as_utc(row["created_at"]),
+        last_run_at=as_utc(row["last_run_at"]),
     )  # fmt: skip
 
 

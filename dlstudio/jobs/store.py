@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 
 from dlstudio.errors import UnknownJob
+from dlstudio.jobs.records import Job, JobEvent, WorkerInfo, as_utc, job_from_row
 from dlstudio.jobs.status import JobStatus
 from dlstudio.jobs.tables import job_events, jobs, metadata, workers
 from dlstudio.settings import Settings, private_sqlite_file
@@ -20,61 +20,6 @@ STALE_FAILURE = (
     "The job stopped twice without finishing (its worker process died or the machine restarted). "
     "Submit it again; if it keeps failing, try a smaller preset or batch size."
 )
-
-
-@dataclass(frozen=True)
-class Job:
-    """A read-only view of one job row."""
-
-    id: str
-    task: str
-    spec: dict[str, Any]
-    state: JobStatus
-    submitted_by: str
-    submitted_at: datetime
-    worker_id: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    heartbeat_at: datetime | None
-    cancel_requested: bool
-    attempts: int
-    epoch: int | None
-    total_epochs: int | None
-    step: int | None
-    metrics: dict[str, float]
-    eta_seconds: float | None
-    device: str | None
-    mlflow_run_id: str | None
-    error_message: str | None
-    error_traceback: str | None
-    log_tail: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        raw = {k: v for k, v in vars(self).items() if k != "spec"}
-        raw["state"] = self.state.value
-        return {**raw, "spec": self.spec}
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """A worker process that announced itself (and when it last said it was alive)."""
-
-    id: str
-    host: str
-    pid: int
-    executor: str
-    concurrency: int
-    started_at: datetime
-    heartbeat_at: datetime
-
-
-@dataclass(frozen=True)
-class JobEvent:
-    """Something that happened to a job (state change, finished epoch), for the timeline."""
-
-    at: datetime
-    kind: str
-    message: str
 
 
 class JobStore:
@@ -268,7 +213,7 @@ class JobStore:
             raise UnknownJob(
                 f"there is no job {job_id!r}", fix="list the jobs with `dlstudio jobs list`"
             )
-        return _job(row)
+        return job_from_row(row)
 
     def list_jobs(self, *, state: JobStatus | None = None, limit: int = 100) -> list[Job]:
         """Newest first, optionally only jobs in ``state``."""
@@ -276,14 +221,14 @@ class JobStore:
         if state is not None:
             query = query.where(jobs.c.state == state.value)
         with self.engine.connect() as connection:
-            return [_job(row) for row in connection.execute(query).mappings()]
+            return [job_from_row(row) for row in connection.execute(query).mappings()]
 
     def events(self, job_id: str) -> list[JobEvent]:
         """The job's timeline, oldest first."""
         query = select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
         with self.engine.connect() as connection:
             return [
-                JobEvent(_utc(r["at"]), r["kind"], r["message"])
+                JobEvent(as_utc(r["at"]), r["kind"], r["message"])
                 for r in connection.execute(query).mappings()
             ]
 
@@ -313,8 +258,8 @@ class JobStore:
         query = select(workers).where(workers.c.heartbeat_at >= now - within)
         with self.engine.connect() as connection:
             return [
-                WorkerInfo(**{**row, "started_at": _utc(row["started_at"]),
-                              "heartbeat_at": _utc(row["heartbeat_at"])})
+                WorkerInfo(**{**row, "started_at": as_utc(row["started_at"]),
+                              "heartbeat_at": as_utc(row["heartbeat_at"])})
                 for row in connection.execute(query.order_by(workers.c.started_at)).mappings()
             ]  # fmt: skip
 
@@ -377,40 +322,6 @@ def _move(
 
 def _record(connection: Any, job_id: str, now: datetime, kind: str, message: str) -> None:
     connection.execute(insert(job_events).values(job_id=job_id, at=now, kind=kind, message=message))
-
-
-def _job(row: Any) -> Job:
-    return Job(
-        id=row["id"],
-        task=row["task"],
-        spec=json.loads(row["spec_json"]),
-        state=JobStatus(row["state"]),
-        submitted_by=row["submitted_by"],
-        submitted_at=_utc(row["submitted_at"]),
-        worker_id=row["worker_id"],
-        started_at=_utc(row["started_at"]),
-        finished_at=_utc(row["finished_at"]),
-        heartbeat_at=_utc(row["heartbeat_at"]),
-        cancel_requested=bool(row["cancel_requested"]),
-        attempts=row["attempts"],
-        epoch=row["epoch"],
-        total_epochs=row["total_epochs"],
-        step=row["step"],
-        metrics=json.loads(row["metrics_json"]) if row["metrics_json"] else {},
-        eta_seconds=row["eta_seconds"],
-        device=row["device"],
-        mlflow_run_id=row["mlflow_run_id"],
-        error_message=row["error_message"],
-        error_traceback=row["error_traceback"],
-        log_tail=row["log_tail"],
-    )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every time in dlstudio is timezone-aware UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def utc_now() -> datetime:
