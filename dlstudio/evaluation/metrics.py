@@ -9,14 +9,36 @@ import numpy as np
 from sklearn import metrics as skm
 
 
+@dataclass(frozen=True)
+class Decision:
+    """How probabilities become a class: the most probable one, or, for two classes, the
+    ``positive`` class whenever its probability reaches ``threshold`` (tuned on validation)."""
+
+    positive: int | None = None  # class index; None: the most probable class
+    threshold: float = 0.5
+
+    def classes(self, proba: np.ndarray) -> np.ndarray:
+        if self.positive is None or proba.shape[1] != 2:
+            return proba.argmax(axis=1)
+        return np.where(proba[:, self.positive] >= self.threshold, self.positive, 1 - self.positive)
+
+    def to_json(self) -> dict:
+        return {"positive": self.positive, "threshold": self.threshold}
+
+    @classmethod
+    def from_json(cls, raw: dict | None) -> Decision:
+        return cls(**raw) if raw else cls()
+
+
 def classification_metrics(
-    y_true: np.ndarray, proba: np.ndarray, *, n_classes: int
+    y_true: np.ndarray, proba: np.ndarray, *, n_classes: int, decision: Decision | None = None
 ) -> dict[str, float]:
     """accuracy, macro precision/recall/F1, weighted F1, and ROC-AUC when there are two classes.
 
-    ``y_true`` holds class indices 0..n_classes-1; ``proba`` is (rows, n_classes).
+    ``y_true`` holds class indices 0..n_classes-1; ``proba`` is (rows, n_classes); ``decision``
+    turns the probabilities into classes (default: the most probable).
     """
-    y_pred = proba.argmax(axis=1)
+    y_pred = (decision or Decision()).classes(proba)
     labels = list(range(n_classes))
     scores = {
         "accuracy": skm.accuracy_score(y_true, y_pred),

@@ -6,6 +6,7 @@ the per-batch loss is accumulated on the device and read once per epoch (no host
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -98,6 +99,9 @@ class FitConfig:
     learning_rate: float
     weight_decay: float = 1e-4
     grad_clip: float | None = None
+    # "constant", or "cosine": a linear warm-up over the first 5% of the steps, then a cosine
+    # decay to 0 at the last epoch (early stopping may end training before it gets there)
+    schedule: str = "constant"
 
 
 def fit(
@@ -118,6 +122,7 @@ def fit(
     # Loss scaling only matters for fp16; bf16 and fp32 train without it.
     scaler = torch.amp.GradScaler(enabled=device.amp_dtype == torch.float16)
     steps = train.training_steps(config.batch_size)
+    scheduler = _scheduler(optimizer, config, steps)
     state = FitState(model, optimizer, config.epochs, steps)
     _each(callbacks, "on_train_begin", state)
     for epoch in range(1, config.epochs + 1):
@@ -136,6 +141,8 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             scaler.step(optimizer)
             scaler.update()
+            if scheduler is not None:
+                scheduler.step()
             loss_sum += loss.detach().float() * len(target)
             rows += len(target)
             state.step += 1
@@ -147,6 +154,22 @@ def fit(
             break
     _each(callbacks, "on_train_end", state)
     return state
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, config: FitConfig, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    if config.schedule == "constant":
+        return None
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = max(1, total // 20)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def _each(callbacks: Sequence[Callback], hook: str, state: FitState) -> None:

@@ -1,7 +1,9 @@
 """Turn raw table columns into model inputs; fitted on the training split only, saved as JSON.
 
-Numbers, booleans and date parts become standardized floats with a missing-value indicator;
-categories become integer codes for embeddings (0 = missing, 1 = unseen or rare, 2.. = levels).
+Numbers, booleans and date parts become floats with a missing-value indicator, either
+standardized (z-scores, clipped) or mapped through their training quantiles to a normal
+distribution (``scaling="quantile"``, what the TabM and numeric-embedding papers train on: robust
+to skew and outliers); categories become integer codes for embeddings (0 = missing, 1 = unseen or rare, 2.. = levels).
 ID-like, free-text, constant and empty columns are left out, each with its reason.
 """
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from dlstudio.data.columns import (
     date_format_of,
@@ -26,6 +29,8 @@ MISSING, OTHER = 0, 1
 MAX_LEVELS = 1000  # more levels than this behave like an ID: keep the most frequent
 Z_CLIP = 10.0  # standardized values beyond this are outliers that would dominate the first layer
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+MAX_QUANTILES = 1000
+NORMAL_BOUND = 5.2  # sklearn's QuantileTransformer clips its normal output here as well
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class NumericFeature:
     std: float
     missing_indicator: bool
     date_format: str | None = None  # for date parts: the format the training rows were read with
+    quantiles: tuple[float, ...] | None = None  # scaling="quantile": the training quantiles
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ class TabularFeatures:
 
     def to_json(self) -> dict:
         return {
-            "numeric": [vars(f) for f in self.numeric],
+            "numeric": [_plain(vars(f)) for f in self.numeric],
             "categorical": [
                 {"column": f.column, "levels": list(f.levels)} for f in self.categorical
             ],
@@ -98,7 +104,7 @@ class TabularFeatures:
     @classmethod
     def from_json(cls, raw: dict) -> TabularFeatures:
         return cls(
-            numeric=tuple(NumericFeature(**f) for f in raw["numeric"]),
+            numeric=tuple(_numeric_from_json(f) for f in raw["numeric"]),
             categorical=tuple(
                 CategoricalFeature(f["column"], tuple(f["levels"])) for f in raw["categorical"]
             ),
@@ -106,8 +112,13 @@ class TabularFeatures:
         )
 
 
-def fit_features(train: pd.DataFrame, columns: list[str]) -> TabularFeatures:
-    """Type each column on the training split and fit imputation, scaling and vocabularies."""
+def fit_features(
+    train: pd.DataFrame, columns: list[str], *, scaling: str = "standard"
+) -> TabularFeatures:
+    """Type each column on the training split and fit imputation, scaling and vocabularies.
+
+    ``scaling``: "standard" (z-scores) or "quantile" (training quantiles -> normal scores).
+    """
     numeric: list[NumericFeature] = []
     categorical: list[CategoricalFeature] = []
     excluded: dict[str, str] = {}
@@ -121,7 +132,30 @@ def fit_features(train: pd.DataFrame, columns: list[str]) -> TabularFeatures:
             categorical.append(_fit_levels(column, train[column]))
         else:
             excluded[column] = kind.reason
+    if scaling == "quantile":
+        numeric = [_with_quantiles(f, train) for f in numeric]
     return TabularFeatures(tuple(numeric), tuple(categorical), excluded)
+
+
+def _with_quantiles(feature: NumericFeature, train: pd.DataFrame) -> NumericFeature:
+    values = _converted(feature, train, {}).to_numpy(dtype=np.float64, na_value=np.nan)
+    values = np.where(np.isnan(values), feature.median, values)
+    # as many quantiles as the TabM authors use: about one per 30 rows, 10 to 1,000
+    n = int(np.clip(len(values) // 30, 10, MAX_QUANTILES))
+    quantiles = np.quantile(values, np.linspace(0, 1, n)) if len(values) else np.zeros(n)
+    return replace(feature, quantiles=tuple(float(q) for q in np.maximum.accumulate(quantiles)))
+
+
+def _quantile_scores(values: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
+    """Normal scores of ``values`` by the training quantiles, as sklearn's QuantileTransformer
+    computes them (ties get the middle of their rank range)."""
+    q = np.asarray(quantiles)
+    references = np.linspace(0, 1, len(q))
+    ranks = 0.5 * (
+        np.interp(values, q, references) - np.interp(-values, -q[::-1], -references[::-1])
+    )
+    bound = 1e-7
+    return np.clip(ndtri(np.clip(ranks, bound, 1 - bound)), -NORMAL_BOUND, NORMAL_BOUND)
 
 
 def _fit_numeric(column: str, convert: str, values: pd.Series) -> NumericFeature:
@@ -164,8 +198,11 @@ def _numeric_block(
 ) -> np.ndarray:
     values = _converted(feature, frame, cache).to_numpy(dtype=np.float64, na_value=np.nan)
     is_missing = np.isnan(values)
-    z = (np.where(is_missing, feature.median, values) - feature.mean) / feature.std
-    z = np.clip(z, -Z_CLIP, Z_CLIP)
+    filled = np.where(is_missing, feature.median, values)
+    if feature.quantiles is not None:
+        z = _quantile_scores(filled, feature.quantiles)
+    else:
+        z = np.clip((filled - feature.mean) / feature.std, -Z_CLIP, Z_CLIP)
     if feature.missing_indicator:
         return np.stack([z, is_missing.astype(np.float64)], axis=1)
     return z[:, None]
@@ -199,3 +236,12 @@ def _as_text(values: pd.Series) -> pd.Series:
     """Categories compared as trimmed text, so 'A ' in new data matches 'A' from training."""
     text = values.astype("string").str.strip()
     return text.mask(text == "")
+
+
+def _plain(raw: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()}
+
+
+def _numeric_from_json(raw: dict) -> NumericFeature:
+    quantiles = raw.get("quantiles")
+    return NumericFeature(**{**raw, "quantiles": None if quantiles is None else tuple(quantiles)})
