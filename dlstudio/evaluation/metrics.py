@@ -31,14 +31,20 @@ class Decision:
 
 
 def classification_metrics(
-    y_true: np.ndarray, proba: np.ndarray, *, n_classes: int, decision: Decision | None = None
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    *,
+    n_classes: int,
+    decision: Decision | None = None,
+    predicted: np.ndarray | None = None,
 ) -> dict[str, float]:
     """accuracy, macro precision/recall/F1, weighted F1, and ROC-AUC when there are two classes.
 
     ``y_true`` holds class indices 0..n_classes-1; ``proba`` is (rows, n_classes); ``decision``
-    turns the probabilities into classes (default: the most probable).
+    turns the probabilities into classes (default: the most probable), unless the classes are
+    given as ``predicted`` (a saved model's own decisions).
     """
-    y_pred = (decision or Decision()).classes(proba)
+    y_pred = predicted if predicted is not None else (decision or Decision()).classes(proba)
     labels = list(range(n_classes))
     scores = {
         "accuracy": skm.accuracy_score(y_true, y_pred),
@@ -56,6 +62,24 @@ def classification_metrics(
     if n_classes == 2 and len(np.unique(y_true)) == 2:
         scores["roc_auc"] = skm.roc_auc_score(y_true, proba[:, 1])
     return {name: float(value) for name, value in scores.items()}
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """rmse, mae, r2 and mape (mean absolute percentage error, as a fraction, over the rows
+    whose true value is not 0: a percentage of 0 is undefined)."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    nonzero = np.abs(y_true) > 1e-12
+    mape = (
+        float(np.mean(np.abs((y_true - y_pred)[nonzero] / y_true[nonzero])))
+        if nonzero.any()
+        else float("nan")
+    )
+    return {
+        "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+        "mape": mape,
+    }
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict:

@@ -13,6 +13,7 @@ softmax gives the mean probabilities) or the mean value for regression.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,6 +39,7 @@ class TabMConfig:
     d_block: int = 256
     dropout: float = 0.1
     d_embedding: int = 16
+    arch: str = "tabm-mini"  # or "tabm": member-specific scalings in every layer (slower)
 
     @property
     def n_numeric(self) -> int:
@@ -73,16 +75,17 @@ class TabularTabM(nn.Module):
     def __init__(self, config: TabMConfig) -> None:
         super().__init__()
         self.config = config
-        self.numbers = (
-            PiecewiseLinearEmbeddings(
-                [torch.tensor(edges, dtype=torch.float32) for edges in config.bins],
-                config.d_embedding,
-                activation=False,
-                version="B",
-            )
-            if config.bins
-            else None
-        )
+        self.numbers = None
+        if config.bins:
+            with warnings.catch_warnings():
+                # a yes/no column has one bin: the package warns, the embedding is then linear
+                warnings.filterwarnings("ignore", message=".*just two bin edges.*")
+                self.numbers = PiecewiseLinearEmbeddings(
+                    [torch.tensor(edges, dtype=torch.float32) for edges in config.bins],
+                    config.d_embedding,
+                    activation=False,
+                    version="B",
+                )
         self.embeddings = nn.ModuleList(
             nn.Embedding(n, d)
             for n, d in zip(config.cardinalities, config.embedding_dims, strict=True)
@@ -95,7 +98,7 @@ class TabularTabM(nn.Module):
             d_block=config.d_block,
             dropout=config.dropout,
             k=config.k,
-            arch_type="tabm",
+            arch_type=config.arch,
             start_scaling_init="normal" if config.bins else "random-signs",
             start_scaling_init_chunks=chunks,
         )

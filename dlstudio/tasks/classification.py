@@ -14,7 +14,12 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from dlstudio.evaluation.metrics import classification_metrics, confusion, per_class_report
+from dlstudio.evaluation.metrics import (
+    Decision,
+    classification_metrics,
+    confusion,
+    per_class_report,
+)
 from dlstudio.tasks.base import TrainingData
 from dlstudio.tasks.classification_checks import clean_target
 from dlstudio.training.device import DeviceChoice
@@ -111,13 +116,17 @@ def class_weights(splits: Splits, spec: Any) -> torch.Tensor:
     return torch.tensor(weights / (weights * share).sum(), dtype=torch.float32)
 
 
-def prediction_table(proba: np.ndarray | None, classes: list, index: pd.Index) -> pd.DataFrame:
+def prediction_table(
+    proba: np.ndarray | None, classes: list, index: pd.Index, decision: Decision | None = None
+) -> pd.DataFrame:
     """``prediction`` and ``probability_<class>`` per row (an empty table when ``proba`` is
-    None: no rows to predict)."""
+    None: no rows to predict); ``decision`` turns probabilities into classes (default: the most
+    probable)."""
     columns = ["prediction"] + [f"probability_{label}" for label in classes]
     if proba is None:
         return pd.DataFrame(columns=columns, index=index)
-    out = pd.DataFrame({"prediction": [classes[i] for i in proba.argmax(axis=1)]}, index=index)
+    predicted = (decision or Decision()).classes(proba)
+    out = pd.DataFrame({"prediction": [classes[i] for i in predicted]}, index=index)
     for i, label in enumerate(classes):
         out[f"probability_{label}"] = proba[:, i]
     return out
@@ -130,11 +139,13 @@ def full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarra
     return full
 
 
-def classification_reports(splits: Splits, proba: np.ndarray) -> dict:
+def classification_reports(
+    splits: Splits, proba: np.ndarray, decision: Decision | None = None
+) -> dict:
     """The JSON artifacts of a classification run: confusion matrix, per-class report, and
     the first 20 test rows with their prediction."""
     names = [str(label) for label in splits.classes]
-    predicted = proba.argmax(axis=1)
+    predicted = (decision or Decision()).classes(proba)
     sample = splits.test.head(20).copy()
     sample["prediction"] = [names[i] for i in predicted[:20]]
     sample["probability"] = proba[:20].max(axis=1).round(4)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # task name -> its package; a new template is one more line here
 TEMPLATES: dict[str, str] = {
     "tabular_classification": "dlstudio.tasks.tabular",
+    "tabular_regression": "dlstudio.tasks.regression",
     "forecasting": "dlstudio.tasks.forecasting",
     "text_sentiment": "dlstudio.tasks.text",
     "image_classification": "dlstudio.tasks.images",

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from dlstudio.errors import DLStudioError
 from dlstudio.evaluation.drift import DriftReport
-from dlstudio.evaluation.metrics import classification_metrics
+from dlstudio.evaluation.metrics import classification_metrics, regression_metrics
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import parse_promote_if
 from dlstudio.tasks.base import TaskOutcome
@@ -203,17 +203,22 @@ def champion_inputs(name: str) -> list[str]:
 
 
 def holdout_scores(predict, holdout: pd.DataFrame, target: str) -> dict[str, float]:
-    """Classification metrics of ``predict`` (a pyfunc's or a predictor's) on ``holdout``,
-    over the union of the classes the truth and the model know."""
-    truth = holdout[target].astype(str).to_numpy()
+    """The metrics of ``predict`` (a pyfunc's or a predictor's) on ``holdout``: regression
+    metrics for a model that predicts a number; else classification metrics of its own
+    decisions (its tuned threshold included), over the classes the truth and the model know."""
     out = predict(holdout.drop(columns=[target]))
     known = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
+    if not known:
+        truth = pd.to_numeric(holdout[target], errors="coerce").to_numpy(dtype=np.float64)
+        return regression_metrics(truth, out["prediction"].to_numpy(dtype=np.float64))
+    truth = holdout[target].astype(str).to_numpy()
     classes = sorted(set(truth) | set(known))
     proba = np.zeros((len(holdout), len(classes)))
     for column, label in zip([f"probability_{k}" for k in known], known, strict=True):
         proba[:, classes.index(label)] = out[column].fillna(0).to_numpy()
     y_true = np.array([classes.index(label) for label in truth])
-    return classification_metrics(y_true, proba, n_classes=len(classes))
+    y_pred = np.array([classes.index(str(label)) for label in out["prediction"]])
+    return classification_metrics(y_true, proba, n_classes=len(classes), predicted=y_pred)
 
 
 def _verdict(

@@ -30,7 +30,7 @@ PACKAGE_DIR = Path(dlstudio.__file__).parent
 # share modules (loading a tabular model imports Pillow too).
 RUNTIME_DISTRIBUTIONS = (
     "mlflow", "torch", "numpy", "pandas", "scikit-learn", "pydantic", "PyYAML", "matplotlib",
-    "pillow",
+    "pillow", "scipy", "tabm", "rtdl_num_embeddings", "skops",
 )  # fmt: skip
 
 

@@ -47,23 +47,6 @@ class EarlyStopping(Callback):
             state.model.load_state_dict(self._best_weights)
 
 
-class TimeBudget(Callback):
-    """Stop after the epoch that uses up ``seconds`` (early stopping still restores the best
-    weights): bounds a preset's time on large tables and slow machines."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._started = 0.0
-
-    def on_train_begin(self, state: FitState) -> None:
-        self._started = time.monotonic()
-
-    def on_epoch_end(self, state: FitState) -> None:
-        if not state.stop_training and time.monotonic() - self._started >= self.seconds:
-            state.stop_training = True
-            state.stop_reason = f"time budget of {self.seconds:.0f} s used up at epoch {state.epoch}"
-
-
 class Checkpoint(Callback):
     """Save model and optimizer state after every epoch, so an interrupted job can resume."""
 

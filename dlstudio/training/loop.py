@@ -102,6 +102,9 @@ class FitConfig:
     # "constant", or "cosine": a linear warm-up over the first 5% of the steps, then a cosine
     # decay to 0 at the last epoch (early stopping may end training before it gets there)
     schedule: str = "constant"
+    # stop after the epoch that uses up this many seconds; the cosine then ends with the epoch
+    # the budget allows (measured on the first epoch), so the rate still decays on big tables
+    max_seconds: float | None = None
 
 
 def fit(
@@ -122,8 +125,10 @@ def fit(
     # Loss scaling only matters for fp16; bf16 and fp32 train without it.
     scaler = torch.amp.GradScaler(enabled=device.amp_dtype == torch.float16)
     steps = train.training_steps(config.batch_size)
-    scheduler = _scheduler(optimizer, config, steps)
+    horizon = [config.epochs * steps]  # the schedule's last step; shrunk to fit the budget
+    scheduler = _scheduler(optimizer, config, horizon)
     state = FitState(model, optimizer, config.epochs, steps)
+    started = time.monotonic()
     _each(callbacks, "on_train_begin", state)
     for epoch in range(1, config.epochs + 1):
         state.epoch, state.epoch_started_at = epoch, time.monotonic()
@@ -152,22 +157,32 @@ def fit(
         _each(callbacks, "on_epoch_end", state)
         if state.stop_training:
             break
+        if config.max_seconds is not None:
+            elapsed = time.monotonic() - started
+            if epoch == 1:
+                affordable = max(2, int(config.max_seconds / max(elapsed, 1e-6)))
+                horizon[0] = min(config.epochs, affordable) * steps
+            if elapsed >= config.max_seconds:
+                state.stop_reason = (
+                    f"time budget of {config.max_seconds:.0f} s used up at epoch {epoch}"
+                )
+                break
     _each(callbacks, "on_train_end", state)
     return state
 
 
 def _scheduler(
-    optimizer: torch.optim.Optimizer, config: FitConfig, steps_per_epoch: int
+    optimizer: torch.optim.Optimizer, config: FitConfig, horizon: list[int]
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
     if config.schedule == "constant":
         return None
-    total = max(1, config.epochs * steps_per_epoch)
-    warmup = max(1, total // 20)
+    warmup = max(1, horizon[0] // 20)
 
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+        total = max(horizon[0], warmup + 1)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import torch
 from torch import nn
 
@@ -163,3 +164,34 @@ def test_member_early_stopping_freezes_each_member_at_its_own_best() -> None:
     # member 0 was frozen after epoch 3: it did not learn in epochs 4-6
     assert torch.equal(snapshots[(0, 3)], snapshots[(0, 6)])
     assert all(p.requires_grad for p in model.parameters())  # unfrozen for later use
+
+
+def test_a_time_budget_stops_after_the_epoch_that_uses_it_up() -> None:
+    generator = seed_everything(0)
+    config = FitConfig(epochs=50, batch_size=32, learning_rate=0.05, max_seconds=0.0)
+    state = fit(
+        Toy(), toy_data(), loss_fn=nn.CrossEntropyLoss(), validate=lambda m: {},
+        config=config, device=choose_device("cpu"), generator=generator,
+    )  # fmt: skip
+    assert state.epoch == 1
+    assert state.stop_reason == "time budget of 0 s used up at epoch 1"
+
+
+def test_the_cosine_schedule_warms_up_then_decays_to_zero_at_the_last_epoch() -> None:
+    rates: list[float] = []
+
+    class Record(Callback):
+        def on_batch_end(self, state: FitState) -> None:
+            rates.append(state.optimizer.param_groups[0]["lr"])
+
+    generator = seed_everything(0)
+    config = FitConfig(epochs=10, batch_size=16, learning_rate=0.1, schedule="cosine")
+    fit(
+        Toy(), toy_data(), loss_fn=nn.CrossEntropyLoss(), validate=lambda m: {},
+        config=config, device=choose_device("cpu"), generator=generator, callbacks=[Record()],
+    )  # fmt: skip
+    peak = rates.index(max(rates))
+    assert 0 < peak < len(rates) // 4  # a short warm-up
+    assert max(rates) == pytest.approx(0.1, rel=0.05)
+    assert rates[-1] < 0.01
+    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1 :], strict=False))

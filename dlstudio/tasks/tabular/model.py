@@ -1,0 +1,215 @@
+"""What both tabular templates train and serve: the network (an MLP for ``fast``, TabM for
+``balanced`` and ``best``), the classical models fitted beside it, and the weights that mix them.
+
+The recipe follows the TabM and numeric-embedding papers (Gorishniy et al. 2022, 2025): numbers
+mapped through their training quantiles, piecewise-linear embeddings, AdamW with weight decay,
+early stopping on the validation rows with the best weights restored; plus a warm-up + cosine
+schedule and a time budget so a preset's duration stays bounded on large tables.
+
+Classical members are saved with ``skops`` (no pickle) and loaded against an allowlist of
+scikit-learn types, after the model files' signature was checked (dlstudio.tracking.loading).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+from torch import nn
+
+from dlstudio.errors import DLStudioError
+from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
+from dlstudio.nn.persist import load_network, save_network
+from dlstudio.nn.tabm import TabMConfig, TabularTabM, quantile_bins
+from dlstudio.tasks.tabular.features import TabularFeatures
+from dlstudio.training.device import DeviceChoice
+from dlstudio.training.loop import FitConfig, TensorData
+
+NETWORK_NAMES = {"mlp": "MLP network", "tabm": "TabM network"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What fast / balanced / best mean for the tabular templates."""
+
+    network: str  # "mlp" or "tabm"
+    epochs: int
+    learning_rate: float
+    patience: int
+    seconds: float  # time budget of the network's training (early stopping usually ends first)
+    ensemble: bool = False
+    hidden_sizes: tuple[int, ...] = (256, 128)  # the MLP
+    dropout: float = 0.1
+    k: int = 16  # TabM: members
+    d_block: int = 256  # TabM: width
+    arch: str = "tabm-mini"  # the authors' TabM-mini: one member-specific scaling at the input
+    weight_decay: float = 3e-4
+
+
+PRESETS = {
+    "fast": Preset("mlp", 20, 3e-3, 4, 10, hidden_sizes=(128, 64), weight_decay=1e-4),
+    "balanced": Preset("tabm", 60, 2e-3, 10, 60),
+    "best": Preset("tabm", 100, 2e-3, 16, 100, ensemble=True, k=32),
+}
+
+
+def network_kind(options: Any, preset: Preset) -> str:
+    return preset.network if options.network == "auto" else options.network
+
+
+def use_ensemble(options: Any, preset: Preset) -> bool:
+    return preset.ensemble if options.ensemble is None else options.ensemble
+
+
+def build_network(
+    kind: str,
+    features: TabularFeatures,
+    train_numeric: np.ndarray,
+    *,
+    n_outputs: int,
+    regression: bool,
+    options: Any,
+    preset: Preset,
+) -> nn.Module:
+    """The preset's network for these features; its shapes are saved as JSON with it."""
+    cards = tuple(f.cardinality for f in features.categorical)
+    dims = tuple(embedding_dim(n, cap=options.max_embedding_dim) for n in cards)
+    dropout = preset.dropout if options.dropout is None else options.dropout
+    if kind == "mlp":
+        return TabularMLP(
+            TabularMLPConfig(
+                n_numeric=features.n_numeric_inputs,
+                cardinalities=cards,
+                embedding_dims=dims,
+                hidden_sizes=tuple(options.hidden_sizes or preset.hidden_sizes),
+                n_classes=n_outputs,
+                dropout=dropout,
+            )
+        )
+    config = TabMConfig(
+        bins=quantile_bins(train_numeric),
+        cardinalities=cards,
+        embedding_dims=dims,
+        n_outputs=n_outputs,
+        regression=regression,
+        k=preset.k,
+        d_block=preset.d_block,
+        arch=preset.arch,
+        dropout=dropout,
+    )
+    return TabularTabM(config)
+
+
+def network_description(network: nn.Module) -> dict:
+    kind = "tabm" if isinstance(network, TabularTabM) else "mlp"
+    return {"kind": kind, **network.config.to_dict()}
+
+
+def network_from_description(raw: dict) -> nn.Module:
+    raw = dict(raw)
+    if raw.pop("kind", "mlp") == "tabm":
+        return TabularTabM(TabMConfig.from_dict(raw))
+    return TabularMLP(TabularMLPConfig.from_dict(raw))
+
+
+def tensors(features: TabularFeatures, part: pd.DataFrame, y: np.ndarray) -> TensorData:
+    numeric, categorical = features.transform(part)
+    inputs = (torch.from_numpy(numeric), torch.from_numpy(categorical))
+    return TensorData(inputs, torch.from_numpy(y))
+
+
+def fit_config(spec: Any, preset: Preset, n_train: int, device: DeviceChoice) -> FitConfig:
+    training = spec.training
+    # ~50 steps per epoch on small tables, capped so big tables keep GPU-sized batches
+    auto_batch = int(min(1024, max(32, 2 ** round(np.log2(max(n_train, 1) / 50)))))
+    return FitConfig(
+        epochs=training.epochs or preset.epochs,
+        batch_size=training.batch_size or auto_batch,
+        learning_rate=training.learning_rate or preset.learning_rate,
+        weight_decay=preset.weight_decay,
+        schedule="cosine",
+        # a GPU gets three times as long: it does far more in it, and is rarely the bottleneck
+        max_seconds=preset.seconds * (3 if device.device.type == "cuda" else 1),
+    )
+
+
+def classical_inputs(features: TabularFeatures, part: pd.DataFrame) -> np.ndarray:
+    numeric, categorical = features.transform(part)
+    return np.hstack([numeric, categorical.astype(np.float32)])
+
+
+def categorical_mask(features: TabularFeatures) -> np.ndarray | None:
+    """Which classical inputs HistGradientBoosting treats as categories (sklearn handles at
+    most 255 levels; wider columns stay ordinal codes)."""
+    is_categorical = [False] * features.n_numeric_inputs + [
+        f.cardinality <= 255 for f in features.categorical
+    ]
+    return np.array(is_categorical, dtype=bool) if any(is_categorical) else None
+
+
+def one_hot_then(features: TabularFeatures, model: Any) -> Pipeline:
+    """A linear model's pipeline: categories one-hot, numbers as they come (already scaled)."""
+    n_numeric = features.n_numeric_inputs
+    n_columns = n_numeric + len(features.categorical)
+    encode = ColumnTransformer(
+        [("codes", OneHotEncoder(handle_unknown="ignore"), list(range(n_numeric, n_columns)))],
+        remainder="passthrough",
+    )
+    return make_pipeline(encode, model)
+
+
+# --- saving and loading -------------------------------------------------------------------
+
+
+def save_tabular(
+    folder: Path,
+    network: nn.Module,
+    features: TabularFeatures,
+    members: dict[str, Pipeline],
+    description: dict,
+) -> None:
+    """``model.json`` (features, the network's shapes, ``description``), ``weights.pt`` and one
+    ``member-<key>.skops`` per classical model the prediction uses."""
+    save_network(
+        folder,
+        network,
+        {
+            **description,
+            "network": network_description(network),
+            "features": features.to_json(),
+            "members": sorted(members),
+        },
+    )
+    if members:
+        import skops.io
+
+        for key, pipeline in members.items():
+            skops.io.dump(pipeline, folder / f"member-{key}.skops")
+
+
+def load_tabular(folder: Path) -> tuple[nn.Module, TabularFeatures, dict[str, Any], dict]:
+    """The network (in eval mode), the features, the classical members and the description."""
+    network, raw = load_network(folder, network_from_description)
+    members = {key: _load_member(folder / f"member-{key}.skops") for key in raw.get("members", [])}
+    return network.eval(), TabularFeatures.from_json(raw["features"]), members, raw
+
+
+def _load_member(path: Path) -> Any:
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(file=path)
+    unexpected = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy."))]
+    if unexpected:
+        raise DLStudioError(
+            f"the model file {path.name} holds types that are not scikit-learn's: "
+            f"{', '.join(unexpected[:5])}",
+            fix="retrain the model with this version of dlstudio",
+        )
+    return skops.io.load(path, trusted=untrusted)
