@@ -1,4 +1,5 @@
-"""Results: one run's scores against the classical baseline, its mistakes and its curves."""
+"""Results: one run's scores against the classical baseline, the models it compared, its mistakes
+or its predictions, and its curves."""
 
 from collections.abc import Callable
 
@@ -23,6 +24,7 @@ from dlstudio.views.image_try import accepts_images, predict_image
 from dlstudio.views.text import escape_markdown, inline_code
 from dlstudio.views.text_try import LabelPrediction, accepts_sentences, predict_sentence
 from pages._widgets.images import image_mistakes
+from pages._widgets.tabular_results import decision_threshold, model_comparison, test_predictions
 from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
@@ -134,6 +136,8 @@ for column, card in zip(st.columns(len(cards) or 1), cards, strict=False):
         f"({escape_markdown(details.baseline_name or 'a classical model')}) on the same test rows.",
     )
 
+if details.decision:
+    decision_threshold(details.decision)
 if details.labels:
     matrix_column, table_column = st.columns(2)
     with matrix_column:
@@ -147,6 +151,10 @@ if details.labels:
     with table_column:
         st.subheader("Per class")
         st.dataframe(details.per_class, hide_index=True, key="results_per_class")
+if details.test_predictions is not None:
+    test_predictions(details.test_predictions)
+if details.candidates:
+    model_comparison(details.candidates)
 
 if details.mistakes_sheet is not None:  # image runs draw their mistakes
     image_mistakes(details)

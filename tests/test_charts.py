@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -267,3 +268,65 @@ def test_horizon_errors_draw_one_line_per_model_by_step() -> None:
     encoding = chart.to_dict()["encoding"]
     assert (encoding["x"]["field"], encoding["color"]["field"]) == ("step", "model")
     assert encoding["y"]["title"] == "mase"
+
+
+def predictions(n: int, *, seed: int = 0) -> pd.DataFrame:
+    """Test rows of a regression: the truth and a prediction off by a little noise."""
+    rng = np.random.default_rng(seed)
+    actual = rng.uniform(0, 100, n)
+    return pd.DataFrame({"actual": actual, "predicted": actual + rng.normal(0, 5, n)})
+
+
+def test_predicted_vs_actual_draws_each_row_over_the_line_of_exact_predictions() -> None:
+    frame = pd.DataFrame({"actual": [1.0, 4.0, 9.0], "predicted": [2.0, 3.0, 10.0]})
+    chart = charts.predicted_vs_actual(frame)
+    spec = chart.to_dict()
+    points = layer_rows(chart, "circle")
+    assert points[["actual", "predicted"]].values.tolist() == frame.values.tolist()
+    scatter = spec["layer"][0]["encoding"]
+    assert (scatter["x"]["field"], scatter["y"]["field"]) == ("actual", "predicted")
+    exact = layer_rows(chart, "line")  # y = x across the range of both columns
+    assert exact.values.tolist() == [[1.0, 1.0], [10.0, 10.0]]
+
+
+def test_scatters_draw_at_most_5000_seeded_rows_of_a_large_test_split() -> None:
+    frame = predictions(50_000)
+    for build in (charts.predicted_vs_actual, charts.residuals):
+        drawn = layer_rows(build(frame), "circle")
+        assert len(drawn) == 5_000
+        assert drawn.equals(layer_rows(build(frame), "circle"))  # the same rows every time
+
+
+def test_residuals_are_actual_minus_predicted_against_the_prediction_around_zero() -> None:
+    frame = pd.DataFrame({"actual": [10.0, 20.0, 30.0], "predicted": [12.0, 20.0, 25.0]})
+    chart = charts.residuals(frame)
+    points = layer_rows(chart, "circle")
+    assert points["residual"].tolist() == [-2.0, 0.0, 5.0]
+    scatter = chart.to_dict()["layer"][0]["encoding"]
+    assert (scatter["x"]["field"], scatter["y"]["field"]) == ("predicted", "residual")
+    assert layer_rows(chart, "rule")["residual"].tolist() == [0.0]
+
+
+def test_error_by_decile_averages_the_absolute_error_in_each_tenth_of_the_actual_values() -> None:
+    # 20 rows: each tenth holds two consecutive actual values; errors 0, 1, 2, 0, 1, 2, ...
+    actual = np.arange(20.0) * 10
+    frame = pd.DataFrame({"actual": actual, "predicted": actual + np.arange(20) % 3})
+    chart = charts.error_by_decile(frame)
+    bars = data_of(chart)
+    assert bars["range"].tolist()[:3] == ["0 – 10", "20 – 30", "40 – 50"]
+    assert bars["range"].iloc[-1] == "180 – 190"
+    # |errors| by pair: (0,1) (2,0) (1,2) (0,1) ... -> 0.5, 1.0, 1.5, 0.5, ...
+    assert bars["mae"].tolist() == [0.5, 1.0, 1.5, 0.5, 1.0, 1.5, 0.5, 1.0, 1.5, 0.5]
+    assert bars["rows"].tolist() == [2] * 10
+    encoding = chart.to_dict()["encoding"]
+    assert (encoding["x"]["field"], encoding["y"]["field"]) == ("range", "mae")
+    assert encoding["x"]["sort"] == bars["range"].tolist()  # lowest values first, not by name
+
+
+def test_error_by_decile_draws_fewer_bars_when_many_rows_share_a_value() -> None:
+    frame = pd.DataFrame({"actual": [0.0] * 15 + [5.0, 6.0, 7.0, 8.0, 9.0], "predicted": 1.0})
+    bars = data_of(charts.error_by_decile(frame))
+    # the tenths' edges at 0 fall together: the 15 zeros share the first bar with the 5
+    assert bars["range"].tolist() == ["0 – 5", "6 – 7", "8 – 9"]
+    assert bars["rows"].tolist() == [16, 2, 2]
+    assert bars["mae"].tolist() == [(15 * 1 + 4) / 16, 5.5, 7.5]

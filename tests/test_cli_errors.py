@@ -231,7 +231,8 @@ def test_numeric_target_says_it_looks_like_regression(
     message = error_message(err)
     assert "holds 200 different numbers" in message
     assert "(regression)" in message
-    assert "How to fix: Pick a target with a few categories" in message
+    assert "How to fix: To predict the number, use the Tabular regression template" in message
+    assert "pick a target with a few categories" in message
 
 
 # --- bad specs -------------------------------------------------------------------------------

@@ -110,8 +110,8 @@ def check_labels(labels: pd.Series, target: str) -> list[Finding]:
         return [
             Finding(
                 "error",
-                f"The target column {target!r} holds {distinct} different numbers: it looks like a quantity to estimate (regression), which this template does not do.",
-                "Pick a target with a few categories, or group the numbers into bands (e.g. low/medium/high) first.",
+                f"The target column {target!r} holds {distinct} different numbers: it looks like a quantity to estimate (regression), not a category.",
+                "To predict the number, use the Tabular regression template (task: tabular_regression); to predict a category, pick a target with a few categories, or group the numbers into bands (e.g. low/medium/high) first.",
                 target,
             )
         ]

@@ -178,6 +178,7 @@ def test_numeric_target_with_many_values_looks_like_regression(customers: pd.Dat
     assert len(findings) == 1
     assert "holds 200 different numbers" in findings[0].message
     assert "regression" in findings[0].message
+    assert "Tabular regression template (task: tabular_regression)" in findings[0].fix
     assert "bands" in findings[0].fix
 
 

@@ -1,4 +1,5 @@
-"""Plain-language checks of a table before a classifier is trained on it."""
+"""Plain-language checks of a table before a classifier is trained on it; the checks of the
+input columns serve the regression template too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from dlstudio.tasks.classification_checks import (
     check_target_column,
     errors_first,
 )
+from dlstudio.tasks.regression.options import TabularRegressionSpec
 from dlstudio.tasks.tabular.options import TabularClassificationSpec
+
+TabularSpec = TabularClassificationSpec | TabularRegressionSpec
 
 
 def check_table(data: TrainingData, spec: TabularClassificationSpec) -> list[Finding]:
@@ -24,7 +28,7 @@ def check_table(data: TrainingData, spec: TabularClassificationSpec) -> list[Fin
     target_findings = check_one_column(frame) or check_target_column(frame, target, "the data")
     if target_findings:
         return target_findings
-    findings, usable = _check_features(frame, spec)
+    findings, usable = check_features(frame, spec)
     findings += check_label_rows(data, target, usable, spec.options.test_fraction, findings)
     return errors_first(findings)
 
@@ -45,9 +49,7 @@ def check_one_column(frame: pd.DataFrame) -> list[Finding]:
     ]
 
 
-def _check_features(
-    frame: pd.DataFrame, spec: TabularClassificationSpec
-) -> tuple[list[Finding], list[str]]:
+def check_features(frame: pd.DataFrame, spec: TabularSpec) -> tuple[list[Finding], list[str]]:
     """Findings about the input columns, and the columns the model will read."""
     target, options = spec.data.target, spec.options
     named = (options.features or []) + options.exclude
@@ -81,7 +83,7 @@ def _check_features(
     return findings, usable
 
 
-def feature_columns(frame: pd.DataFrame, spec: TabularClassificationSpec) -> list[str]:
+def feature_columns(frame: pd.DataFrame, spec: TabularSpec) -> list[str]:
     """The candidate input columns: chosen ones, or all but the target and exclusions."""
     chosen = spec.options.features or [c for c in frame.columns if c != spec.data.target]
     return [c for c in chosen if c not in spec.options.exclude and c != spec.data.target]

@@ -1,7 +1,8 @@
 """Read runs back from MLflow for the dashboard (plain data, no streamlit here), one module per
 concern: ``runs`` (search, label, list and filter runs; their promotion decisions),
 ``history`` (per-epoch metrics), ``details`` (one run for the Results page), ``comparison``
-(runs side by side) and ``links`` (pages of the MLflow UI). The names the pages use are
+(runs side by side), ``model_choice`` (the models a tabular run compared, its decision
+threshold) and ``links`` (pages of the MLflow UI). The names the pages use are
 exported here.
 """
 
@@ -16,6 +17,7 @@ from dlstudio.tracking.queries.details import (
 )
 from dlstudio.tracking.queries.history import history_metrics, run_history, runs_history
 from dlstudio.tracking.queries.links import compare_url, model_url, run_url
+from dlstudio.tracking.queries.model_choice import Candidate, Decision, ModelCandidates
 from dlstudio.tracking.queries.runs import (
     UnknownRun,
     comparable_runs,
@@ -30,8 +32,11 @@ from dlstudio.tracking.queries.runs import (
 )
 
 __all__ = [
+    "Candidate",
+    "Decision",
     "ForecastArtifacts",
     "MetricCard",
+    "ModelCandidates",
     "RunComparison",
     "RunDetails",
     "UnknownRun",

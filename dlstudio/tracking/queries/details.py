@@ -1,5 +1,6 @@
 """One run as the Results page shows it: metrics against the baseline, the report artifacts
-(confusion matrix, per-class scores, forecasts, mistakes) and where its model is."""
+(confusion matrix, per-class scores, forecasts, mistakes, test predictions, the models compared
+and the decision threshold) and where its model is."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from dlstudio.settings import Settings
+from dlstudio.tracking.queries.model_choice import (
+    Decision,
+    ModelCandidates,
+    read_candidates,
+    read_decision,
+)
 from dlstudio.tracking.queries.runs import get_run
 from dlstudio.tracking.setup import configure_tracking
 
@@ -25,7 +32,10 @@ CARD_METRICS = {
     "rmse": "RMSE",
     "smape": "sMAPE",
     "mase": "MASE",
+    "r2": "R²",  # regression: higher is better, whatever the primary metric
+    "mape": "MAPE",
 }
+HIGHER_IS_BETTER = {"r2"}  # cards whose direction is not the primary metric's
 # Runs logged before run() tagged its primary metric were all tabular classification.
 DEFAULT_PRIMARY_METRIC = "f1_macro"
 # text runs log each mistake's text; image runs log the image's file in the ZIP instead
@@ -97,6 +107,9 @@ class RunDetails:
     forecast: ForecastArtifacts | None = None  # forecasting runs only
     mistakes: pd.DataFrame | None = None  # text or image, true, predicted, probability
     mistakes_sheet: bytes | None = None  # image runs: PNG of the mistakes' thumbnails
+    test_predictions: pd.DataFrame | None = None  # regression: actual, predicted per test row
+    candidates: ModelCandidates | None = None  # tabular: the models compared on validation
+    decision: Decision | None = None  # two classes: the tuned decision threshold
 
     @property
     def model_uri(self) -> str:
@@ -173,6 +186,9 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
         forecast=_forecast(artifact),
         mistakes=artifact("mistakes.json", _read_mistakes),
         mistakes_sheet=artifact("mistakes.png", _read_bytes),
+        test_predictions=artifact("test_predictions.csv", _read_table),
+        candidates=read_candidates(artifact("candidates.json", mlflow.artifacts.load_dict) or {}),
+        decision=read_decision(artifact("decision.json", mlflow.artifacts.load_dict) or {}),
     )
 
 
@@ -241,7 +257,8 @@ class MetricCard:
 
 
 def metric_cards(details: RunDetails) -> list[MetricCard]:
-    """Accuracy, macro precision/recall/F1 and the task's primary metric, each vs the baseline."""
+    """The scores of ``CARD_METRICS`` the run logged and its primary metric, each vs the
+    baseline; R² is better higher whatever the run's direction (its errors are better lower)."""
     names = list(CARD_METRICS)
     if details.primary_metric not in names:
         names.append(details.primary_metric)
@@ -254,7 +271,8 @@ def metric_cards(details: RunDetails) -> list[MetricCard]:
             label += " · primary"
         value, theirs = details.metrics[name], details.baseline.get(name)
         delta = None if theirs is None else value - theirs
-        cards.append(MetricCard(name, label, value, delta, details.higher_is_better))
+        higher_is_better = name in HIGHER_IS_BETTER or details.higher_is_better
+        cards.append(MetricCard(name, label, value, delta, higher_is_better))
     return cards
 
 
