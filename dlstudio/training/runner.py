@@ -46,6 +46,9 @@ class RunResult:
     baselines: list[dict] = field(default_factory=list)  # every classical model tried
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # tabular: every model compared on the same rows (network, classical, ensemble), which one
+    # was registered and why (``candidates.json``)
+    candidates: dict | None = None
 
     def to_json(self) -> dict:
         raw = asdict(self)
@@ -191,6 +194,7 @@ def run(
         ],
         findings=[f for f in findings if f.level != "error"],
         notes=notes,
+        candidates=outcome.json_artifacts.get("candidates.json"),
     )
 
 

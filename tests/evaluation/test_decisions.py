@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlstudio.evaluation.ensemble import log_loss, select_weights, squared_error
+from dlstudio.evaluation.ensemble import (
+    log_loss,
+    macro_f1,
+    select_weights,
+    squared_error,
+    win_share,
+)
 from dlstudio.evaluation.metrics import Decision, classification_metrics, regression_metrics
 from dlstudio.evaluation.thresholds import tune_threshold
 
@@ -72,3 +78,33 @@ def test_regression_metrics() -> None:
     assert scores["mae"] == pytest.approx(1.0)
     assert scores["mape"] == pytest.approx((0 + 0.5 + 0.5) / 3)  # the row whose truth is 0 is left out
     assert scores["r2"] < 1
+
+
+def test_log_loss_weighs_rows_by_their_class_weight() -> None:
+    proba = np.array([[0.8, 0.2], [0.25, 0.75]])
+    weighted = log_loss(np.array([0, 1]), np.array([1.0, 3.0]))(proba)
+    assert weighted == pytest.approx(-(np.log(0.8) + 3 * np.log(0.75)) / 4)
+
+
+def test_fast_macro_f1_matches_sklearn() -> None:
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    y, p = rng.integers(0, 4, 300), rng.integers(0, 4, 300)
+    p[p == 3] = 2  # a class never predicted counts 0
+    expected = f1_score(y, p, labels=[0, 1, 2, 3], average="macro", zero_division=0)
+    assert macro_f1(y, p, 4) == pytest.approx(expected)
+
+
+def test_win_share_separates_a_clear_win_from_a_coin_flip() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    better = np.where(rng.random(400) < 0.9, y, 1 - y)  # right 90% of the time
+    worse = np.where(rng.random(400) < 0.7, y, 1 - y)
+    twin = np.where(rng.random(400) < 0.7, y, 1 - y)
+
+    def accuracy(predicted):
+        return lambda rows: float((predicted[rows] == y[rows]).mean())
+
+    assert win_share(accuracy(better), accuracy(worse), 400) == 1.0
+    assert 0.1 < win_share(accuracy(twin), accuracy(worse), 400) < 0.9

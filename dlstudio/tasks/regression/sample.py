@@ -14,7 +14,7 @@ def house_prices(rows: int = 1000, seed: int = 7) -> pd.DataFrame:
     neighbourhoods = np.array(["Riverside", "Old Town", "Hillcrest", "Harbour", "Northfield"])
     premium = np.array([1.35, 1.15, 1.0, 1.5, 0.85])
     hood = rng.integers(0, len(neighbourhoods), rows)
-    area = np.round(rng.gamma(6.0, 18.0, rows) + 25)
+    area = np.round(rng.gamma(3.0, 30.0, rows) + 25)
     bedrooms = np.clip(np.round(area / 35 + rng.normal(0, 0.7, rows)), 1, 7).astype(int)
     year_built = rng.integers(1920, 2024, rows)
     garage = rng.random(rows) < 0.55

@@ -19,7 +19,7 @@ from torch import nn
 
 from dlstudio.data.checks import Finding
 from dlstudio.data.columns import to_numeric
-from dlstudio.evaluation.ensemble import select_weights, squared_error
+from dlstudio.evaluation.ensemble import select_weights, squared_error, win_share
 from dlstudio.evaluation.metrics import Verdict, regression_metrics
 from dlstudio.nn.tabm import EnsembleLoss
 from dlstudio.tasks.base import (
@@ -53,6 +53,7 @@ from dlstudio.training.loop import Callback, TensorData, fit
 
 SKEW_FOR_LOG = 1.0  # a positive target skewed more than this trains on log(1 + y)
 CLASSICAL = {"hgb": "HistGradientBoosting", "ridge": "ridge regression"}
+CONFIDENT = 0.9  # as tabular classification: leave the network only for a clear validation win
 
 
 @dataclass(frozen=True)
@@ -301,8 +302,9 @@ def classical_candidates(
 def choose_model(
     candidates: dict[str, Candidate], y_val: np.ndarray, *, ensemble: bool
 ) -> tuple[str, dict[str, float]]:
-    """The candidate with the lowest validation RMSE (the network alone unless ``ensemble``),
-    with the greedy ensemble added as a candidate when asked; and its weights."""
+    """The network, unless ``ensemble`` and the candidate with the lowest validation RMSE (the
+    greedy ensemble among them) beats it on 90% of bootstrap resamples of the validation rows;
+    and its weights."""
     weights_of: dict[str, dict[str, float]] = {}
     if ensemble:
         keys = list(candidates)
@@ -315,8 +317,17 @@ def choose_model(
         )
     for candidate in candidates.values():
         candidate.val_rmse = regression_metrics(y_val, candidate.val_pred)["rmse"]
-    allowed = list(candidates) if ensemble else ["network"]
-    chosen = min(allowed, key=lambda k: candidates[k].val_rmse)
+    chosen = "network"
+    others = [k for k in candidates if k != "network"] if ensemble else []
+    if others:
+        rival = min(others, key=lambda k: candidates[k].val_rmse)
+
+        def on_rows(key: str):
+            errors = (candidates[key].val_pred - y_val) ** 2
+            return lambda rows: -float(errors[rows].mean())
+
+        if win_share(on_rows(rival), on_rows("network"), len(y_val)) >= CONFIDENT:
+            chosen = rival
     return chosen, weights_of.get(chosen, {chosen: 1.0})
 
 
@@ -325,10 +336,18 @@ def _summary(candidates: dict[str, Candidate], chosen: str, weights: dict[str, f
     what = model.name if chosen != "ensemble" else "the ensemble of " + " + ".join(
         f"{candidates[k].name} {w:.2f}" for k, w in weights.items() if w > 0
     )  # fmt: skip
-    others = ", ".join(f"{c.name} {c.val_rmse:.4g}" for k, c in candidates.items() if k != chosen)
-    return (
-        f"Registered {what}: lowest rmse on the validation rows ({model.val_rmse:.4g}; {others})."
+    others = ", ".join(
+        f"{c.name} {_number(c.val_rmse)}" for k, c in candidates.items() if k != chosen
     )
+    return (
+        f"Registered {what}, chosen on the validation rows (rmse {_number(model.val_rmse)}; "
+        f"{others})."
+    )
+
+
+def _number(value: float) -> str:
+    """3 significant digits for small errors, whole numbers with separators for large ones."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def _report(candidates: dict[str, Candidate], chosen: str, weights: dict[str, float]) -> dict:

@@ -205,7 +205,12 @@ def _load_member(path: Path) -> Any:
     import skops.io
 
     untrusted = skops.io.get_untrusted_types(file=path)
-    unexpected = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy."))]
+    # HistGradientBoosting keeps sklearn's own functions, one of them wrapped in a partial;
+    # any function from elsewhere would be listed here too, and refused
+    unexpected = [
+        t for t in untrusted
+        if not t.startswith(("sklearn.", "numpy.", "scipy.")) and t != "functools.partial"
+    ]  # fmt: skip
     if unexpected:
         raise DLStudioError(
             f"the model file {path.name} holds types that are not scikit-learn's: "
