@@ -76,3 +76,29 @@ def test_covariates_are_picked_from_the_columns_and_submitted(forecasting_page: 
     options = job.spec["options"]
     assert (options["time_column"], options["series_column"]) == ("month", None)
     assert options["covariates"] == ["promo"]
+
+
+def test_the_regression_template_checks_and_submits_a_numeric_target(mlflow_home: Path) -> None:
+    from dlstudio.tasks.regression.sample import house_prices
+
+    store = DatasetStore(get_settings().datasets_dir)
+    store.save("houses", house_prices(120).to_csv(index=False).encode(), filename="houses.csv")
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/train.py")
+    app.run()
+    app.button(key="train_pick_tabular_regression").click().run()
+    assert not app.exception, app.exception
+
+    target = app.selectbox(key="train_role_tabular_regression_target_houses")
+    assert target.value == "price"  # a numeric column with many values, guessed
+    target.set_value("bedrooms").run()  # 1..7 rooms: a category, not a quantity
+    assert any("classification" in e.value for e in app.error)
+    assert app.button(key="train_submit").disabled
+
+    target.set_value("price").run()
+    assert not app.error
+    app.button(key="train_submit").click().run()
+    (job,) = JobStore.from_settings(get_settings()).list_jobs()
+    assert job.spec["task"] == "tabular_regression"
+    assert job.spec["data"]["target"] == "price"

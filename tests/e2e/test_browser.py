@@ -164,3 +164,66 @@ def test_a_page_reaching_the_dashboard_by_another_name_sees_nothing(served_app: 
         expect(refusal).to_be_visible(timeout=MINUTE)
         expect(page.get_by_text("Try a sample")).to_have_count(0)  # Home never rendered
         browser.close()
+
+
+def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path) -> None:
+    """The regression flow: a house-price table -> the regression template -> its charts ->
+    predicted prices for new rows (the target column is not needed to score)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from dlstudio.tasks.regression.sample import house_prices
+
+    expect.set_options(timeout=MINUTE)
+    csv, new_rows = tmp_path / "houses.csv", tmp_path / "new-houses.csv"
+    house_prices(300).to_csv(csv, index=False)
+    house_prices(25, seed=11).drop(columns=["price"]).to_csv(new_rows, index=False)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(MINUTE)
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"regression-{name}.png"), full_page=True)
+
+        try:
+            page.goto(f"{served_app}/data")
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
+            page.get_by_role("button", name="Save", exact=True).click()
+            expect(page.get_by_text("Saved 'houses'")).to_be_visible()
+
+            page.goto(f"{served_app}/train")
+            page.locator(".st-key-train_pick_tabular_regression button").click()
+            expect(page.locator(".st-key-train_pick_tabular_regression button")).to_have_text(
+                "Chosen"
+            )
+            expect(page.get_by_text("The data passed every check.")).to_be_visible()
+            train = page.get_by_role("button", name="Train", exact=True)
+            expect(train).to_be_enabled()
+            train.click()
+            expect(page.get_by_text("is queued")).to_be_visible()
+            shot("1-train")
+
+            page.get_by_role("link", name="Watch progress").click()
+            expect(page.get_by_text("Finished.")).to_be_visible(timeout=4 * MINUTE)
+            page.get_by_role("link", name="See the results").click()
+            expect(page.get_by_text("Predictions on the test rows")).to_be_visible()
+            expect(page.get_by_text("Models compared on the same rows")).to_be_visible()
+            expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+            shot("2-results")
+
+            page.goto(f"{served_app}/predict")
+            page.get_by_test_id("stSelectbox").first.click()
+            page.get_by_role("option", name="houses").click()
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new_rows))
+            button = page.get_by_role("button", name="Download predictions (CSV)")
+            with page.expect_download() as download:
+                button.click()
+            shot("3-predict")
+            saved = tmp_path / "prices.csv"
+            download.value.save_as(saved)
+        finally:
+            browser.close()
+    prices = pd.read_csv(saved)
+    assert len(prices) == 25
+    assert prices["prediction"].between(10_000, 5_000_000).all()
