@@ -1,247 +1,240 @@
-"""Quality on real tables: dlstudio's MLP vs. classical baselines on exactly the same rows.
+"""Quality on real tables: dlstudio's network, its classical models, its ensemble and the model it
+registers, all scored on exactly the same test rows.
 
-For each of ../shared/datasets/tabular/{telco-churn,penguins,winequality-red}.csv and each seed,
-a stratified 80/20 split (sklearn ``train_test_split(random_state=seed)``) is written to two CSVs;
-dlstudio trains on the first (``data.path``) and is scored on the second (``data.test_path``), and
-the classical baselines are fitted on the same training file and scored on the same test file:
+Classification: ../shared/datasets/tabular/{telco-churn,penguins,winequality-red}.csv, stratified
+80/20 split per seed. Regression: ../shared/datasets/tabular/auto-mpg.csv (target ``mpg``, ``name``
+excluded) and ../shared/datasets/timeseries/bike-sharing-day.csv (target ``cnt``; ``instant``,
+``dteday``, ``casual`` and ``registered`` excluded), random 80/20 split per seed. Each split
+(``train_test_split(random_state=seed)``) is written to two CSVs; dlstudio trains on the first
+(``data.path``; its own validation rows come out of it) and is scored on the second
+(``data.test_path``). Every model of a run is read from ``result.candidates``: the network alone,
+HistGradientBoosting and logistic / ridge regression (dlstudio's own, fitted on the same training
+rows), the greedy ensemble (``best`` only) and the model ``best`` registered.
 
-- logistic regression (median-imputed + scaled numerics, most-frequent-imputed + one-hot
-  categoricals, max_iter=2000), with and without ``class_weight="balanced"``;
-- HistGradientBoosting as dlstudio itself fits it (the ``HistGradientBoosting`` entry of
-  ``result.baselines``: same columns as ours; dlstudio judges a run against the stronger of it
-  and its logistic regression);
-- HistGradientBoosting with ``class_weight="balanced"`` (our own ordinal-encoded pipeline).
-
-Prints one markdown table per dataset: mean +- sample std over the seeds of accuracy and macro-F1,
-and whether ours reaches the best classical baseline on macro-F1 (the goal of the issue).
+Prints, per dataset, mean +- sample std over the seeds of macro-F1 and accuracy (RMSE, MAE and R2
+for regression) per preset, then the issue's checks: the registered ``best`` model at least the
+best classical model (mean macro-F1; mean RMSE against HGB for regression), and the network alone
+within 0.01 macro-F1 of HistGradientBoosting. Each finished run is also appended as one JSON line
+to ``--records`` so that a long benchmark can be reported (``--report-only``) if it is cut short.
 MLflow runs go to a throw-away DLSTUDIO_HOME (SQLite), never to ~/.dlstudio.
 
-    .venv/bin/python bench/quality.py [--presets balanced,best] [--seeds 0,1,2] \
-        [--datasets telco-churn,penguins,winequality-red]
-
-On 2 quiet CPU cores the default run takes ~3 min; on a loaded machine runs were 14-19x slower.
+    .venv/bin/python bench/quality.py [--presets best,balanced] [--seeds 0,1,2] \
+        [--datasets telco-churn,penguins,winequality-red,auto-mpg,bike-sharing] \
+        [--records runs.jsonl] [--report-only runs.jsonl ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
-TABULAR = ROOT.parent / "shared" / "datasets" / "tabular"
-DATASETS = {"telco-churn": "Churn", "penguins": "species", "winequality-red": "quality"}
-METRICS = ("accuracy", "f1_macro")
+SHARED = ROOT.parent / "shared" / "datasets"
 
 
-def split_files(source: Path, target: str, seed: int, folder: Path) -> tuple[Path, Path]:
-    """Stratified 80/20 split of the file's rows, written back as text exactly as they were."""
-    raw = pd.read_csv(source, dtype=str, keep_default_na=False)
-    train, test = train_test_split(raw, test_size=0.2, stratify=raw[target], random_state=seed)
-    paths = folder / f"{source.stem}-s{seed}-train.csv", folder / f"{source.stem}-s{seed}-test.csv"
+@dataclass(frozen=True)
+class Table:
+    path: Path
+    target: str
+    task: str = "tabular_classification"
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def regression(self) -> bool:
+        return self.task == "tabular_regression"
+
+
+DATASETS = {
+    "telco-churn": Table(SHARED / "tabular" / "telco-churn.csv", "Churn"),
+    "penguins": Table(SHARED / "tabular" / "penguins.csv", "species"),
+    "winequality-red": Table(SHARED / "tabular" / "winequality-red.csv", "quality"),
+    "auto-mpg": Table(SHARED / "tabular" / "auto-mpg.csv", "mpg", "tabular_regression", ("name",)),
+    "bike-sharing": Table(
+        SHARED / "timeseries" / "bike-sharing-day.csv",
+        "cnt",
+        "tabular_regression",
+        ("instant", "dteday", "casual", "registered"),
+    ),
+}
+MODELS = {
+    "network": "network alone",
+    "hgb": "HistGradientBoosting",
+    "logreg": "logistic regression",
+    "ridge": "ridge regression",
+    "ensemble": "ensemble (best only)",
+    "registered": "registered model",
+}
+CLASSIFICATION_METRICS = ("f1_macro", "accuracy")
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+
+
+def split_files(table: Table, name: str, seed: int, folder: Path) -> tuple[Path, Path]:
+    """80/20 split of the file's rows (stratified for classification), written back as text."""
+    raw = pd.read_csv(table.path, dtype=str, keep_default_na=False)
+    stratify = None if table.regression else raw[table.target]
+    train, test = train_test_split(raw, test_size=0.2, stratify=stratify, random_state=seed)
+    paths = folder / f"{name}-s{seed}-train.csv", folder / f"{name}-s{seed}-test.csv"
     for part, path in zip((train, test), paths, strict=True):
         part.to_csv(path, index=False)
     return paths
 
 
-def classical_inputs(train: pd.DataFrame, test: pd.DataFrame, target: str):
-    """Numeric and categorical column lists, ID-like text columns dropped (as dlstudio does)."""
-    numeric, categorical = [], []
-    for column in train.columns:
-        if column == target:
-            continue
-        values = train[column]
-        if pd.api.types.is_numeric_dtype(values):
-            numeric.append(column)
-            continue
-        as_number = pd.to_numeric(values.str.strip().replace("", np.nan), errors="coerce")
-        if as_number.notna().sum() >= 0.95 * values.notna().sum():  # e.g. TotalCharges, 11 blanks
-            for frame in (train, test):
-                frame[column] = pd.to_numeric(
-                    frame[column].str.strip().replace("", np.nan), errors="coerce"
-                )
-            numeric.append(column)
-        elif values.nunique() < 0.5 * len(values):  # customerID etc. are left out
-            categorical.append(column)
-    return numeric, categorical
-
-
-def logistic(numeric: list[str], categorical: list[str], class_weight: str | None):
-    columns = ColumnTransformer(
-        [
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore"),
-                ),
-                categorical,
-            ),
-        ]
-    )
-    return make_pipeline(columns, LogisticRegression(max_iter=2000, class_weight=class_weight))
-
-
-def boosting_balanced(numeric: list[str], categorical: list[str], seed: int):
-    columns = ColumnTransformer(
-        [
-            ("num", "passthrough", numeric),
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
-                ),
-                categorical,
-            ),
-        ]
-    )
-    mask = [False] * len(numeric) + [True] * len(categorical)
-    return make_pipeline(
-        columns,
-        HistGradientBoostingClassifier(
-            categorical_features=mask if categorical else None,
-            class_weight="balanced",
-            random_state=seed,
-        ),
-    )
-
-
-def classical_scores(train_path: Path, test_path: Path, target: str, seed: int) -> dict:
-    train, test = pd.read_csv(train_path), pd.read_csv(test_path)
-    numeric, categorical = classical_inputs(train, test, target)
-    x_train, x_test = train[numeric + categorical], test[numeric + categorical]
-    y_train, y_test = train[target].astype(str), test[target].astype(str)
-    models = {
-        "logistic regression": logistic(numeric, categorical, None),
-        "logistic regression, balanced": logistic(numeric, categorical, "balanced"),
-        "HistGradientBoosting, balanced": boosting_balanced(numeric, categorical, seed),
-    }
-    scores = {}
-    for name, model in models.items():
-        predicted = model.fit(x_train, y_train).predict(x_test)
-        scores[name] = {
-            "accuracy": accuracy_score(y_test, predicted),
-            "f1_macro": f1_score(y_test, predicted, average="macro"),
-        }
-    return scores
-
-
-def ours(train_path: Path, test_path: Path, target: str, seed: int, preset: str, name: str):
+def one_run(table: Table, name: str, paths: tuple[Path, Path], seed: int, preset: str) -> dict:
+    """Train once; the test scores of every candidate and of the registered model."""
     from dlstudio.spec import parse_spec
     from dlstudio.training import run
 
     spec = parse_spec(
         {
-            "task": "tabular_classification",
-            "data": {"path": str(train_path), "target": target, "test_path": str(test_path)},
+            "task": table.task,
+            "data": {"path": str(paths[0]), "target": table.target, "test_path": str(paths[1])},
             "training": {"preset": preset, "seed": seed},
+            "options": {"exclude": list(table.exclude)},
             "tracking": {"experiment": f"bench-quality-{name}"},
         }
     )
     started = time.perf_counter()
     result = run(spec)
     seconds = time.perf_counter() - started
-    pick = lambda m: {k: m[f"test_{k}"] for k in METRICS}  # noqa: E731
-    hgb = next(b for b in result.baselines if b["name"] == "HistGradientBoosting")
-    return pick(result.metrics), pick(hgb["metrics"]), seconds
+    report = result.candidates
+    scores = {c["key"]: c["test"] for c in report["candidates"]}
+    scores["registered"] = scores[report["chosen"]]
+    return {
+        "dataset": name,
+        "seed": seed,
+        "preset": preset,
+        "seconds": seconds,
+        "chosen": report["chosen"],
+        "weights": next(
+            (c["weights"] for c in report["candidates"] if c["key"] == "ensemble"), None
+        ),
+        "scores": scores,
+    }
+
+
+def mean(values: list[float]) -> float:
+    return statistics.mean(values)
 
 
 def mean_std(values: list[float]) -> str:
+    if not values:
+        return "-"
     std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {std:.3f}"
+    return f"{mean(values):.3f} ± {std:.3f}"
 
 
-def report(name: str, table: dict[str, list[dict]], presets: list[str], seeds: list[int]) -> None:
-    print(f"\n### {name} ({len(seeds)} seeds: {', '.join(map(str, seeds))})\n")
-    print("| model | accuracy | macro-F1 | macro-F1 per seed |")
-    print("|---|---|---|---|")
-    for model, rows in table.items():
-        cells = [mean_std([r[m] for r in rows]) for m in METRICS]
-        per_seed = " / ".join(f"{r['f1_macro']:.3f}" for r in rows)
-        print(f"| {model} | {cells[0]} | {cells[1]} | {per_seed} |")
-    classical = {k: v for k, v in table.items() if not k.startswith("dlstudio")}
-    best_name = max(classical, key=lambda k: statistics.mean(r["f1_macro"] for r in classical[k]))
-    best = statistics.mean(r["f1_macro"] for r in classical[best_name])
+def values(runs: list[dict], model: str, metric: str) -> list[float]:
+    return [r["scores"][model][metric] for r in runs if model in r["scores"]]
+
+
+def report(name: str, records: list[dict]) -> None:
+    table = DATASETS[name]
+    metrics = REGRESSION_METRICS if table.regression else CLASSIFICATION_METRICS
+    presets = [p for p in ("balanced", "best", "fast") if any(r["preset"] == p for r in records)]
+    by_preset = {p: [r for r in records if r["preset"] == p] for p in presets}
+    seeds = sorted({r["seed"] for r in records})
+    print(f"\n### {name} ({table.target}; seeds {', '.join(map(str, seeds))})\n")
+    header = [f"{p} {m}" for p in presets for m in metrics]
+    print("| model | " + " | ".join(header) + " |")
+    print("|---|" + "---|" * len(header))
+    keys = [k for k in MODELS if any(k in r["scores"] for r in records)]
+    for key in keys:
+        cells = [mean_std(values(by_preset[p], key, m)) for p in presets for m in metrics]
+        print(f"| {MODELS[key]} | " + " | ".join(cells) + " |")
     print()
     for preset in presets:
-        rows = table[f"dlstudio MLP ({preset})"]
-        mine = statistics.mean(r["f1_macro"] for r in rows)
-        wins = sum(
-            r["f1_macro"] >= max(classical[k][i]["f1_macro"] for k in classical)
-            for i, r in enumerate(rows)
-        )
-        verdict = "reaches" if mine >= best else "does NOT reach"
+        runs = by_preset[preset]
+        chosen = ", ".join(f"s{r['seed']} {r['chosen']}" for r in runs)
+        seconds = statistics.median(r["seconds"] for r in runs)
+        print(f"- {preset}: registered per seed: {chosen}; median {seconds:.0f} s per run.")
+    for preset in presets:
+        verdicts(table, preset, by_preset[preset])
+
+
+def verdicts(table: Table, preset: str, runs: list[dict]) -> None:
+    """The issue's checks for one preset, on the means over the seeds."""
+    if table.regression:
+        mine, hgb = mean(values(runs, "registered", "rmse")), mean(values(runs, "hgb", "rmse"))
+        ok = "meets" if mine <= hgb else "MISSES"
         print(
-            f"- {preset}: mean macro-F1 {mine:.3f} {verdict} the best classical baseline "
-            f"({best_name}, {best:.3f}; gap {mine - best:+.3f}); at least as good as every "
-            f"baseline on {wins} of {len(rows)} seeds."
+            f"- {preset}: registered RMSE {mine:.3f} {ok} the target <= HGB's {hgb:.3f} "
+            f"(gap {mine - hgb:+.3f}); network alone {mean(values(runs, 'network', 'rmse')):.3f}."
         )
+        return
+    f1 = {k: mean(values(runs, k, "f1_macro")) for k in ("registered", "network", "hgb", "logreg")}
+    classical = max(("hgb", "logreg"), key=f1.get)
+    ok = "meets" if f1["registered"] >= f1[classical] else "MISSES"
+    near = "within" if f1["network"] >= f1["hgb"] - 0.01 else "NOT within"
+    print(
+        f"- {preset}: registered macro-F1 {f1['registered']:.3f} {ok} >= best classical "
+        f"({MODELS[classical]} {f1[classical]:.3f}, gap {f1['registered'] - f1[classical]:+.3f}); "
+        f"network alone {f1['network']:.3f} is {near} 0.01 of HGB {f1['hgb']:.3f} "
+        f"(gap {f1['network'] - f1['hgb']:+.3f})."
+    )
+
+
+def read_records(paths: list[str]) -> list[dict]:
+    records = []
+    for path in paths:
+        with open(path) as lines:
+            records += [json.loads(line) for line in lines if line.strip()]
+    return records
+
+
+def report_all(records: list[dict]) -> None:
+    for name in DATASETS:
+        mine = [r for r in records if r["dataset"] == name]
+        if mine:
+            report(name, mine)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", default="balanced,best")
+    parser.add_argument("--presets", default="best,balanced")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--records", help="append one JSON line per finished run to this file")
+    parser.add_argument("--report-only", nargs="+", metavar="JSONL", help="report saved runs")
     parser.add_argument("--keep", action="store_true", help="keep the split files and MLflow home")
     args = parser.parse_args()
-    presets = args.presets.split(",")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    if not TABULAR.is_dir():
-        print(f"skipped: {TABULAR} is not here (the shared datasets are not on this machine)")
+    if args.report_only:
+        report_all(read_records(args.report_only))
         return 0
+    presets, seeds = args.presets.split(","), [int(s) for s in args.seeds.split(",")]
     home = tempfile.mkdtemp(prefix="dlstudio-bench-quality-")
     os.environ["DLSTUDIO_HOME"] = home
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # a benchmark never writes to a shared server
-    load_before = os.getloadavg()
-    started = time.perf_counter()
-    timings: dict[str, list[float]] = {}
-    for name in args.datasets.split(","):
-        target = DATASETS[name]
-        source = TABULAR / f"{name}.csv"
-        if not source.is_file():
-            print(f"skipped {name}: {source} is missing")
-            continue
-        table: dict[str, list[dict]] = {}
-        for seed in seeds:
-            train_path, test_path = split_files(source, target, seed, Path(home))
-            for preset in presets:
-                mine, hgb, seconds = ours(train_path, test_path, target, seed, preset, name)
-                table.setdefault(f"dlstudio MLP ({preset})", []).append(mine)
-                timings.setdefault(f"{name} {preset}", []).append(seconds)
+    load_before, started = os.getloadavg(), time.perf_counter()
+    records: list[dict] = []
+    for preset in presets:  # one preset over every table first: a cut-short run still reports it
+        for name in args.datasets.split(","):
+            table = DATASETS[name]
+            if not table.path.is_file():
+                print(f"skipped {name}: {table.path} is missing", file=sys.stderr)
+                continue
+            for seed in seeds:
+                paths = split_files(table, name, seed, Path(home))
+                record = one_run(table, name, paths, seed, preset)
+                records.append(record)
+                if args.records:
+                    with open(args.records, "a") as out:
+                        out.write(json.dumps(record) + "\n")
                 print(
-                    f"{name} seed {seed} {preset}: {seconds:.1f}s "
-                    f"macro-F1 {mine['f1_macro']:.3f} (HGB {hgb['f1_macro']:.3f})",
-                    file=sys.stderr,
-                )
-            table.setdefault("HistGradientBoosting (dlstudio's)", []).append(hgb)
-            for model, scores in classical_scores(train_path, test_path, target, seed).items():
-                table.setdefault(model, []).append(scores)
-        order = [f"dlstudio MLP ({p})" for p in presets]
-        table = {k: table[k] for k in order + [k for k in table if k not in order]}
-        report(name, table, presets, seeds)
-    print("\n| dlstudio run (train + baseline + MLflow logging) | median seconds per run |")
-    print("|---|---|")
-    for key, values in timings.items():
-        print(f"| {key} | {statistics.median(values):.1f} |")
+                    f"{name} seed {seed} {preset}: {record['seconds']:.1f}s, registered "
+                    f"{record['chosen']}", file=sys.stderr, flush=True,
+                )  # fmt: skip
+    report_all(records)
     print(
         f"\ntotal wall time: {time.perf_counter() - started:.0f} s; 1-minute load average before / "
         f"after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} (machine shared with other work)"
