@@ -1,6 +1,9 @@
 """TabM (Gorishniy et al., ICLR 2025) for tables: k weight-sharing MLPs trained at once, over
 piecewise-linear embeddings of the numbers (Gorishniy et al., NeurIPS 2022) and one learned
-embedding per categorical column.
+embedding per categorical column. The default is the paper's TabM-mini with these embeddings
+(its "TabM-mini†", among the best models of its benchmark): the k members differ only by a
+scaling of the input, so a CPU trains it about 1.5x faster than full TabM (measured here:
+~1,000 vs ~650 rows/s for k=16, width 256, on 2 cores).
 
 Built from the authors' packages: ``tabm`` (the batch-ensemble backbone and its initialisation)
 and ``rtdl_num_embeddings`` (the embeddings, version "B" as the TabM paper recommends).

@@ -149,6 +149,7 @@ def test_stored_dataset_shows_preview_profile_balance_and_checks(store: DatasetS
     ]
     assert app.selectbox(key="data_task").options == [
         "Tabular classification",
+        "Tabular regression",
         "Time-series forecasting",
         "Text sentiment",
     ]  # the templates that read a table

@@ -107,3 +107,28 @@ def test_cli_refuses_a_target_that_looks_like_classes(mlflow_home: Path, tmp_pat
                  "price", "--json"])  # fmt: skip
     assert code == 2
     assert "classification" in capsys.readouterr().err
+
+
+def test_a_retrain_is_judged_on_rmse_against_the_champion_and_reports_the_shift(
+    mlflow_home: Path, tmp_path: Path
+) -> None:
+    from dlstudio.training.runner import run
+
+    first, second = tmp_path / "may.csv", tmp_path / "june.csv"
+    house_prices(200, seed=1).to_csv(first, index=False)
+    house_prices(200, seed=2).assign(price=lambda f: f["price"] * 1.6).to_csv(second, index=False)
+
+    def retrain(path: Path):
+        return run(parse_spec({
+            "task": "tabular_regression", "data": {"path": str(path), "target": "price"},
+            "training": {"preset": "fast", "epochs": 2, "seed": 0},
+            "tracking": {"register_as": "houses"},
+        }))  # fmt: skip
+
+    assert retrain(first).registered["decision"] == "promoted"
+    registered = retrain(second).registered
+
+    assert registered["version"] == "2"
+    # both versions scored on June's test rows; lower rmse is better
+    assert "test_rmse" in registered["reason"] and "champion (version 1)" in registered["reason"]
+    assert "price" in registered["drift"]
