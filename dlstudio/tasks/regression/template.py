@@ -19,8 +19,8 @@ from torch import nn
 
 from dlstudio.data.checks import Finding
 from dlstudio.data.columns import to_numeric
-from dlstudio.evaluation.ensemble import select_weights, squared_error, win_share
-from dlstudio.evaluation.metrics import Verdict, regression_metrics
+from dlstudio.evaluation.ensemble import squared_error
+from dlstudio.evaluation.metrics import regression_metrics
 from dlstudio.nn.tabm import EnsembleLoss
 from dlstudio.tasks.base import (
     BaselineResult,
@@ -32,28 +32,33 @@ from dlstudio.tasks.base import (
 )
 from dlstudio.tasks.regression.options import TabularRegressionSpec
 from dlstudio.tasks.tabular.checks import feature_columns
+from dlstudio.tasks.tabular.choice import (
+    Candidate,
+    ModelChoice,
+    add_ensemble,
+    choose,
+    verdict_text,
+)
 from dlstudio.tasks.tabular.features import TabularFeatures, fit_features
 from dlstudio.tasks.tabular.model import (
     NETWORK_NAMES,
     PRESETS,
-    build_network,
+    BlendedModel,
     categorical_mask,
     classical_inputs,
-    fit_config,
+    estimate_seconds,
     load_tabular,
-    network_kind,
     one_hot_then,
     save_tabular,
     tensors,
+    train_network,
     use_ensemble,
 )
-from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
-from dlstudio.training.loop import Callback, TensorData, fit
+from dlstudio.training.loop import Callback, TensorData
 
 SKEW_FOR_LOG = 1.0  # a positive target skewed more than this trains on log(1 + y)
 CLASSICAL = {"hgb": "HistGradientBoosting", "ridge": "ridge regression"}
-CONFIDENT = 0.9  # as tabular classification: leave the network only for a clear validation win
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,7 @@ class TabularRegression(TaskTemplate):
         )
 
     def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
-        """As tabular classification: start-up and classical models plus the network's budget."""
-        settings = PRESETS[preset]
-        rows_per_second = (400_000 if gpu else 40_000) / (8 if settings.network == "tabm" else 1)
-        epochs_seconds = settings.epochs * rows * 1.2 / rows_per_second
-        return 20 + rows / 5_000 + min(epochs_seconds, settings.seconds * (3 if gpu else 1))
+        return estimate_seconds(rows, preset, gpu=gpu)
 
     def check(self, data: TrainingData, spec: TabularRegressionSpec) -> list[Finding]:
         from dlstudio.tasks.regression.checks import check_regression_table
@@ -169,20 +170,13 @@ class TabularRegression(TaskTemplate):
     ) -> TaskOutcome:
         generator = seed_everything(spec.training.seed)
         splits = split_rows(data, spec)
-        options, preset = spec.options, PRESETS[spec.training.preset]
+        options = spec.options
         features = fit_features(
             splits.train, feature_columns(splits.train, spec), scaling="quantile"
         )
         scale = TargetScale.fit(splits.y_train, options.target_transform)
-        train_set = _scaled(tensors(features, splits.train, splits.y_train), scale)
-        kind = network_kind(options, preset)
-        network = build_network(
-            kind, features, train_set.inputs[0].numpy(), n_outputs=1, regression=True,
-            options=options, preset=preset,
-        ).to(device.device)  # fmt: skip
         val_set = tensors(features, splits.val, splits.y_val)
         base_loss = nn.HuberLoss(delta=1.0) if options.loss == "huber" else nn.MSELoss()
-        loss_fn = EnsembleLoss(base_loss)
 
         def validate(model: nn.Module) -> dict[str, float]:
             predicted = predict_values(model, val_set, scale, device)
@@ -191,19 +185,11 @@ class TabularRegression(TaskTemplate):
             scores = regression_metrics(splits.y_val, predicted)
             return {"val_loss": loss, **{f"val_{k}": v for k, v in scores.items()}}
 
-        stopper = EarlyStopping(
-            "val_rmse", mode="min", patience=spec.training.early_stopping_patience or preset.patience
-        )
-        state = fit(
-            network,
-            train_set.to(device.device),
-            loss_fn=loss_fn,
-            validate=validate,
-            config=fit_config(spec, preset, len(splits.train), device),
-            device=device,
-            generator=generator,
-            callbacks=[stopper, *callbacks],
-        )
+        network, kind, state = train_network(
+            spec, features, _scaled(tensors(features, splits.train, splits.y_train), scale),
+            n_outputs=1, regression=True, loss_fn=EnsembleLoss(base_loss), validate=validate,
+            monitor="val_rmse", device=device, generator=generator, callbacks=callbacks,
+        )  # fmt: skip
         test_set = tensors(features, splits.test, splits.y_test)
         candidates = {
             "network": Candidate(
@@ -213,17 +199,13 @@ class TabularRegression(TaskTemplate):
             ),
             **classical_candidates(features, splits, seed=spec.training.seed),
         }
-        chosen, weights = choose_model(
-            candidates, splits.y_val, ensemble=use_ensemble(options, preset)
-        )
-        for candidate in candidates.values():
-            candidate.test_metrics = regression_metrics(splits.y_test, candidate.test_pred)
-        members = {k: candidates[k].pipeline for k, w in weights.items() if k != "network" and w}
+        ensemble = use_ensemble(options, PRESETS[spec.training.preset])
+        choice = choose_model(candidates, splits, ensemble=ensemble)
         save_tabular(
-            work_dir, network, features, members,
-            {"task": self.name, "weights": weights, "target_scale": vars(scale)},
+            work_dir, network, features, choice.members,
+            {"task": self.name, "weights": choice.weights, "target_scale": vars(scale)},
         )  # fmt: skip
-        model = candidates[chosen]
+        model = choice.model
         outcome = TaskOutcome(
             metrics=model.test_metrics,
             baselines=[
@@ -236,42 +218,28 @@ class TabularRegression(TaskTemplate):
             model_dir=work_dir,
             input_example=splits.test[features.input_columns].head(5),
             history=state.history,
-            json_artifacts={"candidates.json": _report(candidates, chosen, weights)},
+            json_artifacts={"candidates.json": choice.report()},
             tables={
                 "test_predictions.csv": pd.DataFrame(
-                    {"actual": splits.y_test, "predicted": model.test_pred}
+                    {"actual": splits.y_test, "predicted": model.test}
                 )
             },
             stop_reason=state.stop_reason,
             holdout=splits.test[[*features.input_columns, spec.data.target]],
             holdout_target=spec.data.target,
         )
-        summary = _summary(candidates, chosen, weights)
+        summary = choice.summary(number=_number)
         if scale.log:
             outcome.notes.append(
                 f"The target {spec.data.target!r} is positive and right-skewed: the network "
                 "learned log(1 + value); predictions are in the target's own units."
             )
         outcome.notes.append(summary)
-        verdict = Verdict("rmse", model.test_metrics["rmse"], outcome.baseline.metrics["rmse"],
-                          outcome.baseline.name, higher_is_better=False)  # fmt: skip
-        outcome.verdict = f"{summary} {verdict}"
+        outcome.verdict = f"{summary} {verdict_text(outcome)}"
         return outcome
 
     def load_predictor(self, model_dir: Path) -> RegressionPredictor:
         return RegressionPredictor.load(model_dir)
-
-
-@dataclass
-class Candidate:
-    """One model's predictions on the validation and the test rows."""
-
-    name: str
-    val_pred: np.ndarray
-    test_pred: np.ndarray
-    pipeline: Pipeline | None = None
-    val_rmse: float = float("nan")
-    test_metrics: dict[str, float] | None = None
 
 
 def classical_candidates(
@@ -299,73 +267,26 @@ def classical_candidates(
     return out
 
 
-def choose_model(
-    candidates: dict[str, Candidate], y_val: np.ndarray, *, ensemble: bool
-) -> tuple[str, dict[str, float]]:
-    """The network, unless ``ensemble`` and the candidate with the lowest validation RMSE (the
-    greedy ensemble among them) beats it on 90% of bootstrap resamples of the validation rows;
-    and its weights."""
-    weights_of: dict[str, dict[str, float]] = {}
-    if ensemble:
-        keys = list(candidates)
-        weights = select_weights([candidates[k].val_pred for k in keys], squared_error(y_val))
-        weights_of["ensemble"] = {k: float(w) for k, w in zip(keys, weights, strict=True)}
-        candidates["ensemble"] = Candidate(
-            "Ensemble",
-            sum(w * candidates[k].val_pred for k, w in zip(keys, weights, strict=True)),
-            sum(w * candidates[k].test_pred for k, w in zip(keys, weights, strict=True)),
-        )
-    for candidate in candidates.values():
-        candidate.val_rmse = regression_metrics(y_val, candidate.val_pred)["rmse"]
-    chosen = "network"
-    others = [k for k in candidates if k != "network"] if ensemble else []
-    if others:
-        rival = min(others, key=lambda k: candidates[k].val_rmse)
+def choose_model(candidates: dict[str, Candidate], splits: Splits, *, ensemble: bool) -> ModelChoice:
+    """Score every candidate on the validation and test rows, add the greedy ensemble when
+    asked (weights by squared error), and choose (``dlstudio.tasks.tabular.choice``)."""
+    y_val = splits.y_val
+    mix = add_ensemble(candidates, squared_error(y_val)) if ensemble else None
+    errors = {}
+    for key, candidate in candidates.items():
+        candidate.val_score = regression_metrics(y_val, candidate.val)["rmse"]
+        candidate.test_metrics = regression_metrics(splits.y_test, candidate.test)
+        errors[key] = (candidate.val - y_val) ** 2
 
-        def on_rows(key: str):
-            errors = (candidates[key].val_pred - y_val) ** 2
-            return lambda rows: -float(errors[rows].mean())
+    def row_score(key: str):
+        return lambda rows: -float(errors[key][rows].mean())
 
-        if win_share(on_rows(rival), on_rows("network"), len(y_val)) >= CONFIDENT:
-            chosen = rival
-    return chosen, weights_of.get(chosen, {chosen: 1.0})
-
-
-def _summary(candidates: dict[str, Candidate], chosen: str, weights: dict[str, float]) -> str:
-    model = candidates[chosen]
-    what = model.name if chosen != "ensemble" else "the ensemble of " + " + ".join(
-        f"{candidates[k].name} {w:.2f}" for k, w in weights.items() if w > 0
-    )  # fmt: skip
-    others = ", ".join(
-        f"{c.name} {_number(c.val_rmse)}" for k, c in candidates.items() if k != chosen
-    )
-    return (
-        f"Registered {what}, chosen on the validation rows (rmse {_number(model.val_rmse)}; "
-        f"{others})."
-    )
+    return choose(candidates, mix, row_score, len(y_val), metric="rmse", higher_is_better=False)
 
 
 def _number(value: float) -> str:
     """3 significant digits for small errors, whole numbers with separators for large ones."""
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-
-
-def _report(candidates: dict[str, Candidate], chosen: str, weights: dict[str, float]) -> dict:
-    return {
-        "metric": "rmse",
-        "higher_is_better": False,
-        "chosen": chosen,
-        "candidates": [
-            {
-                "key": key,
-                "name": c.name,
-                "weights": weights if key == "ensemble" else None,
-                "validation": {"rmse": c.val_rmse},
-                "test": c.test_metrics,
-            }
-            for key, c in candidates.items()
-        ],
-    }
 
 
 def _scaled(data: TensorData, scale: TargetScale) -> TensorData:
@@ -387,9 +308,9 @@ def predict_values(
     return scale.inverse(torch.cat(chunks).cpu().numpy().astype(np.float64))
 
 
-class RegressionPredictor:
+class RegressionPredictor(BlendedModel):
     """Raw rows in; a ``prediction`` column out: the weighted mean of the network's and the
-    classical members' predictions (weights chosen on the validation rows)."""
+    classical members' predictions, in the target's own units."""
 
     def __init__(
         self,
@@ -400,10 +321,8 @@ class RegressionPredictor:
         members: dict[str, Pipeline] | None = None,
         weights: dict[str, float] | None = None,
     ) -> None:
-        self.network, self.features, self.scale = network.eval(), features, scale
-        self.members = members or {}
-        self.weights = weights or {"network": 1.0}
-        self.device = DeviceChoice(torch.device("cpu"), None)
+        super().__init__(network, features, members, weights)
+        self.scale = scale
 
     @classmethod
     def load(cls, model_dir: Path) -> RegressionPredictor:
@@ -414,21 +333,12 @@ class RegressionPredictor:
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return pd.DataFrame({"prediction": pd.Series(dtype="float64")}, index=frame.index)
-        numeric, categorical = self.features.transform(frame)
-        total = np.zeros(len(frame))
-        for key, weight in self.weights.items():
-            if weight <= 0:
-                continue
-            if key == "network":
-                data = TensorData(
-                    (torch.from_numpy(numeric), torch.from_numpy(categorical)),
-                    torch.zeros(len(frame)),
-                )
-                total += weight * predict_values(self.network, data, self.scale, self.device)
-            else:
-                inputs = np.hstack([numeric, categorical.astype(np.float32)])
-                total += weight * self.members[key].predict(inputs)
-        return pd.DataFrame({"prediction": total}, index=frame.index)
+        values = self.blend(
+            frame,
+            lambda data: predict_values(self.network, data, self.scale, self.device),
+            lambda member, x: member.predict(x),
+        )
+        return pd.DataFrame({"prediction": values}, index=frame.index)
 
 
 TEMPLATE = TabularRegression  # registered in dlstudio/tasks/registry.py

@@ -12,6 +12,7 @@ scikit-learn types, after the model files' signature was checked (dlstudio.track
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,9 @@ from dlstudio.nn.mlp import TabularMLP, TabularMLPConfig, embedding_dim
 from dlstudio.nn.persist import load_network, save_network
 from dlstudio.nn.tabm import TabMConfig, TabularTabM, quantile_bins
 from dlstudio.tasks.tabular.features import TabularFeatures
+from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice
-from dlstudio.training.loop import FitConfig, TensorData
+from dlstudio.training.loop import Callback, FitConfig, FitState, TensorData, fit
 
 NETWORK_NAMES = {"mlp": "MLP network", "tabm": "TabM network"}
 
@@ -58,6 +60,52 @@ PRESETS = {
     "balanced": Preset("tabm", 60, 2e-3, 10, 60),
     "best": Preset("tabm", 100, 2e-3, 16, 100, ensemble=True, k=32),
 }
+
+
+def estimate_seconds(rows: int, preset: str, *, gpu: bool) -> float:
+    """Start-up, classical models and logging (~20 s), plus the network's time budget or its
+    maximum epochs at the loop's rows/s on 2 CPU cores (bench/RESULTS.md), whichever is less."""
+    settings = PRESETS[preset]
+    rows_per_second = (400_000 if gpu else 40_000) / (8 if settings.network == "tabm" else 1)
+    epochs_seconds = settings.epochs * rows * 1.2 / rows_per_second
+    return 20 + rows / 5_000 + min(epochs_seconds, settings.seconds * (3 if gpu else 1))
+
+
+def train_network(
+    spec: Any,
+    features: TabularFeatures,
+    train_set: TensorData,
+    *,
+    n_outputs: int,
+    regression: bool,
+    loss_fn: nn.Module,
+    validate: Callable[[nn.Module], dict[str, float]],
+    monitor: str,
+    device: DeviceChoice,
+    generator: Any,
+    callbacks: Sequence[Callback],
+) -> tuple[nn.Module, str, FitState]:
+    """The preset's network trained on ``train_set`` (unscaled inputs; the target as the loss
+    wants it), stopped early on ``monitor`` (lower is better) with its best weights restored;
+    with its kind ("mlp" or "tabm") and the fit's state."""
+    preset = PRESETS[spec.training.preset]
+    kind = network_kind(spec.options, preset)
+    network = build_network(
+        kind, features, train_set.inputs[0].numpy(), n_outputs=n_outputs,
+        regression=regression, options=spec.options, preset=preset,
+    ).to(device.device)  # fmt: skip
+    patience = spec.training.early_stopping_patience or preset.patience
+    state = fit(
+        network,
+        train_set.to(device.device),
+        loss_fn=loss_fn,
+        validate=validate,
+        config=fit_config(spec, preset, len(train_set), device),
+        device=device,
+        generator=generator,
+        callbacks=[EarlyStopping(monitor, mode="min", patience=patience), *callbacks],
+    )
+    return network, kind, state
 
 
 def network_kind(options: Any, preset: Preset) -> str:
@@ -141,7 +189,11 @@ def fit_config(spec: Any, preset: Preset, n_train: int, device: DeviceChoice) ->
 
 
 def classical_inputs(features: TabularFeatures, part: pd.DataFrame) -> np.ndarray:
-    numeric, categorical = features.transform(part)
+    return stack_classical(*features.transform(part))
+
+
+def stack_classical(numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
+    """One float matrix for scikit-learn: the numbers, then the category codes."""
     return np.hstack([numeric, categorical.astype(np.float32)])
 
 
@@ -163,6 +215,42 @@ def one_hot_then(features: TabularFeatures, model: Any) -> Pipeline:
         remainder="passthrough",
     )
     return make_pipeline(encode, model)
+
+
+class BlendedModel:
+    """The network and the classical members mixed by weights (chosen on validation rows)."""
+
+    def __init__(
+        self,
+        network: nn.Module,
+        features: TabularFeatures,
+        members: dict[str, Pipeline] | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> None:
+        self.network, self.features = network.eval(), features
+        self.members = members or {}
+        self.weights = weights or {"network": 1.0}
+        self.device = DeviceChoice(torch.device("cpu"), None)
+
+    def blend(
+        self,
+        frame: pd.DataFrame,
+        network_output: Callable[[TensorData], np.ndarray],
+        member_output: Callable[[Any, np.ndarray], np.ndarray],
+    ) -> np.ndarray:
+        """The weighted sum of the network's and each member's output for ``frame``."""
+        numeric, categorical = self.features.transform(frame)
+        total: Any = 0.0
+        for key, weight in self.weights.items():
+            if weight <= 0:
+                continue
+            if key == "network":
+                inputs = (torch.from_numpy(numeric), torch.from_numpy(categorical))
+                total = total + weight * network_output(TensorData(inputs, torch.zeros(len(frame))))
+            else:
+                classical = stack_classical(numeric, categorical)
+                total = total + weight * member_output(self.members[key], classical)
+        return total
 
 
 # --- saving and loading -------------------------------------------------------------------

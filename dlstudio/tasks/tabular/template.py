@@ -5,7 +5,6 @@ HistGradientBoosting and logistic regression; judged against those classical mod
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from torch import nn
 
 from dlstudio.data.checks import Finding
-from dlstudio.evaluation.ensemble import log_loss, macro_f1, select_weights, win_share
-from dlstudio.evaluation.metrics import Decision, Verdict, classification_metrics
+from dlstudio.evaluation.ensemble import log_loss, macro_f1
+from dlstudio.evaluation.metrics import Decision, classification_metrics
 from dlstudio.evaluation.thresholds import tune_threshold
 from dlstudio.nn.tabm import EnsembleLoss
 from dlstudio.tasks.base import (
@@ -43,25 +42,31 @@ from dlstudio.tasks.classification import (
 )
 from dlstudio.tasks.classification_checks import guess_target
 from dlstudio.tasks.tabular.checks import check_table, feature_columns
+from dlstudio.tasks.tabular.choice import (
+    Candidate,
+    ModelChoice,
+    add_ensemble,
+    choose,
+    verdict_text,
+)
 from dlstudio.tasks.tabular.features import TabularFeatures, fit_features
 from dlstudio.tasks.tabular.model import (
     NETWORK_NAMES,
     PRESETS,
-    build_network,
+    BlendedModel,
     categorical_mask,
     classical_inputs,
-    fit_config,
+    estimate_seconds,
     load_tabular,
-    network_kind,
     one_hot_then,
     save_tabular,
     tensors,
+    train_network,
     use_ensemble,
 )
 from dlstudio.tasks.tabular.options import TabularClassificationSpec
-from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
-from dlstudio.training.loop import Callback, TensorData, fit
+from dlstudio.training.loop import Callback
 
 
 class TabularClassification(TaskTemplate):
@@ -92,13 +97,7 @@ class TabularClassification(TaskTemplate):
         )
 
     def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
-        """Start-up, classical models and logging (~20 s), plus the network's time budget or
-        its maximum epochs at the measured rows/s of the loop on 2 CPU cores (bench/RESULTS.md),
-        whichever is smaller."""
-        settings = PRESETS[preset]
-        rows_per_second = (400_000 if gpu else 40_000) / (8 if settings.network == "tabm" else 1)
-        epochs_seconds = settings.epochs * rows * 1.2 / rows_per_second
-        return 20 + rows / 5_000 + min(epochs_seconds, settings.seconds * (3 if gpu else 1))
+        return estimate_seconds(rows, preset, gpu=gpu)
 
     def check(self, data: TrainingData, spec: TabularClassificationSpec) -> list[Finding]:
         return check_table(data, spec)
@@ -114,33 +113,19 @@ class TabularClassification(TaskTemplate):
     ) -> TaskOutcome:
         generator = seed_everything(spec.training.seed)
         splits = split_rows(data, spec)
-        preset = PRESETS[spec.training.preset]
         features = fit_features(
             splits.train, feature_columns(splits.train, spec), scaling="quantile"
         )
-        train_set = tensors(features, splits.train, splits.y_train)
-        kind = network_kind(spec.options, preset)
-        network = build_network(
-            kind, features, train_set.inputs[0].numpy(), n_outputs=len(splits.classes),
-            regression=False, options=spec.options, preset=preset,
-        ).to(device.device)  # fmt: skip
+        n_classes = len(splits.classes)
         val_set = tensors(features, splits.val, splits.y_val).to(device.device)
-        loss_fn = EnsembleLoss(
-            nn.CrossEntropyLoss(weight=class_weights(splits, spec).to(device.device))
-        )
-        stopper = EarlyStopping(
-            "val_loss", mode="min", patience=spec.training.early_stopping_patience or preset.patience
-        )
-        state = fit(
-            network,
-            train_set.to(device.device),
-            loss_fn=loss_fn,
-            validate=lambda m: validation_scores(m, val_set, loss_fn, len(splits.classes), device),
-            config=fit_config(spec, preset, len(splits.train), device),
-            device=device,
-            generator=generator,
-            callbacks=[stopper, *callbacks],
-        )
+        weight = class_weights(splits, spec)
+        loss_fn = EnsembleLoss(nn.CrossEntropyLoss(weight=weight.to(device.device)))
+        network, kind, state = train_network(
+            spec, features, tensors(features, splits.train, splits.y_train),
+            n_outputs=n_classes, regression=False, loss_fn=loss_fn,
+            validate=lambda m: validation_scores(m, val_set, loss_fn, n_classes, device),
+            monitor="val_loss", device=device, generator=generator, callbacks=callbacks,
+        )  # fmt: skip
         test_set = tensors(features, splits.test, splits.y_test)
         candidates = {
             "network": Candidate(
@@ -148,38 +133,34 @@ class TabularClassification(TaskTemplate):
                 predict_proba(network, val_set, device),
                 predict_proba(network, test_set, device),
             ),
-            **classical_candidates(
-                features, splits, seed=spec.training.seed, class_weight=loss_fn.weight.cpu()
-            ),
+            **classical_candidates(features, splits, seed=spec.training.seed, class_weight=weight),
         }
-        choice = choose_model(candidates, splits, spec, ensemble=use_ensemble(spec.options, preset))
+        ensemble = use_ensemble(spec.options, PRESETS[spec.training.preset])
+        choice, rule = choose_model(candidates, splits, spec, ensemble=ensemble)
         save_model(work_dir, network, features, splits.classes, choice)
-        metrics = classification_metrics(
-            splits.y_test, choice.test_proba, n_classes=len(splits.classes),
-            decision=choice.decision,
-        )  # fmt: skip
-        baselines = [
-            BaselineResult(c.name, key, c.test_metrics) for key, c in choice.scored.items()
-            if key in CLASSICAL
-        ]  # fmt: skip
+        model = choice.model
         outcome = TaskOutcome(
-            metrics=metrics,
-            baselines=baselines,
+            metrics=model.test_metrics,
+            baselines=[
+                BaselineResult(c.name, key, c.test_metrics)
+                for key, c in candidates.items()
+                if key in CLASSICAL
+            ],
             primary_metric="f1_macro",
             higher_is_better=True,
             model_dir=work_dir,
             input_example=splits.test[features.input_columns].head(5),
             history=state.history,
             json_artifacts={
-                **classification_reports(splits, choice.test_proba, choice.decision),
+                **classification_reports(splits, model.test, model.decision),
                 "candidates.json": choice.report(),
-                **({"decision.json": choice.decision_report()} if choice.tuned else {}),
+                **({"decision.json": rule} if rule else {}),
             },
             stop_reason=state.stop_reason,
             holdout=splits.test[[*features.input_columns, spec.data.target]],
             holdout_target=spec.data.target,
         )
-        outcome.verdict = f"{choice.summary()} {_verdict(outcome)}"
+        outcome.verdict = f"{choice.summary()} {verdict_text(outcome)}"
         outcome.notes.append(choice.summary())
         return outcome
 
@@ -188,23 +169,6 @@ class TabularClassification(TaskTemplate):
 
 
 CLASSICAL = {"hgb": "HistGradientBoosting", "logreg": "logistic regression"}
-# ``best`` registers another model than the network only when it beats the network on this share
-# of bootstrap resamples of the validation rows (measured on 3 tables x 3 seeds: picking the
-# plain validation winner registered models that lost on the test rows, bench/RESULTS.md)
-CONFIDENT = 0.9
-
-
-@dataclass
-class Candidate:
-    """One model's class probabilities on the validation and the test rows."""
-
-    name: str
-    val_proba: np.ndarray
-    test_proba: np.ndarray
-    pipeline: Pipeline | None = None  # a classical model, kept for the ensemble
-    decision: Decision = field(default_factory=Decision)
-    val_score: float = 0.0
-    test_metrics: dict[str, float] | None = None
 
 
 def classical_candidates(
@@ -238,142 +202,64 @@ def classical_candidates(
     return candidates
 
 
-@dataclass
-class ModelChoice:
-    """The model registered: weights over the candidates (one of them alone, or an ensemble),
-    chosen on the validation rows, and its decision rule."""
-
-    chosen: str  # "network", "hgb", "logreg" or "ensemble"
-    weights: dict[str, float]
-    scored: dict[str, Candidate]  # every candidate, and the ensemble when one was fitted
-    objective: str
-    positive_label: object = None  # two classes: the class the threshold is about
-    untuned_val_score: float = 0.0  # the chosen model's validation score at threshold 0.5
-
-    @property
-    def model(self) -> Candidate:
-        return self.scored[self.chosen]
-
-    @property
-    def decision(self) -> Decision:
-        return self.model.decision
-
-    @property
-    def test_proba(self) -> np.ndarray:
-        return self.model.test_proba
-
-    @property
-    def tuned(self) -> bool:
-        return self.decision.positive is not None
-
-    def summary(self) -> str:
-        """One sentence: what was registered, and the validation scores it was chosen on."""
-        others = ", ".join(
-            f"{c.name} {c.val_score:.3f}" for key, c in self.scored.items() if key != self.chosen
-        )
-        what = self.model.name if self.chosen != "ensemble" else "the ensemble of " + " + ".join(
-            f"{self.scored[k].name} {w:.2f}" for k, w in self.weights.items() if w > 0
-        )  # fmt: skip
-        return (
-            f"Registered {what}, chosen on the validation rows ({self.objective} "
-            f"{self.model.val_score:.3f}; {others})."
-        )
-
-    def report(self) -> dict:
-        return {
-            "metric": self.objective,
-            "higher_is_better": True,
-            "chosen": self.chosen,
-            "candidates": [
-                {
-                    "key": key,
-                    "name": c.name,
-                    "weights": self.weights if key == "ensemble" else None,
-                    "validation": {self.objective: c.val_score},
-                    "test": c.test_metrics,
-                }
-                for key, c in self.scored.items()
-            ],
-        }
-
-    def decision_report(self) -> dict:
-        return {
-            "positive_class": self.positive_label,
-            "threshold": self.decision.threshold,
-            "optimize": self.objective,
-            "validation_score": self.model.val_score,
-            "untuned_validation_score": self.untuned_val_score,
-        }
-
-
 def choose_model(
     candidates: dict[str, Candidate], splits: Splits, spec: Any, *, ensemble: bool
-) -> ModelChoice:
-    """Score every candidate on the validation rows (each with its own tuned threshold) and add
-    the greedy ensemble when asked; keep the network unless ``ensemble`` and the best of the
-    others beats it on 90% of bootstrap resamples of the validation rows."""
+) -> tuple[ModelChoice, dict | None]:
+    """Score every candidate on the validation rows, each with its own tuned threshold (two
+    classes), add the greedy ensemble when asked, and choose (``dlstudio.tasks.tabular.choice``);
+    with ``decision.json`` for two classes."""
     options = spec.options
     n_classes = len(splits.classes)
     positive = positive_index(splits, options.positive_class) if n_classes == 2 else None
-    objective = _objective_metric(options.optimize) if positive is not None else "f1_macro"
-    weights_by_key: dict[str, dict[str, float]] = {}
+    objective = "f1_macro"
+    if positive is not None:
+        objective = {"recall": "f1_positive"}.get(options.optimize, options.optimize)
+    mix = None
     if ensemble:
-        keys = list(candidates)
-        class_weight = class_weights(splits, spec).numpy()
-        weights = select_weights(
-            [candidates[k].val_proba for k in keys], log_loss(splits.y_val, class_weight)
-        )
-        weights_by_key["ensemble"] = {k: float(w) for k, w in zip(keys, weights, strict=True)}
-        candidates["ensemble"] = Candidate(
-            "Ensemble",
-            sum(w * candidates[k].val_proba for k, w in zip(keys, weights, strict=True)),
-            sum(w * candidates[k].test_proba for k, w in zip(keys, weights, strict=True)),
-        )
-    for candidate in candidates.values():
-        candidate.decision = (
-            tune_threshold(
-                splits.y_val, candidate.val_proba, positive=positive,
+        mix = add_ensemble(candidates, log_loss(splits.y_val, class_weights(splits, spec).numpy()))
+    labels = {}
+    for key, candidate in candidates.items():
+        if positive is not None:
+            candidate.decision = tune_threshold(
+                splits.y_val, candidate.val, positive=positive,
                 objective=options.optimize, target_recall=options.target_recall,
-            )
-            if positive is not None
-            else Decision()
-        )  # fmt: skip
-        candidate.val_score = _score(splits.y_val, candidate.val_proba, candidate.decision,
-                                     objective, n_classes, positive)  # fmt: skip
+            )  # fmt: skip
+        labels[key] = candidate.decision.classes(candidate.val)
+        candidate.val_score = label_score(splits.y_val, labels[key], objective, n_classes, positive)
         candidate.test_metrics = classification_metrics(
-            splits.y_test, candidate.test_proba, n_classes=n_classes, decision=candidate.decision
+            splits.y_test, candidate.test, n_classes=n_classes, decision=candidate.decision
         )
-    chosen = "network"
-    others = [k for k in candidates if k != "network"] if ensemble else []
-    if others:
-        rival = max(others, key=lambda k: candidates[k].val_score)
-        labels = {k: candidates[k].decision.classes(candidates[k].val_proba) for k in candidates}
 
-        def on_rows(key: str):
-            return lambda rows: _label_score(
-                splits.y_val[rows], labels[key][rows], objective, n_classes, positive
-            )
+    def row_score(key: str):
+        return lambda rows: label_score(
+            splits.y_val[rows], labels[key][rows], objective, n_classes, positive
+        )
 
-        if win_share(on_rows(rival), on_rows("network"), len(splits.y_val)) >= CONFIDENT:
-            chosen = rival
-    weights = weights_by_key.get(chosen, {chosen: 1.0})
-    untuned = _score(
-        splits.y_val, candidates[chosen].val_proba, Decision(), objective, n_classes, positive
-    )
-    label = None if positive is None else plain_value(splits.classes[positive])
-    return ModelChoice(chosen, weights, candidates, objective, label, untuned)
+    choice = choose(candidates, mix, row_score, len(splits.y_val), metric=objective,
+                    higher_is_better=True)  # fmt: skip
+    if positive is None:
+        return choice, None
+    model = choice.model
+    untuned = label_score(splits.y_val, model.val.argmax(axis=1), objective, n_classes, positive)
+    return choice, {
+        "positive_class": plain_value(splits.classes[positive]),
+        "threshold": model.decision.threshold,
+        "optimize": objective,
+        "validation_score": model.val_score,
+        "untuned_validation_score": untuned,
+    }
 
 
-def _label_score(
+def label_score(
     y: np.ndarray, predicted: np.ndarray, objective: str, n_classes: int, positive: int | None
 ) -> float:
+    """The objective from predicted classes: accuracy, F1 of the positive class, or macro-F1."""
     if objective == "accuracy":
         return float((y == predicted).mean())
     if objective == "f1_positive" and positive is not None:
         is_true, is_predicted = y == positive, predicted == positive
-        tp = float((is_true & is_predicted).sum())
         total = is_true.sum() + is_predicted.sum()
-        return 2 * tp / total if total else 0.0
+        return 2 * float((is_true & is_predicted).sum()) / total if total else 0.0
     return macro_f1(y, predicted, n_classes)
 
 
@@ -383,42 +269,13 @@ def positive_index(splits: Splits, named: str | None) -> int:
     names = [str(label) for label in splits.classes]
     if named is not None and named in names:
         return names.index(named)
-    counts = np.bincount(splits.y_train, minlength=2)
-    return int(np.argmin(counts))
+    return int(np.argmin(np.bincount(splits.y_train, minlength=2)))
 
 
-def _objective_metric(optimize: str) -> str:
-    return {"recall": "f1_positive"}.get(optimize, optimize)
-
-
-def _score(
-    y: np.ndarray, proba: np.ndarray, decision: Decision, objective: str, n_classes: int,
-    positive: int | None,
-) -> float:  # fmt: skip
-    if objective == "f1_positive" and positive is not None:
-        predicted = decision.classes(proba)
-        from sklearn.metrics import f1_score
-
-        return float(f1_score(y == positive, predicted == positive, zero_division=0))
-    return classification_metrics(y, proba, n_classes=n_classes, decision=decision)[objective]
-
-
-def _verdict(outcome: TaskOutcome) -> str:
-    return str(
-        Verdict(
-            outcome.primary_metric,
-            outcome.metrics[outcome.primary_metric],
-            outcome.baseline.metrics[outcome.primary_metric],
-            outcome.baseline.name,
-            outcome.higher_is_better,
-        )
-    )
-
-
-class TabularPredictor:
+class TabularPredictor(BlendedModel):
     """Raw rows in; ``prediction`` and ``probability_<class>`` columns out. The probabilities
-    are the weighted mean of the network's and the classical members' (weights chosen on the
-    validation rows); two classes are decided by the tuned threshold."""
+    are the weighted mean of the network's and the classical members'; two classes are decided
+    by the threshold tuned on the validation rows."""
 
     def __init__(
         self,
@@ -430,11 +287,9 @@ class TabularPredictor:
         weights: dict[str, float] | None = None,
         decision: Decision | None = None,
     ) -> None:
-        self.network, self.features, self.classes = network.eval(), features, classes
-        self.members = members or {}
-        self.weights = weights or {"network": 1.0}
+        super().__init__(network, features, members, weights)
+        self.classes = classes
         self.decision = decision or Decision()
-        self.device = DeviceChoice(torch.device("cpu"), None)
 
     @classmethod
     def load(cls, model_dir: Path) -> TabularPredictor:
@@ -445,24 +300,12 @@ class TabularPredictor:
         )  # fmt: skip
 
     def proba(self, frame: pd.DataFrame) -> np.ndarray:
-        numeric, categorical = self.features.transform(frame)
-        total = np.zeros((len(frame), len(self.classes)))
-        for key, weight in self.weights.items():
-            if weight <= 0:
-                continue
-            if key == "network":
-                data = TensorData(
-                    (torch.from_numpy(numeric), torch.from_numpy(categorical)),
-                    torch.zeros(len(frame)),
-                )
-                total += weight * predict_proba(self.network, data, self.device)
-            else:
-                member = self.members[key]
-                inputs = np.hstack([numeric, categorical.astype(np.float32)])
-                total += weight * full_proba(
-                    member.predict_proba(inputs), member.classes_, len(self.classes)
-                )
-        return total
+        n_classes = len(self.classes)
+        return self.blend(
+            frame,
+            lambda data: predict_proba(self.network, data, self.device),
+            lambda member, x: full_proba(member.predict_proba(x), member.classes_, n_classes),
+        )
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
@@ -476,21 +319,16 @@ def save_model(
 ) -> None:  # fmt: skip
     """The network, the classical members the choice uses, the weights and the decision rule,
     loadable by ``TabularPredictor.load``."""
-    weights = choice.weights if choice else {"network": 1.0}
-    members = {
-        key: choice.scored[key].pipeline for key, w in weights.items() if key != "network" and w > 0
-    } if choice else {}  # fmt: skip
-    decision = choice.decision if choice else Decision()
     save_tabular(
         folder,
         network,
         features,
-        members,
+        choice.members if choice else {},
         {
             "task": TabularClassification.name,
             "classes": [plain_value(label) for label in classes],
-            "weights": weights,
-            "decision": decision.to_json(),
+            "weights": choice.weights if choice else {"network": 1.0},
+            "decision": (choice.model.decision if choice else Decision()).to_json(),
         },
     )
 
