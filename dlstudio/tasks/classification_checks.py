@@ -151,9 +151,8 @@ def check_rare_classes(labels: pd.Series, share: float, *, what: str = "to test"
     ]
 
 
-def check_test_frame(
-    test: pd.DataFrame, target: str, labels: pd.Series, inputs: list[str]
-) -> list[Finding]:
+def check_test_columns(test: pd.DataFrame, target: str, inputs: list[str]) -> list[Finding]:
+    """A separate test file must hold the target and every input column of the training file."""
     missing = check_target_column(test, target, "the test file")
     if missing:
         return missing
@@ -167,6 +166,15 @@ def check_test_frame(
                 "columns with options.exclude.",
             )
         ]
+    return []
+
+
+def check_test_frame(
+    test: pd.DataFrame, target: str, labels: pd.Series, inputs: list[str]
+) -> list[Finding]:
+    columns = check_test_columns(test, target, inputs)
+    if columns:
+        return columns
     test_labels = clean_target(test[target]).dropna()
     if test_labels.empty:
         return [

@@ -12,7 +12,12 @@ import pandas as pd
 from dlstudio.data.checks import Finding
 from dlstudio.data.columns import infer_column_type, present_values, to_numeric
 from dlstudio.tasks.base import TrainingData
-from dlstudio.tasks.classification_checks import check_target_column, errors_first, missing_target
+from dlstudio.tasks.classification_checks import (
+    check_target_column,
+    check_test_columns,
+    errors_first,
+    missing_target,
+)
 from dlstudio.tasks.regression.options import TabularRegressionSpec
 from dlstudio.tasks.tabular.checks import check_features, check_one_column
 
@@ -239,19 +244,9 @@ def _leak_finding(leak: tuple[str, ...], target: str) -> Finding:
 
 def _check_test_frame(test: pd.DataFrame, target: str, inputs: list[str]) -> list[Finding]:
     """A separate test file: the target column with numbers, and every input column."""
-    missing = check_target_column(test, target, "the test file")
-    if missing:
-        return missing
-    absent = [column for column in inputs if column not in test.columns]
-    if absent:
-        return [
-            Finding(
-                "error",
-                f"The test file lacks input column(s) of the training file: {', '.join(absent)}.",
-                "Give both files the same columns (empty cells are fine), or exclude these "
-                "columns with options.exclude.",
-            )
-        ]
+    columns = check_test_columns(test, target, inputs)
+    if columns:
+        return columns
     text = _text_values(test[target])
     if not text.empty:
         return [_text_target(text, test[target], target, "the test file")]
