@@ -65,7 +65,7 @@ def test_balanced_trains_tabm_and_reports_it_beside_the_classical_models(balance
     assert [c["key"] for c in report["candidates"]] == ["network", "hgb", "logreg"]
     assert report["candidates"][0]["name"] == "TabM network"
     assert {b.key for b in balanced_run.baselines} == {"hgb", "logreg"}
-    assert balanced_run.verdict.startswith("Registered TabM network")
+    assert "Registered TabM network, chosen on the validation rows" in balanced_run.verdict
 
 
 def test_the_saved_model_applies_the_tuned_threshold_and_scores_as_reported(balanced_run) -> None:

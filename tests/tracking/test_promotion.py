@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from dlstudio.errors import DataError
 from dlstudio.spec import parse_spec
-from dlstudio.tracking.promotion import holdout_scores
+from dlstudio.tracking.promotion import Policy, _verdict, holdout_scores
 from dlstudio.tracking.registry import describe_model
 from dlstudio.training import run
 from tests.conftest import make_customers
@@ -59,16 +59,37 @@ def test_first_version_is_champion_then_a_challenger_must_pass_the_rule(data: Pa
     assert MlflowClient().get_run(second.run_id).data.tags["dlstudio.decision"] == "not promoted"
 
 
-def test_the_default_rule_promotes_a_challenger_no_worse_than_the_champion(data: Path) -> None:
-    run(spec(data))
-    again = run(spec(data))  # same data and seed: the same scores, so no worse
+def test_a_challenger_no_worse_than_the_champion_is_promoted(data: Path) -> None:
+    run(spec(data, promote_if="test_f1_macro>=+0"))
+    again = run(spec(data, promote_if="test_f1_macro>=+0"))  # same data and seed: same scores
 
     assert again.registered["decision"] == "promoted", again.registered["reason"]
-    assert again.registered["reason"].startswith("passes test_f1_macro >= champion's +0 and")
+    assert again.registered["reason"].startswith("passes test_f1_macro >= champion's +0:")
     model = describe_model("churn")
     assert model.champion.version == "2"
     assert model.champion.aliases == ("champion",)  # the challenger alias went with it
     assert model.champion.decision["previous_champion"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("challenger", "champion", "baseline", "promoted"),
+    [(0.90, 0.90, 0.85, True), (0.90, 0.90, 0.95, False), (0.89, 0.90, 0.85, False)],
+)
+def test_the_default_rule_asks_for_the_champion_and_the_baseline(
+    challenger: float, champion: float, baseline: float, promoted: bool
+) -> None:
+    policy = Policy("f1_macro", True, 0.0, True)
+    scores = {"challenger": challenger, "champion": champion, "baseline": baseline}
+    passed, reason = _verdict(policy, scores, "1", "both scored on the same rows")
+    assert passed == promoted
+    assert reason.startswith("passes" if promoted else ("below" if baseline > 0.9 else "not"))
+
+
+def test_lower_is_better_for_a_regression_champion() -> None:
+    policy = Policy("rmse", False, 0.0, True)
+    scores = {"challenger": 9.0, "champion": 10.0, "baseline": 9.5}
+    assert _verdict(policy, scores, "1", "the same rows")[0]
+    assert not _verdict(policy, {**scores, "challenger": 10.5}, "1", "the same rows")[0]
 
 
 def test_holdout_scores_align_classes_by_name() -> None:

@@ -16,7 +16,9 @@ def test_a_zip_or_a_folder_holds_images_and_any_other_file_a_table(tmp_path: Pat
 
 def test_templates_are_sorted_by_what_they_read() -> None:
     assert templates_reading("images") == ["image_classification"]
-    assert templates_reading("table") == ["tabular_classification", "forecasting", "text_sentiment"]
+    assert templates_reading("table") == [
+        "tabular_classification", "tabular_regression", "forecasting", "text_sentiment"
+    ]  # fmt: skip
 
 
 def test_the_current_template_stays_when_it_reads_that_kind_of_data() -> None:

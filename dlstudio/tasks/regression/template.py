@@ -235,7 +235,7 @@ class TabularRegression(TaskTemplate):
                 "learned log(1 + value); predictions are in the target's own units."
             )
         outcome.notes.append(summary)
-        outcome.verdict = f"{summary} {verdict_text(outcome)}"
+        outcome.verdict = f"{verdict_text(outcome)} {summary}"
         return outcome
 
     def load_predictor(self, model_dir: Path) -> RegressionPredictor:

@@ -160,7 +160,7 @@ class TabularClassification(TaskTemplate):
             holdout=splits.test[[*features.input_columns, spec.data.target]],
             holdout_target=spec.data.target,
         )
-        outcome.verdict = f"{choice.summary()} {verdict_text(outcome)}"
+        outcome.verdict = f"{verdict_text(outcome)} {choice.summary()}"
         outcome.notes.append(choice.summary())
         return outcome
 
