@@ -188,11 +188,17 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
 
         try:
             page.goto(f"{served_app}/data")
+            upload = page.get_by_text("Upload data")
+            expect(upload).to_be_visible()
+            if not page.get_by_test_id("stFileUploaderDropzoneInput").is_visible():
+                upload.click()  # collapsed once a dataset is stored (the other walk's)
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
             page.get_by_role("button", name="Save", exact=True).click()
             expect(page.get_by_text("Saved 'houses'")).to_be_visible()
 
             page.goto(f"{served_app}/train")
+            page.locator(".st-key-train_dataset_choice").get_by_role("combobox").click()
+            page.get_by_role("option", name="houses").click()
             page.locator(".st-key-train_pick_tabular_regression button").click()
             expect(page.locator(".st-key-train_pick_tabular_regression button")).to_have_text(
                 "Chosen"
@@ -213,7 +219,7 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             shot("2-results")
 
             page.goto(f"{served_app}/predict")
-            page.get_by_test_id("stSelectbox").first.click()
+            page.locator(".st-key-predict_model").get_by_role("combobox").click()
             page.get_by_role("option", name="houses").click()
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new_rows))
             button = page.get_by_role("button", name="Download predictions (CSV)")

@@ -83,6 +83,7 @@ def test_best_weighs_network_and_classical_models_into_one_model(tmp_path: Path)
     report = outcome.json_artifacts["candidates.json"]
     ensemble = next(c for c in report["candidates"] if c["key"] == "ensemble")
     assert sum(ensemble["weights"].values()) == pytest.approx(1.0)
+    assert set(ensemble["weights"]) == {"network", "hgb", "logreg"}
     chosen = next(c for c in report["candidates"] if c["key"] == report["chosen"])
     network = report["candidates"][0]
     # the network, unless another model wins clearly on validation

@@ -82,6 +82,7 @@ class ModelChoice:
     candidates: dict[str, Candidate]  # every candidate, the ensemble too when fitted
     metric: str
     higher_is_better: bool
+    ensemble_weights: dict[str, float] | None = None  # the ensemble's, registered or not
 
     @property
     def model(self) -> Candidate:
@@ -123,7 +124,7 @@ class ModelChoice:
                 {
                     "key": key,
                     "name": c.name,
-                    "weights": self.weights if key == "ensemble" else None,
+                    "weights": self.ensemble_weights if key == "ensemble" else None,
                     "validation": {self.metric: c.val_score},
                     "test": c.test_metrics,
                 }
@@ -147,7 +148,7 @@ def choose(
     if ensemble_weights is not None:
         chosen = pick(candidates, row_score, n_rows, higher_is_better=higher_is_better)
     weights = ensemble_weights if chosen == "ensemble" else {chosen: 1.0}
-    return ModelChoice(chosen, weights, candidates, metric, higher_is_better)
+    return ModelChoice(chosen, weights, candidates, metric, higher_is_better, ensemble_weights)
 
 
 def verdict_text(outcome: TaskOutcome) -> str:
