@@ -52,7 +52,6 @@ class TaskOutcome:
     figures: dict[str, Any] = field(default_factory=dict)  # matplotlib figures, logged as PNG
     findings: list[Finding] = field(default_factory=list)
     stop_reason: str | None = None
-    reference_baseline: str | None = None  # key of the baseline to judge by; else the strongest
     verdict: str | None = None  # the template's own words for the verdict, else the generic one
     notes: list[str] = field(default_factory=list)
     # the test rows as the predictor takes them, with the truth in holdout_target: a later
@@ -62,12 +61,8 @@ class TaskOutcome:
 
     @property
     def baseline(self) -> BaselineResult:
-        """The bar deep learning must clear: the template's reference baseline when it names one
-        (forecasting: seasonal naive), else the strongest classical model on the primary
-        metric."""
-        for candidate in self.baselines:
-            if candidate.key == self.reference_baseline:
-                return candidate
+        """The bar deep learning must clear: the strongest classical model on the primary metric
+        (for a forecast, Holt-Winters when it beats seasonal naive: never the weaker one)."""
         sign = 1 if self.higher_is_better else -1
         return max(self.baselines, key=lambda b: sign * b.metrics[self.primary_metric])
 

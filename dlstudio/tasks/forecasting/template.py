@@ -183,7 +183,6 @@ class Forecasting(TaskTemplate):
             json_artifacts={"horizon_errors.json": {"rows": horizon_rows(backtest, cell)}},
             tables=tables,
             figures=run_figures(tables, cell),
-            reference_baseline="snaive",
             verdict=verdict_text(ours["mase"], baselines),
             stop_reason=state.stop_reason,
             notes=[
