@@ -221,7 +221,10 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             page.goto(f"{served_app}/predict")
             page.locator(".st-key-predict_model").get_by_role("combobox").click()
             page.get_by_role("option", name="houses").click()
+            # the page reruns for the chosen model: upload only once its versions are listed
+            expect(page.locator(".st-key-predict_version_houses")).to_be_visible()
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new_rows))
+            expect(page.get_by_text("25 rows scored")).to_be_visible()
             button = page.get_by_role("button", name="Download predictions (CSV)")
             with page.expect_download() as download:
                 button.click()
