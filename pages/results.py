@@ -9,6 +9,7 @@ import streamlit as st
 from dlstudio import charts
 from dlstudio.data.uploads import IMAGE_TYPES
 from dlstudio.errors import DLStudioError
+from dlstudio.evaluation.forecast import coverage_verdict
 from dlstudio.predict import load_model
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.queries import (
@@ -236,6 +237,12 @@ if forecast:
         forecast.history, forecast.backtest, forecast.future, series=series, origin=origin
     )
     st.altair_chart(chart)
+    if "coverage80" in details.metrics:
+        honest, words = coverage_verdict(details.metrics["coverage80"])
+        (st.caption if honest else st.warning)(
+            f"{words} Shaded: the 80% interval. Pinball loss "
+            f"{details.metrics.get('pinball', float('nan')):.3f} (lower is better)."
+        )
     if forecast.future is None:
         st.caption(
             "No forecast beyond the data: the model needs the future values of its covariates. "

@@ -124,3 +124,59 @@ def holt_winters(history: np.ndarray, horizon: int, season_length: int) -> np.nd
     if not np.all(np.isfinite(forecast)):
         return seasonal_naive(history, horizon, season_length)
     return forecast
+
+
+def theta(history: np.ndarray, horizon: int, season_length: int) -> np.ndarray:
+    """The Theta method (statsmodels ``ThetaModel``, Assimakopoulos & Nikolopoulos 2000): a
+    drifted simple exponential smoothing on the deseasonalized series, refitted on ``history``.
+
+    The season is removed multiplicatively for positive series and additively otherwise, and left
+    alone with less than two seasons of history; seasonal naive stands in if the fit fails.
+    """
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    seasonal = season_length > 1 and len(history) >= 2 * season_length
+    positive = bool(np.all(history > 0))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ThetaModel(
+                history.astype(float),
+                period=season_length if seasonal else 1,
+                deseasonalize=seasonal,
+                method="auto" if positive else "additive",
+            ).fit()
+            forecast = np.asarray(model.forecast(horizon), dtype=float)
+    except (ValueError, np.linalg.LinAlgError):
+        return seasonal_naive(history, horizon, season_length)
+    if not np.all(np.isfinite(forecast)):
+        return seasonal_naive(history, horizon, season_length)
+    return forecast
+
+
+def interval_metrics(
+    actual: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.ndarray, scale: np.ndarray
+) -> dict[str, float]:
+    """How honest an 80% interval (p10, p90) is: ``coverage80``, the share of actual values inside
+    it (0.8 when calibrated), and ``pinball``, the quantile loss of p10, p50 and p90 averaged and
+    divided by the series' MASE scale (lower is better; the median's part is half its MASE)."""
+    inside = (actual >= low) & (actual <= high)
+    losses = [
+        np.maximum(q * (actual - f), (q - 1) * (actual - f)) / scale
+        for q, f in ((0.1, low), (0.5, middle), (0.9, high))
+    ]
+    return {"coverage80": float(np.mean(inside)), "pinball": float(np.mean(losses))}
+
+
+COVERAGE_SLACK = 0.10  # an 80% interval whose backtest coverage is further off is flagged
+
+
+def coverage_verdict(coverage: float) -> tuple[bool, str]:
+    """(within COVERAGE_SLACK of 80%, the sentence a user reads) for an 80% interval that held
+    the actual value ``coverage`` of the time in the backtest."""
+    line = f"The 80% interval held the actual value {coverage:.0%} of the time in the backtest"
+    if coverage < 0.8 - COVERAGE_SLACK:
+        return False, f"{line}, well under 80%: it is too narrow, expect bigger surprises."
+    if coverage > 0.8 + COVERAGE_SLACK:
+        return False, f"{line}, well over 80%: it is wider than it needs to be."
+    return True, f"{line} (80% is the aim)."

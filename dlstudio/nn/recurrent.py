@@ -77,6 +77,9 @@ class _Member(nn.Module):
             nn.Linear(config.hidden_size, outputs),
         )
         self.highway = nn.Linear(config.lookback, outputs)
+        for last in (self.head[-1], self.highway):  # start at the base forecast, learn from there
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, past: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
         encoded, _ = self.encoder(past)

@@ -9,8 +9,11 @@ from dlstudio.tracking.queries import Candidate, Decision, ModelCandidates
 from dlstudio.tracking.queries.details import CARD_METRICS
 from dlstudio.views.text import escape_markdown
 
+INNER_BACKTEST = "inner backtest"  # forecasting's candidates.json says so in ``chosen_on``
 METRIC_NAMES = {
     **CARD_METRICS,
+    "coverage80": "80% interval coverage",
+    "pinball": "pinball loss",
     "f1_weighted": "F1 (weighted)",
     "roc_auc": "ROC AUC",
     "f1_positive": "F1 of the positive class",
@@ -40,6 +43,14 @@ def decision_text(decision: Decision) -> str:
 
 def choice_note(choice: ModelCandidates) -> str:
     """The one sentence that says how the registered model was chosen. Markdown-escaped."""
+    if choice.chosen_on == INNER_BACKTEST:
+        return (
+            "The registered forecast blends the models below. Their weights come from the inner "
+            "backtest, origins inside the training part: the statistical models are weighed "
+            "against each other from up to 40 origins per series, then the network against "
+            "their blend on its validation origins (the MASE shown). The test origins played "
+            "no part in the weights; they only report how each model forecasts new data."
+        )
     direction = "highest" if choice.higher_is_better else "lowest"
     metric = escape_markdown(metric_name(choice.metric))
     return (
@@ -52,7 +63,8 @@ def candidates_table(choice: ModelCandidates) -> pd.DataFrame:
     """One row per model compared: its validation score (the one that chose), its test scores,
     a blend's weights as text, and whether it is the registered one."""
     tested = list(dict.fromkeys(metric for c in choice.candidates for metric in c.test))
-    chooser = f"validation {metric_name(choice.metric)}"
+    where = "inner-backtest" if choice.chosen_on == INNER_BACKTEST else "validation"
+    chooser = f"{where} {metric_name(choice.metric)}"
     rows = [
         {
             "model": candidate.name,

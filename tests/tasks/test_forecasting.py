@@ -76,9 +76,9 @@ def monthly_run(tmp_path_factory: pytest.TempPathFactory, migrated_mlflow_db: Pa
 def test_run_reports_mase_against_seasonal_naive_and_holt_winters(monthly_run) -> None:
     result, run_data, *_ = monthly_run
     assert {"test_mae", "test_rmse", "test_smape", "test_mase"} <= set(result.metrics)
-    assert {"ets_test_mase", "snaive_test_mase"} <= set(result.metrics)
-    # judged against the stronger of the two (lower MASE), never the weaker one (issue 22)
-    strongest = min(("snaive", "seasonal naive"), ("ets", "Holt-Winters"),
+    assert {"ets_test_mase", "snaive_test_mase", "theta_test_mase"} <= set(result.metrics)
+    # judged against the strongest classical model (lower MASE), never a weaker one (issue 22)
+    strongest = min(("snaive", "seasonal naive"), ("ets", "Holt-Winters"), ("theta", "Theta"),
                     key=lambda b: result.metrics[f"{b[0]}_test_mase"])  # fmt: skip
     assert result.baseline["name"] == strongest[1]
     assert result.baseline["metrics"]["test_mase"] == run_data.metrics["baseline_test_mase"]
@@ -86,6 +86,7 @@ def test_run_reports_mase_against_seasonal_naive_and_holt_winters(monthly_run) -
     assert run_data.tags["dlstudio.primary_metric"] == "mase"
     assert run_data.tags["dlstudio.higher_is_better"] == "false"
     assert "seasonal naive" in result.verdict and "Holt-Winters" in result.verdict
+    assert result.verdict.startswith("The registered forecast blends ")
     assert result.beats_baseline == (
         result.metrics["test_mase"] < result.metrics[f"{strongest[0]}_test_mase"]
     )
@@ -115,6 +116,41 @@ def test_backtest_table_is_the_protocol_it_claims(monthly_run) -> None:
     assert result.metrics["test_mae"] == pytest.approx(ours)
     assert (backtest["forecast_p10"] <= backtest["forecast"]).all()
     assert (backtest["forecast"] <= backtest["forecast_p90"]).all()
+
+
+def test_the_registered_forecast_is_the_weighted_blend_of_its_members(monthly_run) -> None:
+    result, _, _, backtest, *_ = monthly_run
+    choice = result.candidates
+    assert choice["chosen"] == "combination" and choice["chosen_on"] == "inner backtest"
+    rows = {row["key"]: row for row in choice["candidates"]}
+    assert set(rows) == {"network", "ets", "theta", "snaive", "combination"}
+    weights = rows["combination"]["weights"]
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert all(w >= 0 for w in weights.values())
+    columns = {"network": "network", "ets": "holt_winters", "theta": "theta",
+               "snaive": "seasonal_naive"}  # fmt: skip
+    blended = sum(w * backtest[columns[key]] for key, w in weights.items())
+    assert np.allclose(backtest["forecast"], blended)
+    # each member's logged test MASE is the one of its column in the backtest table
+    scale = (
+        backtest["actual"].sub(backtest["holt_winters"]).abs().mean()
+        / result.metrics["ets_test_mase"]
+    )
+    for key, column in columns.items():
+        mase = (backtest[column] - backtest["actual"]).abs().mean() / scale
+        assert rows[key]["test"]["mase"] == pytest.approx(mase)
+    assert result.metrics["test_network_mase"] == pytest.approx(rows["network"]["test"]["mase"])
+
+
+def test_interval_coverage_and_pinball_are_those_of_the_backtest(monthly_run) -> None:
+    result, _, _, backtest, *_ = monthly_run
+    inside = (backtest["actual"] >= backtest["forecast_p10"]) & (
+        backtest["actual"] <= backtest["forecast_p90"]
+    )
+    assert result.metrics["test_coverage80"] == pytest.approx(inside.mean())
+    assert result.metrics["test_pinball"] > 0
+    assert "test_network_coverage80" in result.metrics
+    assert any("80% interval held the actual value" in note for note in result.notes)
 
 
 def test_pyfunc_forecasts_the_next_horizon_from_a_history(monthly_run) -> None:

@@ -68,8 +68,8 @@ def test_gaps_and_missing_values_are_filled_and_reported() -> None:
     assert len(series) == 24
     assert series.values[5] == pytest.approx(105.0)  # interpolated on a straight line
     assert [f.message for f in prepared.findings] == [
-        "2 missing periods in the timeline and 1 missing values were filled (interpolated "
-        "between neighbours)."
+        "The monthly timeline has 2 missing periods (first: 2019-06-01) and 1 missing value "
+        "(first: 2020-01-01), filled by interpolating between neighbours."
     ]
 
 

@@ -77,7 +77,9 @@ def test_target_scale_round_trips_and_logs_only_skewed_positive_targets() -> Non
     assert not TargetScale.fit(skewed, "none").log
 
 
-def test_cli_trains_registers_and_predicts_a_number(mlflow_home: Path, tmp_path: Path, capsys) -> None:
+def test_cli_trains_registers_and_predicts_a_number(
+    mlflow_home: Path, tmp_path: Path, capsys
+) -> None:
     data = tmp_path / "houses.csv"
     house_prices(200).to_csv(data, index=False)
     code = main(["train", "--data", str(data), "--task", "tabular_regression", "--target",
@@ -100,7 +102,9 @@ def test_cli_trains_registers_and_predicts_a_number(mlflow_home: Path, tmp_path:
     assert len(scored) == 20 and (scored["prediction"] > 0).all()
 
 
-def test_cli_refuses_a_target_that_looks_like_classes(mlflow_home: Path, tmp_path: Path, capsys) -> None:
+def test_cli_refuses_a_target_that_looks_like_classes(
+    mlflow_home: Path, tmp_path: Path, capsys
+) -> None:
     data = tmp_path / "houses.csv"
     house_prices(200).assign(price=lambda f: f["bedrooms"]).to_csv(data, index=False)
     code = main(["train", "--data", str(data), "--task", "tabular_regression", "--target",

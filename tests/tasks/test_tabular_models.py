@@ -98,7 +98,9 @@ def test_classical_members_are_saved_without_pickle_and_load_back(tmp_path: Path
     features = fit_features(frame, ["tenure", "plan", "monthly"], scaling="quantile")
     x = classical_inputs(features, frame)
     y = (frame["churn"] == "yes").to_numpy()
-    hgb = make_pipeline(HistGradientBoostingClassifier(categorical_features=categorical_mask(features)))
+    hgb = make_pipeline(
+        HistGradientBoostingClassifier(categorical_features=categorical_mask(features))
+    )
     hgb.fit(x, y)
     network = TabularMLP(TabularMLPConfig(features.n_numeric_inputs, (5,), (2,), (4,), 2))
     save_tabular(tmp_path, network, features, {"hgb": hgb}, {"task": "tabular_classification"})

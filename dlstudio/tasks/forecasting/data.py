@@ -13,11 +13,21 @@ import numpy as np
 import pandas as pd
 
 from dlstudio.data.checks import Finding
-from dlstudio.data.columns import date_format_of, infer_column_type, to_datetime, to_numeric
+from dlstudio.data.columns import (
+    date_format_of,
+    infer_column_type,
+    present_values,
+    to_datetime,
+    to_numeric,
+)
 from dlstudio.errors import DataError
 
 SINGLE_SERIES = "all"  # the series id shown when the file holds one series
 TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "day", "week")
+# tried on times the column's own format cannot read, to tell a mix of formats from bad rows
+# ("Jan 2024" is missing from the formats pandas guesses)
+COMMON_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y",
+                       "%b %d, %Y", "%b %Y", "%B %Y", "%Y-%m-%d %H:%M", "%Y-%m")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,10 @@ def layout_of(frame: pd.DataFrame, *, time: str | None, target: str | None,
             "No target column was given: which column should be forecast?",
             fix="Pass --target COLUMN (a numeric column such as sales or demand).",
         )
-    time = time or guess_time_column(frame.drop(columns=[target]))
+    # a column named like a time column is read even when its dates are messy, so the error
+    # that follows says what is wrong with them rather than that there are none
+    candidates = frame.drop(columns=[target])
+    time = time or guess_time_column(candidates) or _named_time_column(candidates)
     if time is None:
         raise DataError(
             "No column holds dates or times, so there is no timeline to forecast along.",
@@ -158,14 +171,20 @@ def layout_of(frame: pd.DataFrame, *, time: str | None, target: str | None,
     )
 
 
+def _named_time_column(frame: pd.DataFrame) -> str | None:
+    named = [c for c in frame.columns if str(c).strip().lower() in TIME_NAMES]
+    return named[0] if named else None
+
+
 def read_series(frame: pd.DataFrame, layout: Layout, *, duplicates: str, fill: str,
                 frequency: str | Frequency = "auto", season_length: int | None = None,
                 keep_future: bool = False) -> Prepared:  # fmt: skip
     """Parse times and values, group by series, put each on a regular timeline and fill gaps.
 
     Raises:
-        DataError: no parseable times, a non-numeric target, duplicated timestamps (with
-            ``duplicates="error"``) or timestamps off any regular grid.
+        DataError: no parseable times, dates in mixed formats, a non-numeric target,
+            duplicated timestamps (with ``duplicates="error"``) or timestamps off any regular
+            grid.
     """
     findings: list[Finding] = []
     times = _parse_times(frame[layout.time], layout)
@@ -174,14 +193,8 @@ def read_series(frame: pd.DataFrame, layout: Layout, *, duplicates: str, fill: s
     table["series"] = frame[layout.series].astype(str) if layout.series else SINGLE_SERIES
     for name in layout.covariates:
         table[f"cov:{name}"] = frame[name]
-    unparsed = int(table["time"].isna().sum())
-    if unparsed:
-        findings.append(Finding(
-            "warning",
-            f"{unparsed:,} rows have no readable time in {layout.time!r} and were left out.",
-            "Fix or remove those rows; set options.day_first if dates read as day/month.",
-            layout.time,
-        ))  # fmt: skip
+    if table["time"].isna().any():
+        findings.append(_unreadable_times(frame[layout.time], times, layout.time))
     table = table.dropna(subset=["time"])
     table = _resolve_duplicates(table, duplicates, findings)
     freq = (
@@ -202,9 +215,11 @@ def _parse_times(column: pd.Series, layout: Layout) -> pd.Series:
         times = to_datetime(column, date_format=layout.date_format)
     if getattr(times.dt, "tz", None) is not None:
         times = times.dt.tz_convert(None)
-    present = column.notna().sum()
+    written = _written(column)
+    _refuse_mixed_formats(column, times, written, layout)
+    present = int(written.sum())
     if present == 0 or times.notna().sum() < 0.5 * present:
-        example = column.dropna().astype(str).head(1).tolist()
+        example = present_values(column).astype(str).head(1).tolist()
         raise DataError(
             f"The time column {layout.time!r} does not hold readable dates"
             + (f" (for example {example[0]!r})." if example else "."),
@@ -212,6 +227,81 @@ def _parse_times(column: pd.Series, layout: Layout) -> pd.Series:
             "with options.time_column.",
         )
     return times
+
+
+def _written(column: pd.Series) -> np.ndarray:
+    """Which cells hold something (blank text counts as empty), by position."""
+    written = np.zeros(len(column), dtype=bool)
+    written[present_values(column.reset_index(drop=True)).index] = True
+    return written
+
+
+def _refuse_mixed_formats(column: pd.Series, times: pd.Series, written: np.ndarray,
+                          layout: Layout) -> None:  # fmt: skip
+    """DataError when the times the column's format cannot read are dates written another way:
+    leaving them out would silently cut the series."""
+    unreadable = written & times.isna().to_numpy()
+    if not unreadable.any():
+        return
+    readable = column[times.notna().to_numpy()]
+    found = _date_formats_in(column[unreadable].astype(str).str.strip())
+    if len(readable):
+        found.insert(0, (layout.date_format, len(readable), str(readable.iloc[0]).strip()))
+    if len(found) < 2:
+        return
+    kinds = [f"{n:,}{' rows' if i == 0 else ''} like {example!r}"
+             for i, (_, n, example) in enumerate(found)]  # fmt: skip
+    day_first = any(f and "%d" in f and "%m" in f and not f.startswith("%Y") for f, _, _ in found)
+    raise DataError(
+        f"The time column {layout.time!r} mixes date formats: {', '.join(kinds[:-1])} and "
+        f"{kinds[-1]}.",
+        fix="Write every date in one format (for example 2024-01-31) and load the file again"
+        + ("; set options.day_first if the day comes first (31/01/2024)." if day_first else "."),
+    )
+
+
+def _date_formats_in(values: pd.Series) -> list[tuple[str | None, int, str]]:
+    """The date formats of ``values`` as (format, rows, first example), most rows first;
+    values in no known format (and plain numbers) are left out."""
+    rows = values[pd.to_numeric(values, errors="coerce").isna()].value_counts(sort=False)
+    found: list[tuple[str | None, int, str]] = []
+    while len(rows) and len(found) < 3:  # a few formats are enough to show the mix
+        date_format, read = _best_format(rows.index.to_series())
+        if date_format is None:
+            break
+        found.append((date_format, int(rows[read].sum()), rows.index[read][0]))
+        rows = rows[~read]
+    return found
+
+
+def _best_format(values: pd.Series) -> tuple[str | None, np.ndarray]:
+    """The format (guessed from the values, or a common one) that reads most of ``values``,
+    and which values it reads."""
+    best: tuple[str | None, np.ndarray] = (None, np.zeros(len(values), dtype=bool))
+    for date_format in dict.fromkeys([date_format_of(values), *COMMON_DATE_FORMATS]):
+        if date_format is None:  # no format guessed from the values
+            continue
+        try:
+            read = pd.to_datetime(values, format=date_format, errors="coerce").notna().to_numpy()
+        except (ValueError, TypeError, OverflowError):  # e.g. mixed UTC offsets
+            continue
+        if read.sum() > best[1].sum():
+            best = (date_format, read)
+    return best
+
+
+def _unreadable_times(column: pd.Series, times: pd.Series, name: str) -> Finding:
+    """A warning for rows left out for having no readable time (blank or not a date)."""
+    bad = column[_written(column) & times.isna().to_numpy()].astype(str)
+    count = int(times.isna().sum())
+    return Finding(
+        "warning",
+        f"{count:,} rows have no readable time in {name!r}"
+        + (f" (for example {bad.iloc[0]!r})" if len(bad) else "")
+        + " and were left out.",
+        "Fix or remove those rows; set options.day_first if dates read as day/month.",
+        name,
+    )
 
 
 def _parse_target(column: pd.Series, name: str) -> pd.Series:
@@ -238,7 +328,7 @@ def _resolve_duplicates(table: pd.DataFrame, policy: str, findings: list[Finding
     if policy == "error":
         raise DataError(
             f"{count:,} timestamps appear more than once in one series (first: "
-            f"{first['time']}{where}).",
+            f"{show_time(first['time'])}{where}).",
             fix="If the rows belong to different series (stores, products), name the series "
             "column with options.series_column; to combine them, set options.duplicates to "
             "sum, mean or last.",
@@ -300,23 +390,15 @@ def _regular(key: str, part: pd.DataFrame, freq: Frequency, layout: Layout, fill
         example = observed.loc[off_grid, "time"].iloc[0]
         raise DataError(
             f"The timestamps are irregular: {int(off_grid.sum()):,} of {len(observed):,} do not "
-            f"fall on a {freq.name} grid (first: {example}"
-            + ("" if key == SINGLE_SERIES else f" in series {key!r}")
-            + ").",
+            f"fall on the {freq.name} grid that starts at {show_time(grid[0])} (first: "
+            f"{show_time(example)}{'' if key == SINGLE_SERIES else f' in series {key!r}'}).",
             fix="Aggregate the data to regular periods first (e.g. daily totals), or set "
             "options.frequency to the spacing you mean.",
         )
     regular = observed.set_index("time").reindex(grid)
-    n_gaps, n_missing = len(grid) - len(observed), int(observed["value"].isna().sum())
-    if n_gaps or n_missing:
-        where = "" if key == SINGLE_SERIES else f"Series {key!r}: "
-        findings.append(Finding(
-            "warning" if (n_gaps + n_missing) > 0.1 * len(grid) else "info",
-            f"{where}{n_gaps:,} missing periods in the timeline and {n_missing:,} missing values "
-            f"were filled ({_FILL_WORDS[fill]}).",
-            "Change options.fill (interpolate, previous, zero) if another rule fits better.",
-            layout.target,
-        ))  # fmt: skip
+    gap_finding = _gaps(key, grid, observed, freq, fill, layout.target)
+    if gap_finding is not None:
+        findings.append(gap_finding)
     values = _fill(regular["value"], fill).to_numpy(dtype=float)
     covariates = pd.DataFrame(
         {name: _fill_covariate(regular[f"cov:{name}"]) for name in layout.covariates}, index=grid
@@ -333,8 +415,42 @@ def _regular(key: str, part: pd.DataFrame, freq: Frequency, layout: Layout, fill
     return Series(key, grid, values, covariates, future_covariates)
 
 
+def _gaps(key: str, grid: pd.DatetimeIndex, observed: pd.DataFrame, freq: Frequency,
+          fill: str, target: str) -> Finding | None:  # fmt: skip
+    """What was filled: periods missing from the timeline and missing values, each with the
+    first one, so the user can look them up."""
+    missing_periods = grid[~grid.isin(observed["time"])]
+    missing_values = pd.DatetimeIndex(observed.loc[observed["value"].isna(), "time"])
+    parts = [
+        f"{plural(len(stamps), noun)} (first: {show_time(stamps[0])})"
+        for stamps, noun in [(missing_periods, "missing period"), (missing_values, "missing value")]
+        if len(stamps)
+    ]
+    if not parts:
+        return None
+    where = "The" if key == SINGLE_SERIES else f"Series {key!r}: the"
+    share = (len(missing_periods) + len(missing_values)) / len(grid)
+    return Finding(
+        "warning" if share > 0.1 else "info",
+        f"{where} {freq.name} timeline has {' and '.join(parts)}, filled {_FILL_WORDS[fill]}.",
+        "Change options.fill (interpolate, previous, zero) if another rule fits better.",
+        target,
+    )
+
+
+def show_time(stamp: pd.Timestamp) -> str:
+    """A timestamp as users write it: the date alone at midnight, else date and time."""
+    stamp = pd.Timestamp(stamp)
+    return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+
+
+def plural(n: int, noun: str) -> str:
+    """``n`` and the noun, in the plural unless n is 1: "1 missing value", "2 missing values"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 _FILL_WORDS = {
-    "interpolate": "interpolated between neighbours",
+    "interpolate": "by interpolating between neighbours",
     "previous": "with the previous value",
     "zero": "with zero",
 }

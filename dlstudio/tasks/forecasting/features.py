@@ -39,6 +39,11 @@ class Scaling:
         mean, std = self.stats_for(series)
         return (_transform(series.values, self.log) - mean) / std
 
+    def scale(self, values: np.ndarray, series: Series) -> np.ndarray:
+        """Values of ``series`` (a forecast, say) in the scaled units the network works in."""
+        mean, std = self.stats_for(series)
+        return (_transform(values, self.log) - mean) / std
+
     def inverse(self, z: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         """Back to the user's units; ``mean``/``std`` broadcast against ``z``."""
         values = z * std + mean
@@ -126,9 +131,10 @@ class Windows:
     """Model inputs and targets for a set of origins, with what it takes to undo the scaling."""
 
     past: np.ndarray  # (N, lookback, 1 + extra): value minus the window's level, then extras
-    future: np.ndarray  # (N, horizon, extra): calendar and covariates of the steps to forecast
-    target: np.ndarray  # (N, horizon): scaled future values minus the level (nan if unknown)
+    future: np.ndarray  # (N, horizon, extra + 1): calendar, covariates, base minus the level
+    target: np.ndarray  # (N, horizon): scaled future values minus the base (nan if unknown)
     level: np.ndarray  # (N,)
+    base: np.ndarray  # (N, horizon): the statistical forecast from the origin, scaled
     mean: np.ndarray  # (N,) the series' scaling
     std: np.ndarray  # (N,)
     series: np.ndarray  # (N,) index into the list of series
@@ -138,27 +144,35 @@ class Windows:
         return len(self.origin)
 
 
-def cut_windows(z: np.ndarray, extra: np.ndarray, origins: np.ndarray, *, lookback: int,
-                horizon: int, season_length: int, stats: tuple[float, float],
+def cut_windows(z: np.ndarray, extra: np.ndarray, origins: np.ndarray, base: np.ndarray | None, *,
+                lookback: int, horizon: int, season_length: int, stats: tuple[float, float],
                 series_index: int) -> Windows:  # fmt: skip
     """Windows of one series at ``origins`` (positions of the first forecast step).
 
     ``z`` holds the scaled values (may be shorter than ``extra``, which also covers the future);
-    each window is shifted by its level (the mean of its last season) so the network sees
-    shapes, not levels, and forecasts levels it never saw in training.
+    ``base`` the scaled statistical forecast from each origin (N, horizon). Each window is shifted
+    by its level (the mean of its last season) so the network sees shapes, not levels; it reads
+    the base forecast as a known future input and learns the correction to it. Without a base
+    (models saved before the hybrid network) the level is the base and no input.
     """
     past_index = origins[:, None] + np.arange(-lookback, 0)[None, :]
     future_index = origins[:, None] + np.arange(horizon)[None, :]
     past_z = z[past_index]
     level = past_z[:, -min(season_length, lookback) :].mean(axis=1)
     past = np.concatenate([(past_z - level[:, None])[..., None], extra[past_index]], axis=2)
+    future = extra[future_index]
+    if base is None:
+        base = np.repeat(level[:, None], horizon, axis=1)
+    else:
+        future = np.concatenate([future, (base - level[:, None])[..., None]], axis=2)
     padded = np.concatenate([z, np.full(max(0, future_index.max(initial=0) + 1 - len(z)), np.nan)])
     n = len(origins)
     return Windows(
         past=past.astype(np.float32),
-        future=extra[future_index].astype(np.float32),
-        target=(padded[future_index] - level[:, None]).astype(np.float32),
+        future=future.astype(np.float32),
+        target=(padded[future_index] - base).astype(np.float32),
         level=level,
+        base=base,
         mean=np.full(n, stats[0]),
         std=np.full(n, stats[1]),
         series=np.full(n, series_index),

@@ -14,6 +14,7 @@ from dlstudio.errors import DataError
 from dlstudio.evaluation import forecast as fc
 from dlstudio.nn.persist import load_network, save_network
 from dlstudio.nn.recurrent import RNNForecaster, RNNForecasterConfig
+from dlstudio.tasks.forecasting.combination import NETWORK, Combination, statistical_forecasts
 from dlstudio.tasks.forecasting.data import SINGLE_SERIES, Frequency, Layout, Series, read_series
 from dlstudio.tasks.forecasting.features import (
     Covariates,
@@ -72,6 +73,8 @@ class ModelPlan:
     use_quantiles: bool
     duplicates: str
     fill: str
+    hybrid: bool = True  # the network corrects a Holt-Winters forecast (False: models before it)
+    combination: Combination | None = None  # the registered blend with the statistical models
 
     @property
     def quantiles(self) -> tuple[float, ...]:
@@ -86,7 +89,7 @@ class ModelPlan:
     def network_config(self, options, preset: Preset) -> RNNForecasterConfig:
         return RNNForecasterConfig(
             n_past_features=1 + self.n_extra,
-            n_future_features=self.n_extra,
+            n_future_features=self.n_extra + int(self.hybrid),
             lookback=self.lookback,
             horizon=self.horizon,
             n_quantiles=len(self.quantiles),
@@ -97,12 +100,15 @@ class ModelPlan:
             members=options.ensemble or preset.members,
         )
 
-    def windows(self, series: Series, index: int, origins: np.ndarray,
+    def windows(self, series: Series, index: int, origins: np.ndarray, base: np.ndarray | None,
                 extra: np.ndarray | None = None) -> Windows:  # fmt: skip
+        """Windows of ``series`` at ``origins``; ``base`` (N, horizon) the Holt-Winters forecast
+        from each origin in the user's units (ignored by a model without the hybrid base)."""
         return cut_windows(
             self.scaling.forward(series),
             extras(series, self.frequency, self.covariates) if extra is None else extra,
             origins,
+            self.scaling.scale(base, series) if self.hybrid else None,
             lookback=self.lookback,
             horizon=self.horizon,
             season_length=self.frequency.season_length,
@@ -110,30 +116,51 @@ class ModelPlan:
             series_index=index,
         )
 
-    def split_windows(self, series: list[Series], plan: Plan) -> tuple[Windows, Windows, Windows]:
-        """Training windows, validation windows (the end of the training part) and the
-        backtest origins (the test region), per series, joined."""
-        train, val, test = [], [], []
+    def origins(self, series: list[Series], plan: Plan) -> list[tuple[np.ndarray, ...]]:
+        """Per series: the training origins, the validation origins (the end of the training
+        part: early stopping and the combination's weights) and the backtest origins (the test
+        region)."""
+        out = []
         sizes = [(n, v) for n, v in zip(plan.train_lengths, plan.val_sizes, strict=True) if n]
-        for i, (s, (n_train, n_val)) in enumerate(zip(series, sizes, strict=True)):
+        for s, (n_train, n_val) in zip(series, sizes, strict=True):
             lookback, horizon = self.lookback, self.horizon
-            train.append(self.windows(s, i, np.arange(lookback, n_train - n_val - horizon + 1)))
-            val.append(
-                self.windows(s, i, np.arange(max(lookback, n_train - n_val), n_train - horizon + 1))
-            )
-            origins = fc.backtest_origins([len(s)], [len(s) - n_train], horizon, stride=plan.stride)
-            test.append(self.windows(s, i, np.array([o.position for o in origins])))
-        return join_windows(train), join_windows(val), join_windows(test)
+            test = fc.backtest_origins([len(s)], [len(s) - n_train], horizon, stride=plan.stride)
+            out.append((
+                np.arange(lookback, n_train - n_val - horizon + 1),
+                np.arange(max(lookback, n_train - n_val), n_train - horizon + 1),
+                np.array([o.position for o in test], dtype=int),
+            ))  # fmt: skip
+        return out
 
     def decode(self, output: np.ndarray, windows: Windows) -> np.ndarray:
         """Network output (N, horizon, quantiles) back in the user's units, quantiles sorted."""
-        z = output + windows.level[:, None, None]
+        z = output + windows.base[:, :, None]
         values = self.scaling.inverse(z, windows.mean[:, None, None], windows.std[:, None, None])
         return np.sort(values, axis=2)
 
+    def statistical(self, histories: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """The statistical members' forecasts from the end of each history: key -> (N, horizon)."""
+        ends = np.array([len(h) for h in histories])
+        return statistical_forecasts(
+            histories, np.arange(len(histories)), ends, self.horizon, self.frequency.season_length
+        )
+
+    def blend(self, values: np.ndarray, statistical: dict[str, np.ndarray],
+              scale: np.ndarray) -> np.ndarray:  # fmt: skip
+        """The registered forecast (N, horizon, quantiles): the network's ``values`` alone, or
+        blended with the statistical members by the combination, with its conformal interval."""
+        if self.combination is None:
+            return values
+        middle = len(self.quantiles) // 2
+        point = self.combination.point({NETWORK: values[:, :, middle], **statistical})
+        if not self.use_quantiles:
+            return point[..., None]
+        low, high = self.combination.interval(point, scale)
+        return np.stack([low, point, high], axis=2)
+
     def actual(self, windows: Windows) -> np.ndarray:
         """The known future values of the windows, in the user's units."""
-        z = windows.target + windows.level[:, None]
+        z = windows.target + windows.base
         return self.scaling.inverse(z, windows.mean[:, None], windows.std[:, None])
 
     def to_dict(self) -> dict:
@@ -147,6 +174,8 @@ class ModelPlan:
             "use_quantiles": self.use_quantiles,
             "duplicates": self.duplicates,
             "fill": self.fill,
+            "hybrid": self.hybrid,
+            "combination": self.combination.to_dict() if self.combination else None,
         }
 
     @classmethod
@@ -161,6 +190,8 @@ class ModelPlan:
             bool(raw["use_quantiles"]),
             raw["duplicates"],
             raw["fill"],
+            bool(raw.get("hybrid", False)),
+            Combination.from_dict(raw["combination"]) if raw.get("combination") else None,
         )
 
 
@@ -208,19 +239,24 @@ class ForecastPredictor:
                 f"({len(short[0])} given).",
                 fix=f"Give at least the last {plan.lookback} periods of each series.",
             )
+        series = prepared.series
+        statistical = plan.statistical([s.values for s in series]) if plan.hybrid else {}
         parts, future_times = [], []
-        for i, s in enumerate(prepared.series):
+        for i, s in enumerate(series):
             times = plan.frequency.steps(s.times[-1], plan.horizon)
             covariates = pd.concat([s.covariates, self._future_covariates(s, times)])
             extra = np.hstack([
                 plan.frequency.calendar(s.times.append(times)),
                 plan.covariates.transform(covariates),
             ])  # fmt: skip
-            parts.append(plan.windows(s, i, np.array([len(s)]), extra))
+            base = statistical["ets"][i : i + 1] if plan.hybrid else None
+            parts.append(plan.windows(s, i, np.array([len(s)]), base, extra))
             future_times.append(times)
         windows = join_windows(parts)
         values = plan.decode(predict_windows(self.network, windows, self.device), windows)
-        return self._table(prepared.series, future_times, values)
+        season = plan.frequency.season_length
+        scales = np.array([fc.seasonal_scale(s.values, season) for s in series])
+        return self._table(series, future_times, plan.blend(values, statistical, scales))
 
     def _future_covariates(self, series: Series, times: pd.DatetimeIndex) -> pd.DataFrame:
         names = list(self.plan.layout.covariates)

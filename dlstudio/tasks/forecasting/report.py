@@ -8,56 +8,122 @@ import pandas as pd
 
 from dlstudio.evaluation import forecast as fc
 from dlstudio.tasks.base import BaselineResult
+from dlstudio.tasks.forecasting.combination import NETWORK, Combination, Inner, mase, member_name
 from dlstudio.tasks.forecasting.data import SINGLE_SERIES, Layout, Series
 from dlstudio.tasks.forecasting.features import Windows
 from dlstudio.tasks.forecasting.model import ForecastPredictor, ModelPlan, Plan
 
+# the statistical members' columns in the backtest table, in the order the page lists them
+COLUMNS = {"ets": "holt_winters", "theta": "theta", "snaive": "seasonal_naive"}
 
-def verdict_text(ours: float, baselines: list[BaselineResult]) -> str:
-    """Plain words: by how much the network beats each baseline on MASE, or which it does not."""
-    gains = {b.name: 100 * (b.metrics["mase"] - ours) / b.metrics["mase"] for b in baselines}
-    figures = " and ".join(f"{b.metrics['mase']:.3f}" for b in baselines)
-    scores = f"(MASE {ours:.3f} vs {figures})"
+
+def verdict_text(ours: dict[str, float], baselines: list[BaselineResult], choice: dict) -> str:
+    """Plain words: what the registered blend is made of, by how much it beats each classical
+    model on the test origins (or which it does not), and when one statistical model alone was
+    the best choice on the inner backtest."""
+    mase = ours["mase"]
+    rows = {row["key"]: row for row in choice["candidates"]}
+    blend = rows["combination"]
+    shares = sorted(blend["weights"].items(), key=lambda item: -item[1])
+    made_of = ", ".join(
+        f"{rows[key]['name']} {share:.0%}" for key, share in shares if share >= 0.005
+    )
+    gains = {b.name: 100 * (b.metrics["mase"] - mase) / b.metrics["mase"] for b in baselines}
+    figures = ", ".join(f"{b.name} {b.metrics['mase']:.3f}" for b in baselines)
     beaten = [b.name for b in baselines if gains[b.name] > 0]
     missed = [b.name for b in baselines if gains[b.name] <= 0]
     by = " and ".join(f"{name} by {gains[name]:.0f}%" for name in beaten)
     if not missed:
-        return f"Beats {by} {scores}."
-    if beaten:
-        return (
-            f"Beats {by} but not {' or '.join(missed)} {scores}: the simpler "
-            f"{' and '.join(missed)} forecasts as well or better here."
-        )
-    return (
-        f"Does not beat {' or '.join(missed)} {scores}: the simpler forecasts are as good or "
-        "better here."
+        result = f"It beats {by}"
+    elif beaten:
+        result = f"It beats {by} but not {' or '.join(missed)}"
+    else:
+        result = f"It does not beat {' or '.join(missed)}: the simpler forecasts are as good here"
+    text = (
+        f"The registered forecast blends {made_of} (weights from the inner backtest). "
+        f"{result} (test MASE {mase:.3f} vs {figures})."
     )
+    members = [row for key, row in rows.items() if key != "combination"]
+    best = min(members, key=lambda row: row["validation"]["mase"])
+    if best["key"] != NETWORK and best["validation"]["mase"] <= blend["validation"]["mase"]:
+        text += (
+            f" On the inner backtest {best['name']} alone was the most accurate (MASE "
+            f"{best['validation']['mase']:.3f} vs {blend['validation']['mase']:.3f} for the blend): "
+            "a statistical model alone is the best choice for this data."
+        )
+    return text
 
 
-def backtest_table(series: list[Series], windows: Windows, forecasts: np.ndarray, model_plan: ModelPlan,
-                   plan: Plan, scales: np.ndarray) -> pd.DataFrame:  # fmt: skip
-    """One row per origin and step: actual, our forecast (and interval), both baselines refitted
-    on the history up to that origin, and the MASE scale of the series."""
-    horizon, season, middle = plan.horizon, plan.season_length, len(model_plan.quantiles) // 2
-    columns: dict[str, list] = {
-        k: []
-        for k in ("series", "origin", "step", "time", "actual", "seasonal_naive", "holt_winters")
+def interval_notes(ours: dict[str, float]) -> list[str]:
+    """How often the 80% interval held the actual value in the backtest."""
+    return [fc.coverage_verdict(ours["coverage80"])[1]] if "coverage80" in ours else []
+
+
+def candidates(validation: Inner, combination: Combination, backtest: pd.DataFrame,
+               cell: str) -> dict:  # fmt: skip
+    """candidates.json: each member and the blend, with its MASE on the network's validation
+    origins (what weighed the network against the statistical models), its test scores and the
+    blend's weights; the blend is the registered model."""
+    columns = {NETWORK: "network", **COLUMNS}
+    rows = [
+        {
+            "key": key,
+            "name": member_name(key, f"{cell} network (hybrid)"),
+            "weights": None,
+            "validation": {"mase": validation.mase(key)},
+            "test": test_scores(backtest, column),
+        }
+        for key, column in columns.items()
+    ]
+    rows.append({
+        "key": "combination",
+        "name": "Combination",
+        "weights": combination.weights,
+        "validation": {
+            "mase": mase(
+                validation.actual, combination.point(validation.forecasts), validation.scale
+            )
+        },
+        "test": test_scores(backtest, "forecast"),
+    })  # fmt: skip
+    return {
+        "metric": "mase",
+        "higher_is_better": False,
+        "chosen": "combination",
+        "chosen_on": "inner backtest",
+        "candidates": rows,
     }
+
+
+def test_scores(backtest: pd.DataFrame, column: str) -> dict[str, float]:
+    scores = score(backtest, column)
+    return {"mase": scores["mase"], "mae": scores["mae"], **score_interval(backtest, column)}
+
+
+def backtest_table(series: list[Series], windows: Windows, forecasts: dict[str, np.ndarray],
+                   model_plan: ModelPlan, scales: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    """One row per origin and step: actual, the registered forecast and the network's (each
+    with its interval), the statistical members refitted at that origin, and the MASE scale."""
+    horizon, middle = model_plan.horizon, len(model_plan.quantiles) // 2
+    columns: dict[str, list] = {k: [] for k in ("series", "origin", "step", "time", "actual")}
     for index, origin in zip(windows.series, windows.origin, strict=True):
         s = series[index]
-        history = s.values[:origin]
         columns["series"] += [s.key] * horizon
         columns["origin"] += [s.times[origin - 1]] * horizon
         columns["step"] += list(range(1, horizon + 1))
         columns["time"] += list(s.times[origin : origin + horizon])
         columns["actual"] += list(s.values[origin : origin + horizon])
-        columns["seasonal_naive"] += list(fc.seasonal_naive(history, horizon, season))
-        columns["holt_winters"] += list(fc.holt_winters(history, horizon, season))
     table = pd.DataFrame(columns)
-    table.insert(5, "forecast", forecasts[:, :, middle].ravel())
-    if model_plan.use_quantiles:
-        table.insert(6, "forecast_p10", forecasts[:, :, 0].ravel())
-        table.insert(7, "forecast_p90", forecasts[:, :, -1].ravel())
+    for name in ("forecast", "network"):
+        values = forecasts[name]
+        table[name] = values[:, :, middle].ravel()
+        if model_plan.use_quantiles:
+            table[f"{name}_p10"], table[f"{name}_p90"] = (
+                values[:, :, 0].ravel(),
+                values[:, :, -1].ravel(),
+            )
+    for key, column in COLUMNS.items():
+        table[column] = forecasts[key].ravel()
     table["scale"] = np.repeat(scales[windows.series], horizon)
     return table
 
@@ -68,13 +134,21 @@ def score(backtest: pd.DataFrame, column: str) -> dict[str, float]:
     )
 
 
+def score_interval(backtest: pd.DataFrame, column: str) -> dict[str, float]:
+    """coverage80 and pinball of ``column``'s interval; nothing when it has none."""
+    if f"{column}_p10" not in backtest:
+        return {}
+    return fc.interval_metrics(
+        *(backtest[c].to_numpy() for c in ("actual", f"{column}_p10", column, f"{column}_p90")),
+        backtest["scale"].to_numpy(),
+    )
+
+
 def horizon_rows(backtest: pd.DataFrame, cell: str) -> list[dict]:
     rows = []
-    for model, column in (
-        (cell, "forecast"),
-        ("seasonal naive", "seasonal_naive"),
-        ("Holt-Winters", "holt_winters"),
-    ):
+    models = {"Combination": "forecast", f"{cell} network": "network"}
+    models |= {member_name(key): column for key, column in COLUMNS.items()}
+    for model, column in models.items():
         rows += [{**row, "model": model} for row in fc.metrics_by_step(backtest, column)]
     return rows
 

@@ -4,6 +4,7 @@ and Holt-Winters, which are refitted at every origin (the same protocol for all 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,15 @@ from dlstudio.tasks.base import (
     TaskTemplate,
     TrainingData,
 )
+from dlstudio.tasks.forecasting.checks import shape_findings
+from dlstudio.tasks.forecasting.combination import (
+    NETWORK,
+    Combination,
+    Inner,
+    inner_origins,
+    member_name,
+    statistical_forecasts,
+)
 from dlstudio.tasks.forecasting.data import (
     Frequency,
     Layout,
@@ -31,10 +41,12 @@ from dlstudio.tasks.forecasting.data import (
     layout_of,
     read_series,
 )
+from dlstudio.tasks.forecasting.ets import base_forecasts
 from dlstudio.tasks.forecasting.features import (
     Covariates,
     Scaling,
     Windows,
+    join_windows,
     wants_log,
 )
 from dlstudio.tasks.forecasting.model import (
@@ -48,12 +60,16 @@ from dlstudio.tasks.forecasting.model import (
 )
 from dlstudio.tasks.forecasting.options import ForecastingOptions, ForecastingSpec
 from dlstudio.tasks.forecasting.report import (
+    COLUMNS,
     backtest_table,
+    candidates,
     horizon_rows,
     input_example,
+    interval_notes,
     run_figures,
     run_tables,
     score,
+    score_interval,
     verdict_text,
 )
 from dlstudio.training.callbacks import MemberEarlyStopping
@@ -61,7 +77,8 @@ from dlstudio.training.device import DeviceChoice, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, fit
 
 MIN_WINDOWS = 8  # training windows a series needs, besides validation and test
-VAL_SHARE = 0.15  # of the training part, for early stopping
+VAL_SHARE = 0.2  # of the training part: early stopping and the combination's weights
+VAL_ORIGINS = 6  # inner-backtest origins a series gets at least, when it is long enough
 MAX_ORIGINS = 1000  # above this many backtest origins at stride 1, step by the horizon
 GRAD_CLIP = 1.0
 
@@ -131,26 +148,39 @@ class Forecasting(TaskTemplate):
         lengths = [n for n in the_plan.train_lengths if n]
         options, preset = spec.options, PRESETS[spec.training.preset]
         model_plan = fit_model_plan(series, lengths, layout, prepared.frequency, the_plan, options)
-        train_w, val_w, test_w = model_plan.split_windows(series, the_plan)
+        horizon, season = the_plan.horizon, the_plan.season_length
+        origins = model_plan.origins(series, the_plan)
+        histories = [s.values for s in series]
+        val_at, test_at = _flatten(origins, 1), _flatten(origins, 2)
+        inner_at = inner_origins(lengths, [o[1] for o in origins], horizon, season)
+        inner_stats = statistical_forecasts(histories, *inner_at, horizon, season)
+        val_stats = _rows_at(inner_stats, inner_at, val_at)
+        test_stats = statistical_forecasts(histories, *test_at, horizon, season)
+        val_sizes = [
+            v for v, n in zip(the_plan.val_sizes, the_plan.train_lengths, strict=True) if n
+        ]
+        train_w = join_windows([
+            model_plan.windows(s, i, o[0], base_forecasts(s.values[:n], n - v, horizon, season)[o[0]])
+            for i, (s, o, n, v) in enumerate(zip(series, origins, lengths, val_sizes, strict=True))
+        ])  # fmt: skip
+        val_w = _windows(model_plan, series, val_at, val_stats["ets"])
+        test_w = _windows(model_plan, series, test_at, test_stats["ets"])
         network = RNNForecaster(model_plan.network_config(options, preset)).to(device.device)
         loss_fn = PinballLoss(model_plan.quantiles).to(device.device)
         scales = np.array(
-            [
-                fc.seasonal_scale(s.values[:n], the_plan.season_length)
-                for s, n in zip(series, lengths, strict=True)
-            ]
+            [fc.seasonal_scale(s.values[:n], season) for s, n in zip(series, lengths, strict=True)]
         )
-        validation = _Validation(model_plan, val_w, scales, loss_fn, device)
+        monitor = _Validation(model_plan, val_w, scales, loss_fn, device)
         stopper = MemberEarlyStopping(
             network.members,
-            lambda: validation.member_losses,
+            lambda: monitor.member_losses,
             patience=spec.training.early_stopping_patience or preset.patience,
         )
         state = fit(
             network,
             window_tensors(train_w).to(device.device),
             loss_fn=loss_fn,
-            validate=validation,
+            validate=monitor,
             config=FitConfig(
                 epochs=spec.training.epochs or preset.epochs,
                 batch_size=spec.training.batch_size or _batch_size(len(train_w)),
@@ -161,16 +191,36 @@ class Forecasting(TaskTemplate):
             generator=generator,
             callbacks=[stopper, *callbacks],
         )
-        forecasts = model_plan.decode(predict_windows(network, test_w, device), test_w)
-        backtest = backtest_table(series, test_w, forecasts, model_plan, the_plan, scales)
-        ours = score(backtest, "forecast")
+        middle = len(model_plan.quantiles) // 2
+        network_val = model_plan.decode(predict_windows(network, val_w, device), val_w)
+        validation = Inner(
+            model_plan.actual(val_w),
+            {NETWORK: network_val[:, :, middle], **val_stats},
+            scales[val_w.series],
+        )
+        inner_actual = np.array(
+            [histories[i][o : o + horizon] for i, o in zip(*inner_at, strict=True)]
+        ).reshape(-1, horizon)
+        statistical = Inner(inner_actual, inner_stats, scales[inner_at[0]])
+        combination = Combination.fit(statistical, validation)
+        model_plan = replace(model_plan, combination=combination)
+        network_test = model_plan.decode(predict_windows(network, test_w, device), test_w)
+        registered = model_plan.blend(network_test, test_stats, scales[test_w.series])
+        backtest = backtest_table(
+            series, test_w, {"forecast": registered, "network": network_test, **test_stats},
+            model_plan, scales,
+        )  # fmt: skip
+        ours = {**score(backtest, "forecast"), **score_interval(backtest, "forecast")}
+        cell = options.cell.upper()
         baselines = [
-            BaselineResult("seasonal naive", "snaive", score(backtest, "seasonal_naive")),
-            BaselineResult("Holt-Winters", "ets", score(backtest, "holt_winters")),
+            BaselineResult(member_name(key), key, score(backtest, column))
+            for key, column in COLUMNS.items()
         ]
+        network_scores = {**score(backtest, "network"), **score_interval(backtest, "network")}
+        ours.update({f"network_{k}": v for k, v in network_scores.items()})
+        choice = candidates(validation, combination, backtest, cell)
         save_model(work_dir, network, model_plan)
         predictor = ForecastPredictor.load(work_dir)
-        cell = options.cell.upper()
         tables, notes = run_tables(series, data.frame, layout, backtest, the_plan, predictor)
         return TaskOutcome(
             metrics=ours,
@@ -180,14 +230,18 @@ class Forecasting(TaskTemplate):
             model_dir=work_dir,
             input_example=input_example(data.frame, layout, the_plan),
             history=state.history,
-            json_artifacts={"horizon_errors.json": {"rows": horizon_rows(backtest, cell)}},
+            json_artifacts={
+                "horizon_errors.json": {"rows": horizon_rows(backtest, cell)},
+                "candidates.json": choice,
+            },
             tables=tables,
-            figures=run_figures(tables, cell),
-            verdict=verdict_text(ours["mase"], baselines),
+            figures=run_figures(tables, "combination"),
+            verdict=verdict_text(ours, baselines, choice),
             stop_reason=state.stop_reason,
             notes=[
                 *notes,
                 f"Target modelled on a log scale: {'yes' if model_plan.scaling.log else 'no'}.",
+                *interval_notes(ours),
             ],
         )
 
@@ -242,9 +296,10 @@ def prepare(
 def plan(prepared: Prepared, spec: ForecastingSpec) -> tuple[Plan, list[Finding]]:
     """Resolve horizon and lookback and split each series; series too short are left out
     (a warning), and an error says how many points are needed when none is long enough."""
-    options, found = spec.options, []
+    options = spec.options
     season = prepared.frequency.season_length
     horizon = options.horizon or (season if season > 1 else 3)
+    found = shape_findings(prepared, horizon=horizon, season_length=season)
     longest = max(len(s) for s in prepared.series)
     if options.lookback:
         lookback = options.lookback
@@ -265,9 +320,8 @@ def plan(prepared: Prepared, spec: ForecastingSpec) -> tuple[Plan, list[Finding]
             val_sizes.append(0)
             short.append(s)
             continue
-        val = max(horizon, round(VAL_SHARE * n_train))
-        if n_train - val - horizon - lookback + 1 < MIN_WINDOWS:
-            val = horizon
+        spare = n_train - 2 * horizon - lookback + 1 - MIN_WINDOWS  # beyond the fewest windows
+        val = horizon + min(max(VAL_ORIGINS - 1, round(VAL_SHARE * n_train) - horizon), spare)
         train_lengths.append(n_train)
         val_sizes.append(val)
     if len(short) == len(prepared.series):
@@ -364,6 +418,30 @@ class _Validation:
         scale = np.broadcast_to(self.scales[windows.series][:, None], actual.shape)
         scores = fc.forecast_metrics(actual.ravel(), forecast.ravel(), scale.ravel())
         return {"val_loss": loss(output[:, None]), **{f"val_{k}": v for k, v in scores.items()}}
+
+
+def _flatten(origins: list[tuple[np.ndarray, ...]], part: int) -> tuple[np.ndarray, np.ndarray]:
+    """(series index, origin) of every origin of one part (1: validation, 2: backtest)."""
+    index = np.concatenate([np.full(len(o[part]), i) for i, o in enumerate(origins)])
+    return index.astype(int), np.concatenate([o[part] for o in origins]).astype(int)
+
+
+def _rows_at(forecasts: dict[str, np.ndarray], given: tuple[np.ndarray, np.ndarray],
+             wanted: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:  # fmt: skip
+    """The rows of ``forecasts`` (made at the ``given`` (series, origin) pairs) at ``wanted``."""
+    row = {pair: k for k, pair in enumerate(zip(*given, strict=True))}
+    picked = [row[pair] for pair in zip(*wanted, strict=True)]
+    return {key: values[picked] for key, values in forecasts.items()}
+
+
+def _windows(model_plan: ModelPlan, series: list[Series], at: tuple[np.ndarray, np.ndarray],
+             base: np.ndarray) -> Windows:  # fmt: skip
+    """The windows at (series index, origin) pairs, with the base forecast of each row."""
+    index, origins = at
+    return join_windows([
+        model_plan.windows(s, i, origins[index == i], base[index == i])
+        for i, s in enumerate(series)
+    ])  # fmt: skip
 
 
 def _batch_size(n_windows: int) -> int:

@@ -38,6 +38,7 @@ class ModelCandidates:
     higher_is_better: bool
     chosen: str  # a candidate's key
     candidates: list[Candidate]
+    chosen_on: str = "validation rows"  # what the validation scores were measured on
 
     def name_of(self, key: str) -> str:
         """The display name of the candidate ``key`` (the key itself when none is listed)."""
@@ -66,6 +67,7 @@ def read_candidates(payload: dict[str, Any]) -> ModelCandidates | None:
         metric=str(payload.get("metric", "")),
         higher_is_better=bool(payload.get("higher_is_better", True)),
         chosen=str(payload.get("chosen", "")),
+        chosen_on=str(payload.get("chosen_on") or "validation rows"),
         candidates=[
             Candidate(
                 key=str(row.get("key", "")),
