@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from dlstudio.evaluation import forecast as fc
 from dlstudio.nn.recurrent import RNNForecaster
@@ -163,3 +164,37 @@ def test_a_model_saved_before_the_hybrid_base_still_forecasts(tmp_path) -> None:
     forecast = ForecastPredictor.load(tmp_path).predict(frame)
     assert len(forecast) == 6 and np.isfinite(forecast["forecast"]).all()
     assert (forecast["forecast_p10"] <= forecast["forecast_p90"]).all()
+
+
+def test_lazy_training_windows_are_the_windows_cut_up_front() -> None:
+    """Training windows cut at batch time hold what ``cut_windows`` holds, for several series."""
+    days = pd.date_range("2024-01-01", periods=60, freq="D")
+    frame = pd.concat([
+        pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "store": store,
+                      "sales": seasonal(60, seed=k) * (k + 1)})
+        for k, store in enumerate(("north", "south"))
+    ])  # fmt: skip
+    layout = Layout("day", "sales", "store", (), "%Y-%m-%d")
+    from dlstudio.tasks.forecasting.data import read_series
+
+    series = read_series(frame, layout, duplicates="error", fill="interpolate").series
+    plan = ModelPlan(layout, Frequency("daily", 7), 5, 14,
+                     Scaling.fit(series, [60, 60], log=True), Covariates({}, {}), True, "error",
+                     "interpolate")  # fmt: skip
+    rng = np.random.default_rng(0)
+    cuts = [(np.arange(14, 50, 3), rng.uniform(50, 150, (12, 5))) for _ in series]
+    lazy = plan.lazy_windows(series, cuts)
+    from dlstudio.tasks.forecasting.features import join_windows
+    from dlstudio.tasks.forecasting.model import window_tensors
+
+    eager = window_tensors(join_windows(
+        [plan.windows(s, i, o, b) for i, (s, (o, b)) in enumerate(zip(series, cuts, strict=True))]
+    ))  # fmt: skip
+    assert len(lazy) == len(eager) == 24
+    ((past, future), target), *_ = lazy.batches(100)
+    ((past_e, future_e), target_e), *_ = eager.batches(100)
+    for mine, theirs in ((past, past_e), (future, future_e), (target, target_e)):
+        assert mine.shape == theirs.shape
+        assert torch.allclose(mine, theirs, atol=1e-5)
+    shuffled = list(lazy.batches(10, generator=torch.Generator().manual_seed(0)))
+    assert sum(len(t) for _, t in shuffled) == 24

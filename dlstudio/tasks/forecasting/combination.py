@@ -43,15 +43,17 @@ INNER_BUDGET = 600  # ... and over all series (each origin costs three model fit
 
 def statistical_forecasts(
     histories: list[np.ndarray], series: np.ndarray, origins: np.ndarray, horizon: int,
-    season_length: int,
+    season_length: int, *, only: tuple[str, ...] = tuple(STATISTICAL),
 ) -> dict[str, np.ndarray]:  # fmt: skip
-    """Each statistical member refitted at every (series, origin): key -> (N, horizon)."""
+    """Each statistical member (or those ``only``) refitted at every (series, origin): key ->
+    (N, horizon)."""
     return {
         key: np.array([
             forecaster(histories[s][:o], horizon, season_length)
             for s, o in zip(series, origins, strict=True)
         ]).reshape(len(origins), horizon)
         for key, (_, forecaster) in STATISTICAL.items()
+        if key in only
     }  # fmt: skip
 
 

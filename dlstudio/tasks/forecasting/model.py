@@ -18,6 +18,7 @@ from dlstudio.tasks.forecasting.combination import NETWORK, Combination, statist
 from dlstudio.tasks.forecasting.data import SINGLE_SERIES, Frequency, Layout, Series, read_series
 from dlstudio.tasks.forecasting.features import (
     Covariates,
+    LazyWindows,
     Scaling,
     Windows,
     cut_windows,
@@ -115,6 +116,20 @@ class ModelPlan:
             stats=self.scaling.stats_for(series),
             series_index=index,
         )
+
+    def lazy_windows(self, series: list[Series],
+                     cuts: list[tuple[np.ndarray, np.ndarray]]) -> LazyWindows:  # fmt: skip
+        """The training windows of a hybrid model, cut at batch time: per series, the origins
+        and the Holt-Winters forecast from each (in the user's units)."""
+        parts = [
+            (self.scaling.forward(s), extras(s, self.frequency, self.covariates), origins,
+             self.scaling.scale(base, s))
+            for s, (origins, base) in zip(series, cuts, strict=True)
+        ]  # fmt: skip
+        return LazyWindows.cut(
+            parts, lookback=self.lookback, horizon=self.horizon,
+            season_length=self.frequency.season_length,
+        )  # fmt: skip
 
     def origins(self, series: list[Series], plan: Plan) -> list[tuple[np.ndarray, ...]]:
         """Per series: the training origins, the validation origins (the end of the training

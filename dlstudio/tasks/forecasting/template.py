@@ -56,7 +56,6 @@ from dlstudio.tasks.forecasting.model import (
     Plan,
     predict_windows,
     save_model,
-    window_tensors,
 )
 from dlstudio.tasks.forecasting.options import ForecastingOptions, ForecastingSpec
 from dlstudio.tasks.forecasting.report import (
@@ -159,9 +158,9 @@ class Forecasting(TaskTemplate):
         val_sizes = [
             v for v, n in zip(the_plan.val_sizes, the_plan.train_lengths, strict=True) if n
         ]
-        train_w = join_windows([
-            model_plan.windows(s, i, o[0], base_forecasts(s.values[:n], n - v, horizon, season)[o[0]])
-            for i, (s, o, n, v) in enumerate(zip(series, origins, lengths, val_sizes, strict=True))
+        train_data = model_plan.lazy_windows(series, [
+            (o[0], base_forecasts(s.values[:n], n - v, horizon, season)[o[0]])
+            for s, o, n, v in zip(series, origins, lengths, val_sizes, strict=True)
         ])  # fmt: skip
         val_w = _windows(model_plan, series, val_at, val_stats["ets"])
         test_w = _windows(model_plan, series, test_at, test_stats["ets"])
@@ -178,12 +177,12 @@ class Forecasting(TaskTemplate):
         )
         state = fit(
             network,
-            window_tensors(train_w).to(device.device),
+            train_data.to(device.device),
             loss_fn=loss_fn,
             validate=monitor,
             config=FitConfig(
                 epochs=spec.training.epochs or preset.epochs,
-                batch_size=spec.training.batch_size or _batch_size(len(train_w)),
+                batch_size=spec.training.batch_size or _batch_size(len(train_data)),
                 learning_rate=spec.training.learning_rate or preset.learning_rate,
                 grad_clip=GRAD_CLIP,
             ),
