@@ -107,8 +107,9 @@ else:
         key="predict_upload",
         help="The same columns as the training file; the target column is not needed."
         if row_wise
-        else "The same columns as the training file, with the recent history of each series "
-        "(at least the model's window). A model with covariates also needs rows for the periods "
+        else "The same columns as the training file, with the history of each series: at "
+        "least the model's window, and better all of it, since the statistical models in the "
+        "blend are refitted on what you give. A model with covariates also needs rows for the periods "
         "to forecast, with the covariates filled and the target empty.",
     )
     if upload is None:
