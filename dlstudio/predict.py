@@ -227,3 +227,13 @@ def _check_inputs(model, frame: pd.DataFrame) -> None:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def forecast_extent(forecast: pd.DataFrame) -> str:
+    """What a forecaster's table covers, in words: "12 periods" for one series, "12 periods for
+    each of 3 series" when the first column (before the time) names the series."""
+    leading = list(forecast.columns[: list(forecast.columns).index("forecast")])
+    if len(leading) < 2 or forecast.empty:
+        return f"{len(forecast):,} future periods"
+    series = forecast[leading[0]].nunique()
+    return f"{len(forecast) // series:,} future periods for each of {series:,} series"

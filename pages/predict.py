@@ -8,6 +8,7 @@ import streamlit as st
 from dlstudio.data.uploads import ARCHIVE_TYPES, IMAGE_TYPES, TABLE_TYPES
 from dlstudio.errors import DLStudioError
 from dlstudio.predict import (
+    forecast_extent,
     is_row_wise,
     load_model,
     model_card,
@@ -124,7 +125,7 @@ else:
     st.caption(
         f"{len(predictions):,} rows scored with {inline_code(model_uri)}."
         if row_wise
-        else f"Forecast of {len(predictions):,} future periods with {inline_code(model_uri)}."
+        else f"Forecast of {forecast_extent(predictions)} with {inline_code(model_uri)}."
     )
 
 st.dataframe(predictions, hide_index=True, width="stretch", key="predict_table")

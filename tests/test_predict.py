@@ -96,3 +96,12 @@ def test_predict_upload_reads_the_file_then_predicts() -> None:
 def test_predict_upload_refuses_a_file_it_cannot_read() -> None:
     with pytest.raises(DataError, match=r"n\.csv is empty"):
         predict_upload(ThresholdModel(), b"", filename="n.csv")
+
+
+def test_a_forecast_says_how_many_periods_per_series() -> None:
+    from dlstudio.predict import forecast_extent
+
+    one = pd.DataFrame({"month": range(12), "forecast": 1.0})
+    assert forecast_extent(one) == "12 future periods"
+    stores = pd.DataFrame({"store": list("ABC") * 12, "month": range(36), "forecast": 1.0})
+    assert forecast_extent(stores) == "12 future periods for each of 3 series"

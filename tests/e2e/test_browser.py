@@ -236,3 +236,98 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
     prices = pd.read_csv(saved)
     assert len(prices) == 25
     assert prices["prediction"].between(10_000, 5_000_000).all()
+
+
+def test_forecasting_sample_train_best_results_predict(served_app: str, tmp_path: Path) -> None:
+    """The forecasting flow: Home's sample of monthly store sales -> the best preset (a few
+    epochs) -> the members compared, the forecast chart and its interval -> next year's sales of
+    each store from the same history on Predict."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from dlstudio.tasks.forecasting.sample import store_sales
+
+    expect.set_options(timeout=MINUTE)
+    history = tmp_path / "store-sales.csv"
+    store_sales().to_csv(history, index=False)  # what Home's sample stores, as a user's file
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(MINUTE)
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"forecasting-{name}.png"), full_page=True)
+
+        try:
+            # 1. Home: the forecasting template's sample opens Train with it chosen
+            page.goto(served_app)
+            expect(page.get_by_text("Try a sample")).to_be_visible()
+            page.locator(".st-key-home_sample_forecasting button").click()
+            expect(page.get_by_text("4. Check and submit")).to_be_visible()
+            expect(page.locator(".st-key-train_pick_forecasting button")).to_have_text("Chosen")
+            dataset = page.locator(".st-key-train_dataset_choice").get_by_role("combobox")
+            expect(dataset).to_have_value("sample-store-sales")
+
+            # 2. Train: the best preset, with a few epochs (Advanced) to keep the walk short
+            best = page.get_by_role("radio", name=re.compile("^best"))
+            best.check(force=True)  # the input sits under Streamlit's styled label
+            expect(best).to_be_checked()
+            page.get_by_text("Advanced options").click()
+            epochs = page.locator(".st-key-train_adv_forecasting_training-epochs input")
+            epochs.fill("3")
+            epochs.press("Enter")
+            page.get_by_text("Show as YAML").click()
+            spec = page.get_by_test_id("stCode").first
+            expect(spec).to_contain_text("preset: best")
+            expect(spec).to_contain_text("epochs: 3")
+            expect(page.get_by_text("The data passed every check.")).to_be_visible()
+            train = page.get_by_role("button", name="Train", exact=True)
+            expect(train).to_be_enabled()
+            train.click()
+            expect(page.get_by_text("is queued")).to_be_visible()
+            shot("1-train")
+
+            # 3. Jobs, then Results: the members side by side, the forecast and its interval
+            page.get_by_role("link", name="Watch progress").click()
+            expect(page.get_by_text("Finished.")).to_be_visible(timeout=6 * MINUTE)
+            page.get_by_role("link", name="See the results").click()
+            compared = page.get_by_role("heading", name="Models compared on the same rows")
+            members = compared.locator("xpath=following::*[@data-testid='stDataFrame'][1]")
+            expect(members).to_be_visible()
+            models = members.locator("[role=gridcell][aria-colindex='1']")  # the grid's a11y table
+            expect(models).to_contain_text(
+                ["Holt-Winters", "Theta", "seasonal naive", "Combination"]
+            )
+            section = page.get_by_role("heading", name="Forecast", exact=True)
+            chart = section.locator("xpath=following::*[@data-testid='stVegaLiteChart'][1]")
+            chart.scroll_into_view_if_needed()  # the page scrolls inside Streamlit's main pane
+            expect(chart).to_be_visible()
+            expect(page.get_by_text("80% interval held the actual value")).to_be_visible()
+            shot("2-results")
+
+            # 4. Predict: the registered model forecasts the next year from the history
+            page.goto(f"{served_app}/predict")
+            page.locator(".st-key-predict_model").get_by_role("combobox").click()
+            page.get_by_role("option", name="sample-store-sales").click()
+            # the page reruns for the chosen model: upload only once its versions are listed
+            expect(page.locator(".st-key-predict_version_sample-store-sales")).to_be_visible()
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(history))
+            expect(page.get_by_text("12 future periods for each of 3 series")).to_be_visible()
+            button = page.get_by_role("button", name="Download predictions (CSV)")
+            expect(button).to_be_visible()
+            with page.expect_download() as download:
+                button.click()
+            shot("3-predict")
+            saved = tmp_path / "forecast.csv"
+            download.value.save_as(saved)
+        finally:
+            browser.close()
+    forecast = pd.read_csv(saved)
+    assert len(forecast) == 3 * 12  # one row per store per month ahead
+    assert forecast.groupby("store").size().to_dict() == {f"store {s}": 12 for s in "ABC"}
+    assert {"forecast", "forecast_p10", "forecast_p90"} <= set(forecast.columns)
+    assert (forecast["forecast_p10"] <= forecast["forecast"]).all()
+    assert (forecast["forecast"] <= forecast["forecast_p90"]).all()
+    months = pd.to_datetime(forecast["month"])
+    assert months.min() > pd.Timestamp("2024-12-01")  # after the history's last month
+    assert months.groupby(forecast["store"]).nunique().eq(12).all()

@@ -198,3 +198,18 @@ def test_lazy_training_windows_are_the_windows_cut_up_front() -> None:
         assert torch.allclose(mine, theirs, atol=1e-5)
     shuffled = list(lazy.batches(10, generator=torch.Generator().manual_seed(0)))
     assert sum(len(t) for _, t in shuffled) == 24
+
+
+def test_many_origins_are_fitted_in_parallel_with_the_same_forecasts(monkeypatch) -> None:
+    from dlstudio.tasks.forecasting import combination
+
+    histories = [seasonal(60, seed=k) for k in range(3)]
+    index, origins = np.repeat(np.arange(3), 4), np.tile(np.arange(40, 44), 3)
+    serial = combination.statistical_forecasts(histories, index, origins, 6, 12)
+    monkeypatch.setattr(combination, "PARALLEL_FROM", 4)
+    monkeypatch.setattr(combination.os, "cpu_count", lambda: 2)
+    parallel = combination.statistical_forecasts(histories, index, origins, 6, 12)
+    assert set(parallel) == set(STATISTICAL)
+    for key in STATISTICAL:
+        assert np.allclose(parallel[key], serial[key])
+    assert np.allclose(serial["snaive"][0], fc.seasonal_naive(histories[0][:40], 6, 12))

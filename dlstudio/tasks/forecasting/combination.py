@@ -20,6 +20,7 @@ series scale, growing with the square root of the step.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ NETWORK_SHARPNESS = 4  # network vs the statistical blend, judged on fewer origi
 NETWORK_HANDICAP = 1.5
 INNER_ORIGINS = 40  # most inner-backtest origins per series for the statistical models
 INNER_BUDGET = 600  # ... and over all series (each origin costs three model fits)
+PARALLEL_FROM = 200  # origins from which the model fits are spread over the CPU cores
 
 
 def statistical_forecasts(
@@ -50,15 +52,32 @@ def statistical_forecasts(
     season_length: int, *, only: tuple[str, ...] = tuple(STATISTICAL),
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Each statistical member (or those ``only``) refitted at every (series, origin): key ->
-    (N, horizon)."""
-    return {
-        key: np.array([
-            forecaster(histories[s][:o], horizon, season_length)
-            for s, o in zip(series, origins, strict=True)
-        ]).reshape(len(origins), horizon)
-        for key, (_, forecaster) in STATISTICAL.items()
-        if key in only
-    }  # fmt: skip
+    (N, horizon). Many origins are spread over the CPU cores (a process each)."""
+    jobs = [
+        (histories[s][:o], horizon, season_length, only)
+        for s, o in zip(series, origins, strict=True)
+    ]
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        rows = [_fit_all(*job) for job in jobs]
+    else:
+        from joblib import Parallel, delayed
+
+        chunks = [jobs[k :: workers * 4] for k in range(workers * 4)]
+        done = Parallel(n_jobs=workers)(delayed(_fit_chunk)(chunk) for chunk in chunks)
+        rows = [None] * len(jobs)
+        for k, chunk in enumerate(done):
+            rows[k :: workers * 4] = chunk
+    return {key: np.array([row[key] for row in rows]).reshape(len(jobs), horizon) for key in only}
+
+
+def _fit_all(history: np.ndarray, horizon: int, season_length: int,
+             only: tuple[str, ...]) -> dict[str, np.ndarray]:  # fmt: skip
+    return {key: STATISTICAL[key][1](history, horizon, season_length) for key in only}
+
+
+def _fit_chunk(jobs: list[tuple]) -> list[dict[str, np.ndarray]]:
+    return [_fit_all(*job) for job in jobs]
 
 
 def member_name(key: str, network: str = "RNN") -> str:

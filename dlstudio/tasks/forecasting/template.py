@@ -78,7 +78,7 @@ from dlstudio.training.loop import Callback, FitConfig, fit
 MIN_WINDOWS = 8  # training windows a series needs, besides validation and test
 VAL_SHARE = 0.2  # of the training part: early stopping and the combination's weights
 VAL_ORIGINS = 6  # inner-backtest origins a series gets at least, when it is long enough
-MAX_ORIGINS = 1000  # above this many backtest origins at stride 1, step by the horizon
+MAX_ORIGINS = 1000  # above this many backtest origins at stride 1, step by the horizon (or more)
 GRAD_CLIP = 1.0
 
 
@@ -344,6 +344,8 @@ def plan(prepared: Prepared, spec: ForecastingSpec) -> tuple[Plan, list[Finding]
     tests = [n - t for n, t in zip(lengths, [t for t in train_lengths if t], strict=True)]
     if stride == 1 and sum(t - horizon + 1 for t in tests) > MAX_ORIGINS:
         stride = horizon
+    while stride < max(tests) and sum((t - horizon) // stride + 1 for t in tests) > MAX_ORIGINS:
+        stride += horizon  # many series: fewer origins each (each costs three model fits)
     return Plan(horizon, lookback, season, train_lengths, val_sizes, stride), found
 
 
