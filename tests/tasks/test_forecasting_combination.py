@@ -213,3 +213,11 @@ def test_many_origins_are_fitted_in_parallel_with_the_same_forecasts(monkeypatch
     for key in STATISTICAL:
         assert np.allclose(parallel[key], serial[key])
     assert np.allclose(serial["snaive"][0], fc.seasonal_naive(histories[0][:40], 6, 12))
+
+
+def test_the_network_handicap_shrinks_as_its_validation_origins_grow() -> None:
+    from dlstudio.tasks.forecasting.combination import handicap
+
+    assert handicap(3) == handicap(6) == pytest.approx(1.5)
+    assert handicap(24) == pytest.approx(1.25)
+    assert 1.0 < handicap(600) < 1.06

@@ -40,8 +40,10 @@ STATISTICAL: dict[str, tuple[str, Forecaster]] = {
 SHARPNESS = 16  # statistical weights ~ MASE**-16: 5% more error, under half the weight
 NETWORK_SHARPNESS = 4  # network vs the statistical blend, judged on fewer origins: softer
 # The validation origins that weigh the network also chose its epoch (early stopping), so its
-# error there is optimistic: it counts this much more against the statistical blend.
-NETWORK_HANDICAP = 1.5
+# error there is optimistic: on the few origins of a short series it counts 1.5x against the
+# statistical blend, less as the origins grow (the optimism of a choice shrinks like 1/sqrt(n)).
+NETWORK_HANDICAP = 0.5
+FEW_ORIGINS = 6
 INNER_ORIGINS = 40  # most inner-backtest origins per series for the statistical models
 INNER_BUDGET = 600  # ... and over all series (each origin costs three model fits)
 PARALLEL_FROM = 200  # origins from which the model fits are spread over the CPU cores
@@ -104,6 +106,12 @@ def inner_origins(train_lengths: list[int], val_origins: list[np.ndarray], horiz
     return np.concatenate(index).astype(int), np.concatenate(origins).astype(int)
 
 
+def handicap(origins: int) -> float:
+    """How much the network's validation error counts: 1.5 on FEW_ORIGINS origins or fewer,
+    down towards 1 as they grow."""
+    return 1 + NETWORK_HANDICAP * min(1.0, (FEW_ORIGINS / max(origins, 1)) ** 0.5)
+
+
 def sharp_weights(errors: dict[str, float], sharpness: float) -> dict[str, float]:
     """Weights summing to one, ~ error**-sharpness."""
     best = max(min(errors.values()), 1e-9)
@@ -138,7 +146,7 @@ class Combination:
         members, the network included, on the network's validation origins."""
         among = sharp_weights({key: statistical.mase(key) for key in STATISTICAL}, SHARPNESS)
         blend = combine(among, validation.forecasts)
-        network = NETWORK_HANDICAP * validation.mase(NETWORK)
+        network = handicap(len(validation.actual)) * validation.mase(NETWORK)
         share = sharp_weights(
             {NETWORK: network, "blend": mase(validation.actual, blend, validation.scale)},
             NETWORK_SHARPNESS,
