@@ -120,10 +120,16 @@ def holt_winters(history: np.ndarray, horizon: int, season_length: int) -> np.nd
             ).fit()
             forecast = np.asarray(model.forecast(horizon), dtype=float)
     except (ValueError, np.linalg.LinAlgError):
-        return seasonal_naive(history, horizon, season_length)
-    if not np.all(np.isfinite(forecast)):
-        return seasonal_naive(history, horizon, season_length)
-    return forecast
+        forecast = np.full(horizon, np.nan)
+    return _or_seasonal_naive(forecast, history, season_length)
+
+
+def _or_seasonal_naive(forecast: np.ndarray, history: np.ndarray, season_length: int) -> np.ndarray:
+    """``forecast``, or the seasonal naive one where a fit failed (a baseline is never missing
+    from the backtest)."""
+    if np.all(np.isfinite(forecast)):
+        return forecast
+    return seasonal_naive(history, len(forecast), season_length)
 
 
 def theta(history: np.ndarray, horizon: int, season_length: int) -> np.ndarray:
@@ -148,10 +154,8 @@ def theta(history: np.ndarray, horizon: int, season_length: int) -> np.ndarray:
             ).fit()
             forecast = np.asarray(model.forecast(horizon), dtype=float)
     except (ValueError, np.linalg.LinAlgError):
-        return seasonal_naive(history, horizon, season_length)
-    if not np.all(np.isfinite(forecast)):
-        return seasonal_naive(history, horizon, season_length)
-    return forecast
+        forecast = np.full(horizon, np.nan)
+    return _or_seasonal_naive(forecast, history, season_length)
 
 
 def interval_metrics(
