@@ -44,7 +44,8 @@ from dlstudio.nn.cnn import ImageModelConfig, build_image_model
 from dlstudio.spec import parse_spec
 from dlstudio.tasks import get_template
 from dlstudio.tasks.base import TrainingData
-from dlstudio.tasks.images.template import PRESETS, channel_stats, read_images, split_images
+from dlstudio.tasks.images.data import channel_stats, read_images, split_images
+from dlstudio.tasks.images.presets import PRESETS
 from dlstudio.training.callbacks import Checkpoint, ConsoleProgress, EarlyStopping
 from dlstudio.training.device import choose_device, configure_threads, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, TensorData, fit

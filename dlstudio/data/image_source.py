@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlstudio.data.images import ImageFolder, native_side, read_image_zip
+from dlstudio.data.images import ImageFolder, native_grey, native_side, read_image_zip
 
 MEMORY_MAP_BYTES = 512 * 1024**2  # larger decoded sets are memory-mapped, not read into RAM
 
@@ -43,6 +43,10 @@ class ImageSource:
     def native_side(self) -> int:
         """The typical longest side of the images as stored (median of a sample)."""
         return native_side(self.path)
+
+    def native_grey(self) -> bool:
+        """Whether the images are stored grey (a sample's headers)."""
+        return native_grey(self.path)
 
 
 def image_table(folder: ImageFolder) -> pd.DataFrame:

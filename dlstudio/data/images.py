@@ -190,17 +190,33 @@ def native_side(
     source: Path | bytes, *, sample: int = 200, limits: ImageLimits = DEFAULT_LIMITS
 ) -> int:
     """The median longest side, in pixels, of the first ``sample`` images (headers only)."""
-    sides = []
+    sides = [max(size) for size, _ in _headers(source, sample, limits)]
+    return int(np.median(sides)) if sides else 0
+
+
+def native_grey(
+    source: Path | bytes, *, sample: int = 200, limits: ImageLimits = DEFAULT_LIMITS
+) -> bool:
+    """Whether the first ``sample`` images are all stored grey (headers only)."""
+    modes = [mode for _, mode in _headers(source, sample, limits)]
+    return bool(modes) and all(mode in GREY_MODES for mode in modes)
+
+
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+
+
+def _headers(
+    source: Path | bytes, sample: int, limits: ImageLimits
+) -> Iterator[tuple[tuple[int, int], str]]:
+    """(size, PIL mode) of the first ``sample`` readable images, from their headers."""
     with open_archive(source) as archive:
-        entries = _safe_entries(file_infos(archive), [])
-        for entry in entries[:sample]:
+        for entry in _safe_entries(file_infos(archive), [])[:sample]:
             data = read_member(archive, entry.info, limits, [])
             try:
                 with Image.open(io.BytesIO(data or b""), formats=PIL_FORMATS) as image:
-                    sides.append(max(image.size))
+                    yield image.size, image.mode
             except (UnidentifiedImageError, OSError):
                 continue  # unreadable images are reported by read_image_zip
-    return int(np.median(sides)) if sides else 0
 
 
 def _safe_entries(infos: list[zipfile.ZipInfo], skipped: list[tuple[str, str]]) -> list[_Entry]:

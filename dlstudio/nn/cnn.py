@@ -1,9 +1,11 @@
-"""Two image classifiers; each maps uint8 images (B, H, W, C) to logits (B, n_classes).
+"""Image classifiers; each maps uint8 images (B, H, W, C) to logits (B, n_classes).
 
 * ``small_cnn``: three stages of two 3x3 conv-BN-ReLU layers and a 2x2 max-pool, global average
   pooling, dropout, linear. Fast; enough for digits, symbols, simple defects.
 * ``resnet``: a compact ResNet (He et al. 2016): a 3x3 stem, three stages of two basic residual
   blocks (widths w, 2w, 4w; stride 2 between stages), global average pooling, linear.
+* ``efficientnet_lite0``: EfficientNet-Lite0 pretrained on ImageNet (``dlstudio.nn.efficientnet``),
+  for photos; 3 channels, standardized as it was trained.
 
 The network takes raw uint8 pixels: scaling to [0, 1], augmentation (training mode only) and
 standardization with the training set's channel mean and std happen inside, on the device the
@@ -14,6 +16,7 @@ GPU when there is one, and a saved network needs no separate preprocessing to pr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -25,7 +28,7 @@ from torch import nn
 class ImageModelConfig:
     """Shapes and sizes; saved as JSON with the weights."""
 
-    kind: str  # "small_cnn" | "resnet"
+    kind: str  # "small_cnn" | "resnet" | "efficientnet_lite0"
     channels: int  # 1 (grayscale) or 3 (RGB)
     n_classes: int
     width: int = 32  # channels of the first stage; doubled at each later stage
@@ -69,11 +72,16 @@ class ImageClassifier(nn.Module):
         self.backbone = IMAGE_MODELS[config.kind](config)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        augment = self.training and self.augment != "none"
+        return self.backbone(self.standardize(images, augment=augment))
+
+    def standardize(self, images: torch.Tensor, *, augment: bool = False) -> torch.Tensor:
+        """uint8 (B, H, W, C) -> [augmented] standardized float (B, C, H, W)."""
         # NHWC uint8 viewed as NCHW keeps channels-last strides, the fast layout for cuDNN
         x = images.permute(0, 3, 1, 2).float().div_(255)
-        if self.training and self.augment != "none":
+        if augment:
             x = augment_batch(x, photo=self.augment == "photo")
-        return self.backbone((x - self.mean) / self.std)
+        return (x - self.mean) / self.std
 
 
 def augment_batch(x: torch.Tensor, *, photo: bool) -> torch.Tensor:
@@ -186,4 +194,13 @@ class CompactResNet(nn.Sequential):
         super().__init__(*blocks, *_head(c_in, config))
 
 
-IMAGE_MODELS: dict[str, type[nn.Module]] = {"small_cnn": SmallCNN, "resnet": CompactResNet}
+def _efficientnet_lite0(config: ImageModelConfig) -> nn.Module:
+    from dlstudio.nn.efficientnet import EfficientNetLite0
+
+    return EfficientNetLite0(config.n_classes, config.dropout)
+
+
+IMAGE_MODELS: dict[str, Callable[[ImageModelConfig], nn.Module]] = {
+    "small_cnn": SmallCNN, "resnet": CompactResNet, "efficientnet_lite0": _efficientnet_lite0,
+}  # fmt: skip
+PRETRAINED = ("efficientnet_lite0",)

@@ -36,6 +36,21 @@ class BaselineResult:
     metrics: dict[str, float]  # keys without prefix: "accuracy", "f1_macro", ...
 
 
+@dataclass(frozen=True)
+class Backbone:
+    """The pretrained network a model starts from: shown on Results, logged as MLflow params
+    (``backbone``, ``backbone_source``, ``backbone_licence``) and as ``backbone.json``."""
+
+    name: str  # "efficientnet_lite0", "all-MiniLM-L6-v2", a Hugging Face id or folder
+    source: str  # where its weights came from, e.g. "the pip package X 0.1.0 (offline)"
+    licence: str  # of the weights, e.g. "Apache-2.0"; "unknown" when nothing states it
+    pretrained_on: str  # "ImageNet-1k", "1B sentence pairs", ...
+
+    def params(self) -> dict[str, str]:
+        return {"backbone": self.name, "backbone_source": self.source,
+                "backbone_licence": self.licence, "backbone_pretrained_on": self.pretrained_on}  # fmt: skip
+
+
 @dataclass
 class TaskOutcome:
     """Everything run(spec) logs and returns after a template has trained."""
@@ -58,6 +73,7 @@ class TaskOutcome:
     # challenger and the champion are both scored on the challenger's holdout (classification)
     holdout: pd.DataFrame | None = None
     holdout_target: str | None = None
+    backbone: Backbone | None = None  # None: trained from scratch
 
     @property
     def baseline(self) -> BaselineResult:
@@ -104,6 +120,9 @@ class TaskTemplate(ABC):
     data_needs: ClassVar[str]
     roles: ClassVar[tuple[Role, ...]] = ()
     reads: ClassVar[str] = "table"  # or "images": a ZIP or folder of image class folders
+    # spec paths kept so that older specs mean the same, superseded by another option: they
+    # still load and work, but forms do not offer them
+    superseded: ClassVar[tuple[str, ...]] = ()
 
     def suggest_roles(self, frame: pd.DataFrame) -> dict[str, str | None]:
         """A first guess for each role from the columns (the user can change it)."""

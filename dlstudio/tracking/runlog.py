@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ PACKAGE_DIR = Path(dlstudio.__file__).parent
 # share modules (loading a tabular model imports Pillow too).
 RUNTIME_DISTRIBUTIONS = (
     "mlflow", "torch", "numpy", "pandas", "scikit-learn", "pydantic", "PyYAML", "matplotlib",
-    "pillow", "scipy", "tabm", "rtdl_num_embeddings", "skops",
+    "pillow", "scipy", "tabm", "rtdl_num_embeddings", "skops", "efficientnet-lite-pytorch",
+    "transformers", "tokenizers", "safetensors",
 )  # fmt: skip
 
 
@@ -63,6 +65,9 @@ def log_outcome(outcome: TaskOutcome, *, task: str) -> None:
     for name, figure in outcome.figures.items():
         mlflow.log_figure(figure, name)
     mlflow.log_dict(outcome.history, "history.json")
+    if outcome.backbone is not None:
+        mlflow.log_params(outcome.backbone.params())
+        mlflow.log_dict(asdict(outcome.backbone), "backbone.json")
     if "confusion_matrix.json" in outcome.json_artifacts:
         mlflow.log_figure(
             figures.confusion_matrix(outcome.json_artifacts["confusion_matrix.json"]),

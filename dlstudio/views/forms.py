@@ -16,7 +16,7 @@ import annotated_types
 from pydantic import BaseModel
 
 from dlstudio.spec import RunSpec, parse_spec
-from dlstudio.tasks.registry import spec_models
+from dlstudio.tasks.registry import get_template, spec_models
 
 Kind = Literal["choice", "int", "float", "bool", "columns", "int_list", "text"]
 # asked elsewhere on the Train page, or not meant for a form
@@ -44,7 +44,7 @@ def advanced_fields(task: str, *, asked: Collection[str] = ()) -> list[FormField
     ``asked``: spec paths the page already asks for, such as the template's column roles.
     """
     spec_model = spec_models()[task]
-    left_out = NOT_IN_FORM | set(asked)
+    left_out = NOT_IN_FORM | set(asked) | set(get_template(task).superseded)
     fields = []
     for section in ("training", "options", "tracking"):
         model = spec_model.model_fields[section].annotation

@@ -23,8 +23,8 @@ from dlstudio.predict import load_model, predict_file, predict_frame
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
 from dlstudio.tasks.base import TrainingData
+from dlstudio.tasks.images.data import choose_size, split_images
 from dlstudio.tasks.images.sample import shapes_zip
-from dlstudio.tasks.images.template import choose_size, split_images
 from dlstudio.training import run
 from dlstudio.training.runner import check_run
 

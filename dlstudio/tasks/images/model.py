@@ -21,7 +21,12 @@ from dlstudio.training.device import DeviceChoice
 from dlstudio.training.loop import TensorData
 
 IMAGE_COLUMN = "image"
-PREDICT_BATCH = 256
+
+
+def predict_batch(size: int) -> int:
+    """Images per batch when predicting: 256 at 32 px, fewer for larger images (the same
+    pixels per batch, at least 16)."""
+    return int(min(256, max(16, 256 * 32**2 // size**2)))
 
 
 class ImagePredictor:
@@ -59,7 +64,7 @@ class ImagePredictor:
         if not arrays:
             return prediction_table(None, self.classes, frame.index).assign(problem="")
         data = TensorData((torch.from_numpy(np.stack(arrays)),), torch.zeros(len(arrays)))
-        proba = predict_proba(self.model, data, self.device, batch_size=PREDICT_BATCH)
+        proba = predict_proba(self.model, data, self.device, batch_size=predict_batch(self.size))
         failed = np.array([bool(p) for p in problems])
         proba[failed] = np.nan
         table = prediction_table(proba, self.classes, frame.index)

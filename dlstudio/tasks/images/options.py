@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dlstudio.spec import FrozenModel, RunSpecBase
+
+BACKBONES = ("auto", "efficientnet_lite0", "small_cnn", "resnet")
 
 
 class ImageClassificationOptions(FrozenModel):
@@ -26,7 +28,27 @@ class ImageClassificationOptions(FrozenModel):
         default="auto",
         description="small_cnn: a fast plain CNN; resnet: a compact ResNet (more accurate, "
         "slower); auto: the preset picks.",
+    )  # superseded by backbone (which wins when set); kept so that older specs mean the same
+    backbone: Literal["auto", "efficientnet_lite0", "small_cnn", "resnet"] = Field(
+        default="auto",
+        description="efficientnet_lite0: pretrained on ImageNet photos and fine-tuned (bundled, "
+        "no download; best for photos); small_cnn: a fast CNN trained from scratch (digits, "
+        "symbols, simple defects); resnet: a compact ResNet from scratch; auto: "
+        "efficientnet_lite0, or small_cnn for the fast preset and for small grey images.",
     )
+
+    @field_validator("backbone", mode="before")
+    @classmethod
+    def _known_backbone(cls, value: object) -> object:
+        if isinstance(value, str) and value not in BACKBONES:
+            raise ValueError(
+                f"backbone {value!r} is not available. This studio bundles efficientnet_lite0 "
+                "(pretrained, offline) and trains small_cnn or resnet from scratch; torchvision "
+                "and timm models are not supported yet. Choose one of: "
+                f"{', '.join(BACKBONES)}."
+            )
+        return value
+
     width: int | None = Field(
         default=None, ge=8, le=256, description="Channels of the first layer; preset."
     )

