@@ -124,6 +124,8 @@ if not details.finished:
 st.caption(
     f"{escape_markdown(details.task)} on {inline_code(details.dataset)} · run {inline_code(run_id)}"
 )
+if details.backbone:
+    st.caption(f"Starts from a pretrained network: {escape_markdown(details.backbone)}")
 if details.verdict:
     (st.success if details.beats_baseline else st.warning)(escape_markdown(details.verdict))
 cards = metric_cards(details)

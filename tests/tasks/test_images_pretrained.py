@@ -237,3 +237,24 @@ def test_jitter_mirrors_and_zooms_each_map_but_keeps_its_shape() -> None:
     assert moved.shape == maps.shape
     assert not torch.equal(moved, maps)
     assert moved.min() >= maps.min() and moved.max() <= maps.max()  # bilinear, border padding
+
+
+def test_the_results_page_names_the_backbone_its_data_and_licence(
+    pretrained_run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from dlstudio.tracking.setup import configure_tracking
+
+    result, _, _, home = pretrained_run
+    monkeypatch.setenv("DLSTUDIO_HOME", str(home))
+    configure_tracking(get_settings())
+    app = AppTest.from_file(str(Path(__file__).parents[2] / "pages" / "results.py"),
+                            default_timeout=60)  # fmt: skip
+    app.query_params["run"] = result.run_id
+    app.run()
+
+    assert not app.exception
+    line = next(c.value for c in app.caption if c.value.startswith("Starts from a pretrained"))
+    assert "EfficientNet-Lite0, pretrained on ImageNet-1k" in line
+    assert "licence Apache-2.0" in line

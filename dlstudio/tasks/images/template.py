@@ -95,11 +95,16 @@ class ImageClassification(TaskTemplate):
         )
 
     def estimate_seconds(self, rows: int, preset: str, *, gpu: bool) -> float:
-        """Start-up, decoding, baseline and logging (~30 s) plus the preset's maximum epochs
-        at rough rates for 32x32 images: 90 training images/s were measured for fast on 2
-        loaded CPU cores, 7,000-11,000 on an H100 (bench/RESULTS.md); larger photos are slower."""
-        rate = {"fast": 200, "balanced": 70, "best": 35}[preset] * (40 if gpu else 1)
-        return 30 + PRESETS[preset].epochs * rows / rate
+        """Start-up, decoding, baseline and logging (~30 s) plus training. ``fast`` trains
+        small_cnn on 32x32 images: 90 images/s were measured on 2 loaded CPU cores, 7,000-11,000
+        on an H100. The other presets fine-tune EfficientNet-Lite0 at 224 px (unless the images
+        are small and grey): on 2 CPU cores one pass through the frozen blocks (~0.15 s an
+        image) and each epoch of the top blocks (~0.03 s an image); a GPU is ~40x faster
+        (bench/RESULTS.md)."""
+        if preset == "fast":
+            return 30 + PRESETS[preset].epochs * rows / (200 * (40 if gpu else 1))
+        per_image = 0.15 + 0.03 * FINE_TUNE[preset].epochs
+        return 30 + rows * per_image / (40 if gpu else 1)
 
     def check(self, data: TrainingData, spec: ImageClassificationSpec) -> list[Finding]:
         if data.images is None:

@@ -116,6 +116,17 @@ class RunDetails:
         return f"runs:/{self.run_id}/model"
 
     @property
+    def backbone(self) -> str | None:
+        """The pretrained network the model starts from, its data, licence and source, in one
+        line; None for a model trained from scratch."""
+        name = self.params.get("backbone")
+        if not name:
+            return None
+        return (f"{name}, pretrained on {self.params.get('backbone_pretrained_on', 'unknown data')}"
+                f" · licence {self.params.get('backbone_licence', 'unknown')}"
+                f" · {self.params.get('backbone_source', 'source unknown')}")  # fmt: skip
+
+    @property
     def finished(self) -> bool:
         return self.status == "FINISHED"
 
