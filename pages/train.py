@@ -2,6 +2,7 @@
 
 import getpass
 import json
+from typing import get_args
 
 import streamlit as st
 
@@ -10,7 +11,7 @@ from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DLStudioError
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
-from dlstudio.spec import dump_spec, parse_spec
+from dlstudio.spec import Preset, TrainingSpec, dump_spec, parse_spec
 from dlstudio.tasks import get_template, task_names
 from dlstudio.training.runner import check_run
 from dlstudio.views.datasets import data_kind, template_for
@@ -104,7 +105,7 @@ roles = (
 
 st.subheader("3. How long may it train?")
 gpu = device_status().gpu
-presets = ["fast", "balanced", "best"]
+presets = list(get_args(Preset))
 
 
 def preset_label(preset: str) -> str:
@@ -113,7 +114,12 @@ def preset_label(preset: str) -> str:
 
 
 preset = st.radio(
-    "Preset", presets, index=0, format_func=preset_label, horizontal=True, key="train_preset"
+    "Preset",
+    presets,
+    index=presets.index(TrainingSpec().preset),  # the spec's default: balanced
+    format_func=preset_label,
+    horizontal=True,
+    key="train_preset",
 )
 st.caption(
     "fast: a quick first model; balanced: a good default; best: bigger and longer. "

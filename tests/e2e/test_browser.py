@@ -93,9 +93,12 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             expect(page.get_by_text("Saved 'customers'")).to_be_visible()
             shot("1-data")
 
-            # 2. Train: the dataset and the target are pre-filled; fast is the first preset
+            # 2. Train: the dataset and the target are pre-filled; the fast preset
             page.goto(f"{served_app}/train")
             expect(page.get_by_text("4. Check and submit")).to_be_visible()
+            fast = page.get_by_role("radio", name=re.compile("^fast"))
+            fast.check(force=True)  # the input sits under Streamlit's styled label
+            expect(fast).to_be_checked()
             train = page.get_by_role("button", name="Train", exact=True)
             expect(train).to_be_enabled()
             train.click()
@@ -203,6 +206,9 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             expect(page.locator(".st-key-train_pick_tabular_regression button")).to_have_text(
                 "Chosen"
             )
+            fast = page.get_by_role("radio", name=re.compile("^fast"))
+            fast.check(force=True)
+            expect(fast).to_be_checked()
             expect(page.get_by_text("The data passed every check.")).to_be_visible()
             train = page.get_by_role("button", name="Train", exact=True)
             expect(train).to_be_enabled()
@@ -331,3 +337,82 @@ def test_forecasting_sample_train_best_results_predict(served_app: str, tmp_path
     months = pd.to_datetime(forecast["month"])
     assert months.min() > pd.Timestamp("2024-12-01")  # after the history's last month
     assert months.groupby(forecast["store"]).nunique().eq(12).all()
+
+
+def test_image_sample_train_default_results_try_predict(served_app: str, tmp_path: Path) -> None:
+    """The image flow: Home's sample of shapes -> the default preset, which fine-tunes the
+    pretrained EfficientNet-Lite0 -> Results names the backbone and shows the mistakes -> one
+    image in the try box -> every image of a ZIP on Predict."""
+    import io
+    import zipfile
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from dlstudio.tasks.images.sample import shapes_zip
+
+    expect.set_options(timeout=MINUTE)
+    archive = tmp_path / "new-shapes.zip"
+    archive.write_bytes(shapes_zip(per_class=4, seed=7))  # unseen pictures of the same classes
+    one = tmp_path / "one.png"
+    with zipfile.ZipFile(io.BytesIO(archive.read_bytes())) as opened:
+        one.write_bytes(opened.read(next(n for n in opened.namelist() if "circle" in n)))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(MINUTE)
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"images-{name}.png"), full_page=True)
+
+        try:
+            # 1. Home: the image template's sample opens Train with it chosen
+            page.goto(served_app)
+            expect(page.get_by_text("Try a sample")).to_be_visible()
+            page.locator(".st-key-home_sample_image_classification button").click()
+            expect(page.get_by_text("4. Check and submit")).to_be_visible()
+            dataset = page.locator(".st-key-train_dataset_choice").get_by_role("combobox")
+            expect(dataset).to_have_value("sample-shapes")
+
+            # 2. Train with the default preset (balanced: the pretrained backbone)
+            expect(page.get_by_role("radio", name=re.compile("^balanced"))).to_be_checked()
+            expect(page.get_by_text("The data passed every check.")).to_be_visible()
+            train = page.get_by_role("button", name="Train", exact=True)
+            expect(train).to_be_enabled()
+            train.click()
+            expect(page.get_by_text("is queued")).to_be_visible()
+            shot("1-train")
+
+            # 3. Jobs, then Results: the backbone named, the mistakes, one image tried
+            page.get_by_role("link", name="Watch progress").click()
+            expect(page.get_by_text("Finished.")).to_be_visible(timeout=6 * MINUTE)
+            page.get_by_role("link", name="See the results").click()
+            backbone = page.get_by_text("Starts from a pretrained network: EfficientNet-Lite0")
+            expect(backbone).to_be_visible()
+            expect(page.get_by_role("heading", name="Mistakes")).to_be_visible()
+            page.locator(".st-key-results_image").get_by_test_id(
+                "stFileUploaderDropzoneInput"
+            ).set_input_files(str(one))
+            expect(page.get_by_text("Predicted class")).to_be_visible()
+            shot("2-results")
+
+            # 4. Predict: the registered model classifies every image of a new ZIP
+            page.goto(f"{served_app}/predict")
+            page.locator(".st-key-predict_model").get_by_role("combobox").click()
+            page.get_by_role("option", name="sample-shapes").click()
+            expect(page.locator(".st-key-predict_version_sample-shapes")).to_be_visible()
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(archive))
+            expect(page.get_by_text(re.compile(r"^12 images classified with"))).to_be_visible()
+            button = page.get_by_role("button", name="Download predictions (CSV)")
+            with page.expect_download() as download:
+                button.click()
+            shot("3-predict")
+            saved = tmp_path / "predictions.csv"
+            download.value.save_as(saved)
+        finally:
+            browser.close()
+    predictions = pd.read_csv(saved)
+    assert len(predictions) == 12
+    assert set(predictions["prediction"]) <= {"circle", "square", "triangle"}
+    probabilities = predictions.filter(like="probability_")
+    assert probabilities.sum(axis=1).round(4).eq(1).all()
