@@ -66,7 +66,7 @@ class ImageClassifier(nn.Module):
 
     def __init__(self, config: ImageModelConfig) -> None:
         super().__init__()
-        self.augment = config.augment
+        self.augment, self.n_classes = config.augment, config.n_classes
         self.register_buffer("mean", torch.tensor(config.mean).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(config.std).view(1, -1, 1, 1))
         self.backbone = IMAGE_MODELS[config.kind](config)

@@ -21,7 +21,7 @@ from dlstudio.data.image_source import image_table
 from dlstudio.errors import DataError
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn import efficientnet
-from dlstudio.nn.cnn import PRETRAINED, ImageModelConfig, build_image_model
+from dlstudio.nn.cnn import PRETRAINED, ImageClassifier, ImageModelConfig, build_image_model
 from dlstudio.nn.persist import save_network
 from dlstudio.tasks.base import (
     Backbone,
@@ -57,7 +57,7 @@ from dlstudio.tasks.images.presets import BATCH_SIZE, FINE_TUNE, PRESETS
 from dlstudio.tasks.images.report import contact_sheet, mistakes
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
-from dlstudio.training.loop import Callback, FitConfig, fit
+from dlstudio.training.loop import Callback, FitConfig, FitState, TensorData, fit
 
 EFFICIENTNET = Backbone(
     "EfficientNet-Lite0",
@@ -118,7 +118,8 @@ class ImageClassification(TaskTemplate):
             test = read_test_images(data, spec, folder.channels)
         except DataError as exc:
             return [Finding("error", exc.message, exc.fix)]
-        found = skipped_findings(folder.skipped, "") + (skipped_findings(test.skipped, " test") if test else [])
+        found = skipped_findings(folder.skipped, "")
+        found += skipped_findings(test.skipped, " test") if test else []
         found += check_classes(image_table(folder), test, spec.options.test_fraction)
         found += backbone_findings(data, spec)
         return errors_first(found)
@@ -154,39 +155,11 @@ class ImageClassification(TaskTemplate):
             f"Model: {kind}, {size}x{size} pixels, "
             f"{'grayscale' if folder.channels == 1 else 'colour'}, augmentation {config.augment}."
         ]
-        if kind in PRETRAINED:
-            model.backbone.load_imagenet()
-            recipe = FINE_TUNE[spec.training.preset]
-            if spec.training.early_stopping_patience:
-                recipe = replace(recipe, patience=spec.training.early_stopping_patience)
-            tuned = fine_tune(
-                model, train_set, val_set, loss_fn=loss_fn, recipe=recipe,
-                fit_config=_fit_config(spec, recipe.epochs, 32, recipe.learning_rate, "cosine"),
-                device=device, generator=generator, batch_size=batch, callbacks=callbacks,
-                whole_network=device.device.type == "cuda",
-            )  # fmt: skip
-            state = tuned.state
-            notes.append(_fine_tune_note(tuned, recipe, device))
-            if data.images is not None and data.images.native_grey():
-                notes.append("The images are grey: the pretrained backbone reads them as 3 "
-                             "equal colour channels.")  # fmt: skip
-        else:
-            preset = PRESETS[spec.training.preset]
-            state = fit(
-                model, train_set, loss_fn=loss_fn,
-                validate=lambda m: validation_scores(
-                    m, val_set, loss_fn, len(splits.classes), device, batch_size=batch
-                ),
-                config=_fit_config(spec, preset.epochs, BATCH_SIZE, preset.learning_rate),
-                device=device, generator=generator,
-                callbacks=[
-                    EarlyStopping(
-                        "val_f1_macro",
-                        patience=spec.training.early_stopping_patience or preset.patience,
-                    ),
-                    *callbacks,
-                ],
-            )  # fmt: skip
+        train_model = _fine_tune if kind in PRETRAINED else _train_from_scratch
+        state, said = train_model(model, train_set, val_set, loss_fn=loss_fn, spec=spec,
+                                  data=data, device=device, generator=generator,
+                                  callbacks=callbacks, batch_size=batch)  # fmt: skip
+        notes += said
         test_set = image_tensors(images, splits.test, splits.y_test)
         proba = predict_proba(model, test_set, device, batch_size=batch)
         save_network(work_dir, model, {
@@ -271,6 +244,68 @@ def _model_config(
         augment=augmentation(options.augment, 1 if grey else train_images.shape[-1]),
         **stats,
     )
+
+
+def _fine_tune(
+    model: ImageClassifier,
+    train_set: TensorData,
+    val_set: TensorData,
+    *,
+    loss_fn: nn.Module,
+    spec: ImageClassificationSpec,
+    data: TrainingData,
+    device: DeviceChoice,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback],
+    batch_size: int,
+) -> tuple[FitState, list[str]]:
+    """The pretrained backbone, fine-tuned in two phases; phase 2's state and the notes."""
+    model.backbone.load_imagenet()
+    recipe = FINE_TUNE[spec.training.preset]
+    if spec.training.early_stopping_patience:
+        recipe = replace(recipe, patience=spec.training.early_stopping_patience)
+    tuned = fine_tune(
+        model, train_set, val_set, loss_fn=loss_fn, recipe=recipe,
+        fit_config=_fit_config(spec, recipe.epochs, 32, recipe.learning_rate, "cosine"),
+        device=device, generator=generator, batch_size=batch_size, callbacks=callbacks,
+        whole_network=device.device.type == "cuda",
+    )  # fmt: skip
+    notes = [_fine_tune_note(tuned, recipe, device)]
+    if data.images is not None and data.images.native_grey():
+        notes.append("The images are grey: the pretrained backbone reads them as 3 equal "
+                     "colour channels.")  # fmt: skip
+    return tuned.state, notes
+
+
+def _train_from_scratch(
+    model: ImageClassifier,
+    train_set: TensorData,
+    val_set: TensorData,
+    *,
+    loss_fn: nn.Module,
+    spec: ImageClassificationSpec,
+    data: TrainingData,
+    device: DeviceChoice,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback],
+    batch_size: int,
+) -> tuple[FitState, list[str]]:
+    """small_cnn or resnet, stopped early on the validation macro-F1."""
+    preset = PRESETS[spec.training.preset]
+    n_classes = model.n_classes
+    state = fit(
+        model, train_set, loss_fn=loss_fn,
+        validate=lambda m: validation_scores(m, val_set, loss_fn, n_classes, device,
+                                             batch_size=batch_size),
+        config=_fit_config(spec, preset.epochs, BATCH_SIZE, preset.learning_rate),
+        device=device, generator=generator,
+        callbacks=[
+            EarlyStopping("val_f1_macro",
+                          patience=spec.training.early_stopping_patience or preset.patience),
+            *callbacks,
+        ],
+    )  # fmt: skip
+    return state, []
 
 
 def _fit_config(
