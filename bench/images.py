@@ -153,6 +153,8 @@ def native_baseline(path: Path, data: TrainingData, spec) -> float:
     train + val and scored on test of the template's own split."""
     from sklearn.metrics import f1_score
 
+    if data.images.native_side() > 64:  # photos: 200k pixel features; the 16 px one stands
+        return float("nan")
     folder = read_images(data, spec)
     _, splits = split_images(folder, None, spec)
     native = read_image_zip(path, size=data.images.native_side(), channels=folder.channels)
@@ -188,7 +190,9 @@ def prediction_rate(template, model_dir: Path, data: TrainingData, spec) -> tupl
 
 
 def _mean_std(rows: list[dict], key: str) -> str:
-    values = [r[key] for r in rows]
+    values = [r[key] for r in rows if r[key] == r[key]]  # NaN: not measured
+    if not values:
+        return "-"
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.3f} ± {spread:.3f}"
 
