@@ -1,4 +1,5 @@
-"""Three text classifiers, from fastest to most expressive; each maps ids (B, M) to logits.
+"""Text classifiers. Three learn from scratch and map ids (B, M) to logits, from fastest to most
+expressive:
 
 * ``ngram_bag``: fastText (Joulin et al. 2016): the mean of word, bigram and character n-gram
   embeddings, then a linear layer. Trains in seconds and is a strong baseline on short texts.
@@ -7,6 +8,13 @@
 * ``transformer``: a small pre-norm transformer encoder with masked mean pooling.
 
 Id 0 is PAD everywhere. A text with no tokens (a row of PAD only) pools to zeros, never NaN.
+
+Two are heads over a frozen pretrained encoder (all-MiniLM-L6-v2, ``dlstudio.nn.minilm``), whose
+outputs are computed once per text and cached for every epoch:
+
+* ``sentence_linear``: a linear layer on the sentence embedding (B, width).
+* ``tuned_top``: the encoder's top layers, fine-tuned over the cached states (B, T, width) of the
+  layer below them, then the same mean pooling and a linear layer.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from dlstudio.nn.minilm import BertLayer
+
 PAD = 0
 
 
@@ -24,20 +34,21 @@ PAD = 0
 class TextModelConfig:
     """Shapes and sizes; saved as JSON with the weights."""
 
-    kind: str  # "ngram_bag" | "bigru" | "transformer"
-    n_ids: int  # embedding rows: TextEncoder.n_ids for ngram_bag, .n_token_ids for the others
+    kind: str  # a key of TEXT_MODELS
+    n_ids: int  # embedding rows: TextEncoder.n_ids for ngram_bag, .n_token_ids for bigru and
+    # transformer; 0 for the heads over a pretrained encoder (it has its own vocabulary)
     n_classes: int
-    embedding_dim: int = 64
-    hidden_size: int = 64  # per direction (bigru)
+    embedding_dim: int = 64  # the heads: the encoder's width
+    hidden_size: int = 64  # per direction (bigru); tuned_top: the feed-forward width
     layers: int = 1
-    heads: int = 4  # transformer; must divide embedding_dim
+    heads: int = 4  # transformer and tuned_top; must divide embedding_dim
     dropout: float = 0.2
     max_length: int = 128  # transformer: rows of the positional embedding
 
     def __post_init__(self) -> None:
         if self.kind not in TEXT_MODELS:
             raise ValueError(f"unknown text model kind {self.kind!r}; valid: {sorted(TEXT_MODELS)}")
-        if self.kind == "transformer" and self.embedding_dim % self.heads:
+        if self.kind in ("transformer", "tuned_top") and self.embedding_dim % self.heads:
             raise ValueError(
                 f"embedding_dim {self.embedding_dim!r} must be a multiple of heads {self.heads!r}"
             )
@@ -51,8 +62,8 @@ class TextModelConfig:
 
 
 def build_text_model(config: TextModelConfig) -> nn.Module:
-    """Every model takes one LongTensor (batch, M) of ids with PAD=0 and returns logits
-    (batch, n_classes)."""
+    """A network that returns logits (batch, n_classes): from one LongTensor (batch, M) of ids
+    with PAD=0 (from scratch), a sentence embedding, or token states and their mask (heads)."""
     return TEXT_MODELS[config.kind](config)
 
 
@@ -144,6 +155,45 @@ class SmallTransformer(nn.Module):
         return self.head(pooled)
 
 
+class SentenceLinear(nn.Module):
+    """Sentence embedding -> dropout -> linear."""
+
+    def __init__(self, config: TextModelConfig) -> None:
+        super().__init__()
+        # An L2-normalised embedding's entries are ~1/sqrt(width); scaled to ~1, one learning
+        # rate suits them (0.906 vs 0.904 unscaled on uci-sentences, and steadier across seeds).
+        self.scale = config.embedding_dim**0.5
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.embedding_dim, config.n_classes)
+
+    def forward(self, sentences: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(sentences * self.scale))
+
+
+class TunedTop(nn.Module):
+    """BERT layers (the template loads the encoder's top layers into them) over the states of
+    the layer below -> mean over the tokens -> dropout -> linear."""
+
+    def __init__(self, config: TextModelConfig) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            BertLayer(
+                config.embedding_dim, config.heads, config.hidden_size, dropout=config.dropout
+            )
+            for _ in range(config.layers)
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.embedding_dim, config.n_classes)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """states (batch, steps, width), mask (batch, steps): True where a token is."""
+        for layer in self.layers:
+            states = layer(states, mask)
+        weights = mask.unsqueeze(-1).to(states.dtype)
+        pooled = (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+        return self.head(self.dropout(pooled))
+
+
 def _trim_padding(ids: torch.Tensor) -> torch.Tensor:
     """Drop the trailing columns that are PAD in every row: short texts padded to max_length
     would otherwise cost the GRU and the attention up to 10x more steps (same result)."""
@@ -163,4 +213,6 @@ TEXT_MODELS: dict[str, type[nn.Module]] = {
     "ngram_bag": NgramBag,
     "bigru": BiGRUAttention,
     "transformer": SmallTransformer,
+    "sentence_linear": SentenceLinear,
+    "tuned_top": TunedTop,
 }
