@@ -342,8 +342,7 @@ def test_forecasting_sample_train_best_results_predict(served_app: str, tmp_path
 def test_image_sample_train_default_results_try_predict(served_app: str, tmp_path: Path) -> None:
     """The image flow: Home's sample of shapes -> the default preset, which fine-tunes the
     pretrained EfficientNet-Lite0 -> Results names the backbone and shows the mistakes -> one
-    image in the try box. (Predict on a ZIP is covered under AppTest; its browser step failed
-    once in a full CI run and comes back when the cause is known.)"""
+    image in the try box -> every image of a ZIP on Predict."""
     import io
     import zipfile
 
@@ -396,5 +395,101 @@ def test_image_sample_train_default_results_try_predict(served_app: str, tmp_pat
             ).set_input_files(str(one))
             expect(page.get_by_text("Predicted class")).to_be_visible()
             shot("2-results")
+
+            # 4. Predict: the registered model classifies every image of a new ZIP (loading the
+            # model and 12 photos at 224 px took over a minute once, on a loaded CI machine)
+            page.goto(f"{served_app}/predict")
+            page.locator(".st-key-predict_model").get_by_role("combobox").click()
+            page.get_by_role("option", name="sample-shapes").click()
+            expect(page.locator(".st-key-predict_version_sample-shapes")).to_be_visible()
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(archive))
+            classified = page.get_by_text(re.compile(r"^12 images classified with"))
+            expect(classified).to_be_visible(timeout=3 * MINUTE)
+            button = page.get_by_role("button", name="Download predictions (CSV)")
+            with page.expect_download() as download:
+                button.click()
+            shot("3-predict")
+            saved = tmp_path / "predictions.csv"
+            download.value.save_as(saved)
+        except Exception:
+            shot("failed")  # what the page showed, for the CI log's reader
+            raise
         finally:
             browser.close()
+    predictions = pd.read_csv(saved)
+    assert len(predictions) == 12
+    assert set(predictions["prediction"]) <= {"circle", "square", "triangle"}
+    probabilities = predictions.filter(like="probability_")
+    assert probabilities.sum(axis=1).round(4).eq(1).all()
+
+
+def test_text_sample_train_default_results_try_predict(served_app: str, tmp_path: Path) -> None:
+    """The text flow: Home's sample of reviews -> the default preset, which reads the texts
+    with the bundled pretrained MiniLM -> Results names it and lists the mistakes -> one
+    sentence in the try box -> new reviews labelled on Predict."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from dlstudio.tasks.text.sample import reviews
+
+    expect.set_options(timeout=MINUTE)
+    new = tmp_path / "new-reviews.csv"
+    reviews(30, seed=11).drop(columns="sentiment").to_csv(new, index=False)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(MINUTE)
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"text-{name}.png"), full_page=True)
+
+        try:
+            # 1. Home: the text template's sample opens Train with it chosen
+            page.goto(served_app)
+            expect(page.get_by_text("Try a sample")).to_be_visible()
+            page.locator(".st-key-home_sample_text_sentiment button").click()
+            expect(page.get_by_text("4. Check and submit")).to_be_visible()
+            dataset = page.locator(".st-key-train_dataset_choice").get_by_role("combobox")
+            expect(dataset).to_have_value("sample-reviews")
+
+            # 2. Train with the default preset (balanced)
+            expect(page.get_by_role("radio", name=re.compile("^balanced"))).to_be_checked()
+            train = page.get_by_role("button", name="Train", exact=True)
+            expect(train).to_be_enabled()
+            train.click()
+            expect(page.get_by_text("is queued")).to_be_visible()
+            shot("1-train")
+
+            # 3. Jobs, then Results: the backbone named, the mistakes, one sentence tried
+            page.get_by_role("link", name="Watch progress").click()
+            expect(page.get_by_text("Finished.")).to_be_visible(timeout=6 * MINUTE)
+            page.get_by_role("link", name="See the results").click()
+            backbone = page.get_by_text("Starts from a pretrained network: all-MiniLM-L6-v2")
+            expect(backbone).to_be_visible()
+            expect(page.get_by_role("heading", name="Most confident mistakes")).to_be_visible()
+            page.locator(".st-key-results_sentence input").fill("Really happy with the camera!")
+            page.get_by_role("button", name="Label").click()
+            expect(page.get_by_text("Predicted label")).to_be_visible()
+            shot("2-results")
+
+            # 4. Predict: the registered model labels new reviews
+            page.goto(f"{served_app}/predict")
+            page.locator(".st-key-predict_model").get_by_role("combobox").click()
+            page.get_by_role("option", name="sample-reviews").click()
+            expect(page.locator(".st-key-predict_version_sample-reviews")).to_be_visible()
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(new))
+            button = page.get_by_role("button", name="Download predictions (CSV)")
+            expect(button).to_be_visible(timeout=3 * MINUTE)  # loads the model with MiniLM
+            with page.expect_download() as download:
+                button.click()
+            shot("3-predict")
+            saved = tmp_path / "predictions.csv"
+            download.value.save_as(saved)
+        except Exception:
+            shot("failed")
+            raise
+        finally:
+            browser.close()
+    predictions = pd.read_csv(saved)
+    assert len(predictions) == 30
+    assert set(predictions["prediction"]) <= {"positive", "negative", "neutral"}
