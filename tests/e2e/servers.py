@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -14,12 +15,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
-    """Poll ``url`` until it answers 200; fail early if the server process died."""
+def wait_until_up(
+    url: str, process: subprocess.Popen, timeout: float = 120, *, log: Path | None = None
+) -> None:
+    """Poll ``url`` until it answers 200; fail early if the server process died (with its
+    output: from ``log`` when it writes to a file, else from its stdout pipe)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited early: {process.stdout.read()}")
+            output = log.read_text(errors="replace") if log else process.stdout.read()
+            raise RuntimeError(f"server exited early: {output}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
