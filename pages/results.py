@@ -134,7 +134,7 @@ for column, card in zip(st.columns(len(cards) or 1), cards, strict=False):
         card.label,
         f"{card.value:.3f}",
         None if card.delta is None else f"{card.delta:+.3f}",
-        delta_color="normal" if card.higher_is_better else "inverse",
+        delta_color=card.delta_color,
         help="Difference to the baseline "
         f"({escape_markdown(details.baseline_name or 'a classical model')}) on the same test rows.",
     )

@@ -37,7 +37,7 @@ def test_worker_runs_a_job_to_success_with_its_run_and_metrics(store, customers_
     assert (done.epoch, done.total_epochs) == (2, 2) and done.step > 0
     kinds = [e.kind for e in store.events(job.id)]
     assert kinds.count("epoch") == 2 and kinds[-1] == "state"
-    assert "epoch 2/2" in done.log_tail and "baseline" in done.log_tail
+    assert "epoch 2/2" in done.log_tail and "classical model" in done.log_tail  # the verdict
 
 
 def test_two_first_jobs_on_a_fresh_home_both_succeed(isolated_home, customers_csv) -> None:

@@ -328,3 +328,20 @@ def test_a_text_run_without_mistakes_has_an_empty_table(settings: Settings) -> N
 
 def test_a_run_that_logged_no_mistakes_file_has_none(settings: Settings) -> None:
     assert queries.run_details(settings, log_run()).mistakes is None
+
+
+def test_a_tie_with_the_baseline_is_neither_green_nor_a_win(settings: Settings) -> None:
+    details = queries.run_details(
+        settings, log_run(test={"test_f1_macro": 0.8004, "baseline_test_f1_macro": 0.8})
+    )
+    assert details.baseline_result == "ties"
+    assert details.beats_baseline is False  # the Results page shows it amber, not green
+    card = next(c for c in queries.metric_cards(details) if c.metric == "f1_macro")
+    assert card.tie and card.delta_color == "off"
+    won = queries.run_details(
+        settings, log_run(test={"test_f1_macro": 0.85, "baseline_test_f1_macro": 0.8})
+    )
+    assert won.beats_baseline is True
+    assert next(c for c in queries.metric_cards(won) if c.metric == "f1_macro").delta_color == (
+        "normal"
+    )

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from dlstudio.evaluation.metrics import against
 from dlstudio.settings import Settings
 from dlstudio.spec import parse_spec
 from dlstudio.tracking.setup import configure_tracking
@@ -79,8 +80,10 @@ def test_baseline_is_the_strongest_classical_model(first) -> None:
 
 def test_verdict_follows_the_primary_metric(first) -> None:
     ours, theirs = first.metrics["test_f1_macro"], first.baseline["metrics"]["test_f1_macro"]
-    assert first.beats_baseline == (ours > theirs)
-    assert first.verdict.startswith("Beats" if ours > theirs else "Does not beat")
+    result = against(ours, theirs, higher_is_better=True)
+    assert first.beats_baseline == (result == "wins")
+    opening = {"wins": "Beats", "ties": "Ties with", "loses": "Does not beat"}[result]
+    assert first.verdict.startswith(opening)
 
 
 def test_per_epoch_metrics_are_logged_with_epoch_steps(first, client) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from dlstudio.evaluation import forecast as fc
+from dlstudio.evaluation.metrics import against
 from dlstudio.tasks.base import BaselineResult
 from dlstudio.tasks.forecasting.combination import NETWORK, Combination, Inner, mase, member_name
 from dlstudio.tasks.forecasting.data import SINGLE_SERIES, Layout, Series
@@ -30,15 +31,22 @@ def verdict_text(ours: dict[str, float], baselines: list[BaselineResult], choice
     )
     gains = {b.name: 100 * (b.metrics["mase"] - mase) / b.metrics["mase"] for b in baselines}
     figures = ", ".join(f"{b.name} {b.metrics['mase']:.3f}" for b in baselines)
-    beaten = [b.name for b in baselines if gains[b.name] > 0]
-    missed = [b.name for b in baselines if gains[b.name] <= 0]
+    results = {
+        b.name: against(mase, b.metrics["mase"], higher_is_better=False) for b in baselines
+    }
+    beaten = [name for name, result in results.items() if result == "wins"]
+    missed = [name for name, result in results.items() if result != "wins"]
     by = " and ".join(f"{name} by {gains[name]:.0f}%" for name in beaten)
+    lost = any(result == "loses" for result in results.values())
     if not missed:
         result = f"It beats {by}"
     elif beaten:
         result = f"It beats {by} but not {' or '.join(missed)}"
     else:
-        result = f"It does not beat {' or '.join(missed)}: the simpler forecasts are as good here"
+        result = (
+            f"It does not beat {' or '.join(missed)}: the simpler forecasts are "
+            f"{'better' if lost else 'as good'} here"
+        )
     text = (
         f"The registered forecast blends {made_of} (weights from the inner backtest). "
         f"{result} (test MASE {mase:.3f} vs {figures})."

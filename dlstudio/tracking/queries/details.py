@@ -13,6 +13,7 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from dlstudio.evaluation.metrics import Result, against
 from dlstudio.settings import Settings
 from dlstudio.tracking.queries.model_choice import (
     Decision,
@@ -145,11 +146,19 @@ class RunDetails:
 
     @property
     def beats_baseline(self) -> bool | None:
-        """Whether the primary metric beats the baseline's; None when either is missing."""
+        """Whether the primary metric clearly beats the baseline's (a tie does not); None when
+        either is missing."""
+        result = self.baseline_result
+        return None if result is None else result == "wins"
+
+    @property
+    def baseline_result(self) -> Result | None:
+        """Ours against the strongest classical model on the primary metric: wins, ties or
+        loses (as the verdict words it); None when either score is missing."""
         ours, theirs = self.metrics.get(self.primary_metric), self.baseline.get(self.primary_metric)
         if ours is None or theirs is None:
             return None
-        return ours > theirs if self.higher_is_better else ours < theirs
+        return against(ours, theirs, higher_is_better=self.higher_is_better)
 
 
 def run_details(settings: Settings, run_id: str) -> RunDetails:
@@ -265,6 +274,14 @@ class MetricCard:
     value: float
     delta: float | None  # ours - baseline
     higher_is_better: bool
+    tie: bool = False  # the delta is within what counts as a tie: shown grey, neither way
+
+    @property
+    def delta_color(self) -> str:
+        """st.metric's delta_color: green when ours is better, red when worse, grey on a tie."""
+        if self.tie:
+            return "off"
+        return "normal" if self.higher_is_better else "inverse"
 
 
 def metric_cards(details: RunDetails) -> list[MetricCard]:
@@ -283,7 +300,10 @@ def metric_cards(details: RunDetails) -> list[MetricCard]:
         value, theirs = details.metrics[name], details.baseline.get(name)
         delta = None if theirs is None else value - theirs
         higher_is_better = name in HIGHER_IS_BETTER or details.higher_is_better
-        cards.append(MetricCard(name, label, value, delta, higher_is_better))
+        tie = theirs is not None and against(
+            value, theirs, higher_is_better=higher_is_better
+        ) == "ties"  # fmt: skip
+        cards.append(MetricCard(name, label, value, delta, higher_is_better, tie))
     return cards
 
 
