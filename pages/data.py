@@ -18,7 +18,7 @@ from dlstudio.data.uploads import DATASET_TYPES, name_from_filename
 from dlstudio.errors import DLStudioError
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
-from dlstudio.views.datasets import data_kind, templates_reading
+from dlstudio.views.datasets import data_kind, suggest_task, templates_reading
 from dlstudio.views.text import escape_markdown
 from pages._widgets.images import image_dataset
 from pages._widgets.widgets import ensure_navigation, show_message
@@ -142,11 +142,14 @@ for note in table.notes:
     st.caption(escape_markdown(note))
 st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch", key="data_preview")
 
+tasks = templates_reading("table")
 task = st.selectbox(
     "Template",
-    templates_reading("table"),
+    tasks,
+    index=tasks.index(suggest_task(table.frame, name=name)),
     format_func=lambda t: get_template(t).title,
-    key="data_task",
+    key=f"data_task_{name}_{version}",
+    help="The kind of model to check the data for; it opens on the one this data suits.",
 )
 columns = [str(column) for column in table.frame.columns]
 target = st.selectbox(

@@ -16,7 +16,7 @@ from dlstudio.data.image_decode import decode_image
 from dlstudio.data.profile import TableProfile, profile_table
 from dlstudio.data.readers import LoadedTable, read_table
 from dlstudio.data.store import DatasetStore
-from dlstudio.errors import DataError
+from dlstudio.errors import DataError, DLStudioError
 from dlstudio.settings import Settings
 
 # The fast preset's image size: the report's decoding is the one a fast run (and the Train
@@ -90,9 +90,22 @@ def report_table(
         from dlstudio.tasks import get_template
         from dlstudio.tasks.base import TrainingData
 
-        chosen = {"task": task} if task else {}
-        spec = parse_spec({**chosen, "data": {"path": str(table.source), "target": target}})
-        findings = tuple(get_template(spec.task).check(TrainingData(table.frame), spec))
+        raw: dict = {"data": {"path": str(table.source), "target": target}}
+        if task:
+            raw["task"] = task
+        template = get_template(parse_spec(raw).task)
+        # the other roles (time, series, text column) as the template guesses them, as the
+        # Train page does: checked as it would train, not as a bare table
+        guessed = template.suggest_roles(table.frame)
+        for role in template.roles:
+            if role.key != "target" and guessed.get(role.key) not in (None, target):
+                section, _, field = role.spec_path.partition(".")
+                raw.setdefault(section, {})[field] = guessed[role.key]
+        spec = parse_spec(raw)
+        try:
+            findings = tuple(template.check(TrainingData(table.frame), spec))
+        except DLStudioError as exc:  # a template whose check stops at the first problem
+            findings = (Finding("error", exc.message, exc.fix),)
         if any(f.level == "error" and f.column == target for f in findings):
             target = None  # a missing target: profile without it, the finding says why
     profile = profile_table(table.frame, target=target)

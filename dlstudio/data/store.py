@@ -288,6 +288,21 @@ def _shape(path: Path) -> dict[str, int]:
     """Rows and columns of a table; for a ZIP of image folders, images and classes."""
     if path.suffix.lower() == ".zip":
         listing = list_images(path)
-        return {"rows": len(listing), "columns": len({label for _, label, _ in listing})}
+        classes = sorted({str(label) for _, label, _ in listing})
+        if not listing:
+            raise DataError(
+                "The ZIP holds no images, so no model can learn from it; it was not stored.",
+                fix="Put the images in one folder per class (cats/1.jpg, dogs/2.jpg; JPEG, PNG, "
+                "BMP, WebP or GIF) and ZIP those folders.",
+            )
+        return {"rows": len(listing), "columns": len(classes)}
     frame = read_table(path).frame
+    if frame.empty or frame.shape[1] < 2:
+        raise DataError(
+            f"The table has {len(frame):,} rows and {frame.shape[1]} column(s): a model needs rows, "
+            "a column to predict and at least one to learn from (a series: its dates and "
+            "values). It was not stored.",
+            fix="Check that the file is the table you meant, with its header row; for a CSV, that "
+            "its separator is a comma, semicolon, tab or bar.",
+        )
     return {"rows": len(frame), "columns": frame.shape[1]}

@@ -11,6 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dlstudio.data.store import DatasetStore
+from dlstudio.tasks import get_template
+from dlstudio.views.datasets import add_sample
 from tests.conftest import make_customers
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "data.py")
@@ -147,12 +149,34 @@ def test_stored_dataset_shows_preview_profile_balance_and_checks(store: DatasetS
     assert catalog[["name", "kind", "rows", "columns"]].values.tolist() == [
         ["customers", "table", 240, 8]
     ]
-    assert app.selectbox(key="data_task").options == [
+    template = app.selectbox(key=f"data_task_customers_{version}")
+    assert template.options == [
         "Tabular classification",
         "Tabular regression",
         "Time-series forecasting",
         "Text sentiment",
     ]  # the templates that read a table
+    assert template.value == "tabular_classification"  # what a churn table suits
+
+
+def test_each_table_sample_opens_on_its_template_ready_to_train(store: DatasetStore) -> None:
+    """Issue 22: the text sample was checked as a table ("No column ... can be used as an
+    input") and the forecasting sample was offered 'store' as the target."""
+    samples = {}
+    for task in ("tabular_classification", "tabular_regression", "forecasting", "text_sentiment"):
+        sample = get_template(task).sample()
+        samples[sample.name] = (task, sample.roles["target"])
+        add_sample(store, sample)
+    app = open_page()
+    for name, (task, target) in samples.items():
+        app.selectbox(key="data_dataset").set_value(name).run()
+        version = store.versions(name)[0].version
+        assert app.selectbox(key=f"data_task_{name}_{version}").value == task, name
+        assert app.selectbox(key=f"data_target_{name}_{version}").value == target, name
+        assert not app.error, (name, texts(app.error))
+        assert texts(app.success) == [
+            f"Ready to train: predict {target!r} from {name!r} on the Train page."
+        ]
 
 
 def test_choosing_another_target_redraws_its_balance(store: DatasetStore) -> None:

@@ -224,3 +224,30 @@ def test_a_zip_without_class_folders_is_not_stored(store: DatasetStore) -> None:
     with pytest.raises(DataError, match="not in class folders"):
         store.save("flat", buffer.getvalue(), filename="flat.zip")
     assert store.list_names() == []
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_data_no_template_could_train_on_is_refused_with_the_reason(store: DatasetStore) -> None:
+    """Issue 22: a ZIP with no images was stored, and its page listed files left out beside
+    "Files left out 0"."""
+    texts = _zip({"cats/notes.txt": b"x", "dogs/readme.md": b"y"})
+    with pytest.raises(DataError, match="holds no images") as refused:
+        store.save("pets", texts, filename="pets.zip")
+    assert "one folder per class" in refused.value.fix
+    with pytest.raises(DataError, match="1 column"):
+        store.save("single", b"amount\n1\n2\n", filename="single.csv")
+    with pytest.raises(DataError, match="no rows of data"):  # the reader says it first
+        store.save("empty", b"region,amount\n", filename="empty.csv")
+    assert store.list_names() == []  # nothing stored
+    assert tree(store.root) == []  # and no staging left behind
+
