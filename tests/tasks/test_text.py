@@ -51,13 +51,15 @@ def test_run_reports_classification_metrics_against_tfidf(text_run) -> None:
     assert result.baseline["name"] == "TF-IDF + logistic regression"
     assert {"test_accuracy", "test_f1_macro", "tfidf_test_f1_macro"} <= set(result.metrics)
     assert {"confusion_matrix.json", "classification_report.json", "mistakes.json"} <= artifacts
-    # three easy classes: both models learn them
-    assert result.metrics["test_accuracy"] > 0.8
-    assert result.baseline["metrics"]["test_accuracy"] > 0.8
+    # three classes, a third each: both models learn well beyond chance (1/3), yet the sample
+    # (3% mislabelled, words the training rows may not have) leaves them mistakes to show
+    assert result.metrics["test_accuracy"] > 0.5
+    assert 0.7 < result.baseline["metrics"]["test_accuracy"] < 1.0
 
 
 def test_mistakes_are_the_most_confident_wrong_answers(text_run) -> None:
     _, _, mistakes, _ = text_run
+    assert mistakes  # the sample teaches: there are mistakes to look at
     assert all(row["true"] != row["predicted"] for row in mistakes)
     probabilities = [row["probability"] for row in mistakes]
     assert probabilities == sorted(probabilities, reverse=True)
@@ -65,12 +67,15 @@ def test_mistakes_are_the_most_confident_wrong_answers(text_run) -> None:
 
 def test_pyfunc_labels_raw_texts(text_run) -> None:
     *_, model = text_run
-    frame = pd.DataFrame({"review": ["Love the camera!", "Terrible battery 👎", "", None]})
+    frame = pd.DataFrame({"review": ["The camera is superb!", "The battery is terrible 👎", "",
+                                     None]})  # fmt: skip
     out = predict_frame(model, frame)
     assert list(out.columns[:2]) == ["review", "prediction"]
     assert {"probability_negative", "probability_neutral", "probability_positive"} <= set(out)
-    assert out["prediction"].iloc[0] == "positive"
-    assert out["prediction"].iloc[1] == "negative"
+    assert set(out["prediction"]) <= {"positive", "negative", "neutral"}
+    fresh = reviews(90, seed=99)  # new reviews written the same way: labelled beyond chance
+    labelled = predict_frame(model, fresh[["review"]])["prediction"]
+    assert (labelled == fresh["sentiment"]).mean() > 0.5
     sums = out.filter(like="probability_").sum(axis=1)
     assert sums.round(5).eq(1.0).all()
 
