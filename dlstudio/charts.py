@@ -16,9 +16,8 @@ def learning_curves(history: pd.DataFrame) -> alt.Chart:
 
     ``history`` has the columns of ``run_history``: epoch, metric, value.
     """
-    data = history.assign(
-        panel=[LOSS_PANEL if m.endswith("loss") else SCORE_PANEL for m in history["metric"]]
-    )
+    data = history.assign(panel=[_panel(m, history) for m in history["metric"]])
+    panels = [LOSS_PANEL, SCORE_PANEL, *sorted(set(data["panel"]) - {LOSS_PANEL, SCORE_PANEL})]
     return (
         alt.Chart(data)
         .mark_line(point=True)
@@ -26,12 +25,22 @@ def learning_curves(history: pd.DataFrame) -> alt.Chart:
             x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
             color=alt.Color("metric:N", title="metric"),
-            column=alt.Column("panel:N", title=None, sort=[LOSS_PANEL, SCORE_PANEL]),
+            column=alt.Column("panel:N", title=None, sort=panels),
             tooltip=["metric:N", "epoch:Q", alt.Tooltip("value:Q", format=".4f")],
         )
         .properties(width=320, height=240)
         .resolve_scale(y="independent")
     )
+
+
+def _panel(metric: str, history: pd.DataFrame) -> str:
+    """Losses together; scores between 0 and 1 (F1, accuracy, MASE near 1) together; a metric in
+    the data's units (MAE ~200) in a panel of its own, where its scale does not flatten the
+    others."""
+    if metric.endswith("loss"):
+        return LOSS_PANEL
+    values = history.loc[history["metric"] == metric, "value"].abs()
+    return SCORE_PANEL if values.max() <= 2 else metric
 
 
 def run_curves(history: pd.DataFrame, metric: str) -> alt.Chart:

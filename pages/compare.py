@@ -13,6 +13,7 @@ from dlstudio.tracking.queries import (
     distinct,
     filter_runs,
     history_metrics,
+    like_the_newest,
     run_labels,
     runs_history,
 )
@@ -59,7 +60,7 @@ labels = run_labels(shown)
 picked = st.multiselect(
     "Runs",
     list(labels),
-    default=list(labels)[:2],
+    default=like_the_newest(shown),
     format_func=labels.get,
     max_selections=10,
     key="compare_runs",

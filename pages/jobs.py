@@ -23,7 +23,17 @@ if not jobs:
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-st.dataframe(jobs_table(jobs), hide_index=True, width="stretch", key="jobs_table")
+any_active = any(job.state in (JobStatus.QUEUED, JobStatus.RUNNING) for job in jobs)
+
+
+@st.fragment(run_every=2 if any_active else None)
+def show_table() -> None:
+    """The queue, refreshed as often as the job panel below, so the two never disagree."""
+    shown = store.list_jobs(limit=100)
+    st.dataframe(jobs_table(shown), hide_index=True, width="stretch", key="jobs_table")
+
+
+show_table()
 ids = [job.id for job in jobs]
 wanted = st.query_params.get("job") or st.session_state.get("jobs_selected")
 labels = {job.id: f"{job.id} · {job.task} · {job.submitted_at:%Y-%m-%d %H:%M}" for job in jobs}

@@ -19,7 +19,7 @@ from dlstudio.predict import (
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import finished_run_choices
 from dlstudio.views.image_try import predict_image_files, reads_images
-from dlstudio.views.text import inline_code
+from dlstudio.views.text import answers_first, inline_code
 from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
@@ -128,7 +128,7 @@ else:
         else f"Forecast of {forecast_extent(predictions)} with {inline_code(model_uri)}."
     )
 
-st.dataframe(predictions, hide_index=True, width="stretch", key="predict_table")
+st.dataframe(answers_first(predictions), hide_index=True, width="stretch", key="predict_table")
 st.download_button(
     "Download predictions (CSV)",
     predictions.to_csv(index=False),

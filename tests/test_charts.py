@@ -42,6 +42,18 @@ def test_learning_curves_put_losses_and_scores_in_two_panels(history: pd.DataFra
     assert {t["field"] for t in spec["encoding"]["tooltip"]} == {"metric", "epoch", "value"}
 
 
+def test_a_score_in_the_datas_units_gets_its_own_panel() -> None:
+    """Issue 22: MAE (~200) and MASE (~0.5) on one axis flattened MASE to a line."""
+    history = pd.DataFrame({
+        "epoch": [1, 2] * 3, "metric": ["val_loss"] * 2 + ["val_mae"] * 2 + ["val_mase"] * 2,
+        "value": [0.9, 0.7, 210.0, 190.0, 0.61, 0.55],
+    })  # fmt: skip
+    chart = charts.learning_curves(history)
+    panels = data_of(chart).groupby("metric")["panel"].first().to_dict()
+    assert panels == {"val_loss": "loss", "val_mae": "val_mae", "val_mase": "validation scores"}
+    assert chart.to_dict()["encoding"]["column"]["sort"] == ["loss", "validation scores", "val_mae"]
+
+
 def test_confusion_matrix_writes_the_count_in_each_cell() -> None:
     chart = charts.confusion_matrix(["no", "yes"], [[30, 9], [2, 7]], normalize=False)
     spec = chart.to_dict()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 # What can start Markdown (CommonMark, GFM) or Streamlit syntax where it stands, each escaped
 # with a backslash: links and images ([ ]), HTML and autolinks (<, @, the ":" of "://", "www."),
 # code (`), tables (|), maths ($), entities (&), strikethrough (~), Streamlit's :emoji: and
@@ -52,3 +54,23 @@ def inline_code(text: object) -> str:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     return f"{fence} {text} {fence}" if longest else f"{fence}{text}{fence}"
+
+
+ANSWER_COLUMNS = ("prediction", "probability_", "problem")
+
+
+def answers_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """A predictions table with the model's answers (prediction, probabilities, problem) first
+    and the user's own columns after, so that the answers are on screen without scrolling (a
+    forecast keeps its order: series, time, forecast); dates whose times are all midnight are
+    shown as dates."""
+    answers = [c for c in frame.columns if str(c).startswith(ANSWER_COLUMNS)]
+    shown = frame[answers + [c for c in frame.columns if c not in answers]].copy()
+    for column in shown.columns:
+        values = shown[column]
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        known = values.dropna()
+        if (known.dt.normalize() == known).all():  # "2025-01-01", not "2025-01-01 00:00:00"
+            shown[column] = values.dt.date
+    return shown

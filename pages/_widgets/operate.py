@@ -264,8 +264,18 @@ def model_panel(model: ModelInfo, settings: Settings) -> None:
             key=f"schedules_promote_{name}",
         ):
             ask(("promote", name, str(chosen)))
+        cannot = (
+            "No champion yet: nothing to roll back."
+            if champion is None
+            else "Only one version: there is no earlier champion to go back to."
+            if len(model.versions) < 2
+            else None
+        )
         if st.button(
-            "Roll back the champion", disabled=champion is None, key=f"schedules_rollback_{name}"
+            "Roll back the champion",
+            disabled=cannot is not None,
+            help=cannot or "Give the champion back to the version that held it before.",
+            key=f"schedules_rollback_{name}",
         ):
             ask(("rollback", name, ""))
     promoting = ("promote", name, st.session_state.get(CONFIRM, ("",) * 3)[2])

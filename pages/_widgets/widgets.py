@@ -15,6 +15,7 @@ from dlstudio.settings import get_settings
 from dlstudio.tasks.base import TaskTemplate
 from dlstudio.views.forms import FormField, parse_int_list
 from dlstudio.views.text import escape_markdown
+from dlstudio.views.wording import for_pages
 
 
 def field_widget(field: FormField, *, key: str, columns: list[str]) -> Any:
@@ -76,9 +77,10 @@ def role_pickers(template: TaskTemplate, frame: pd.DataFrame, *, key: str) -> di
 
 def show_message(level: str, message: str, fix: str | None = None) -> None:
     """A message in the box of its level ("error", "warning", "info", "success"), with how to
-    fix it below; both are shown as plain text (they quote names and values from the data)."""
-    how_to_fix = f"  \n**How to fix:** {escape_markdown(fix)}" if fix else ""
-    MESSAGE_BOXES[level](escape_markdown(message) + how_to_fix)
+    fix it below; both are shown as plain text (they quote names and values from the data),
+    with spec paths (options.text_column) said as the page's controls."""
+    how_to_fix = f"  \n**How to fix:** {escape_markdown(for_pages(fix))}" if fix else ""
+    MESSAGE_BOXES[level](escape_markdown(for_pages(message)) + how_to_fix)
 
 
 RESUME_KEY = "dlstudio_resume_page"

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import pandas as pd
 import pyarrow as pa
 import pytest
+import streamlit as st
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 from streamlit.testing.v1 import AppTest
@@ -21,7 +22,10 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
 START_TIMES = itertools.count(1_700_000_000_000, 1000)
 
 
-def log_run(experiment: str, *, preset: str, f1: float, val_loss: list[float]) -> str:
+def log_run(
+    experiment: str, *, preset: str, f1: float, val_loss: list[float],
+    task: str = "tabular_classification",
+) -> str:
     """A finished run with a param, test scores and per-epoch losses; its id."""
     settings = get_settings()
     configure_tracking(settings)
@@ -29,7 +33,7 @@ def log_run(experiment: str, *, preset: str, f1: float, val_loss: list[float]) -
     run = client.create_run(
         ensure_experiment(experiment, settings),
         start_time=next(START_TIMES),
-        tags={"dlstudio.task": "tabular_classification", "dlstudio.dataset": "customers.csv"},
+        tags={"dlstudio.task": task, "dlstudio.dataset": "customers.csv"},
     )
     run_id = run.info.run_id
     metrics = [Metric("test_f1_macro", f1, 0, 0), Metric("baseline_test_f1_macro", 0.6, 0, 0)]
@@ -99,3 +103,17 @@ def test_experiment_filter_narrows_the_runs_offered(two_runs: tuple[str, str]) -
     (offered,) = app.multiselect(key="compare_runs").options  # labels: "name (id start)"
     assert offered.endswith(f"({older[:8]})")
     assert "Pick two or more runs" in app.info[0].value
+
+
+def test_compare_opens_on_runs_of_the_newest_runs_task_and_dataset(two_runs) -> None:
+    """Issue 22: Compare opened on two runs of different tasks side by side."""
+    older, newer = two_runs
+    other = log_run("sales", preset="fast", f1=0.5, val_loss=[0.9], task="tabular_regression")
+    app = compare_page()
+    assert app.multiselect(key="compare_runs").value == [other]  # the newest has no peer yet
+    assert "Pick two or more runs" in app.info[0].value
+    peer = log_run("churn", preset="balanced", f1=0.75, val_loss=[0.5])
+    st.cache_data.clear()  # the page caches the runs for 10 s
+    app = compare_page()
+    assert app.multiselect(key="compare_runs").value == [peer, newer, older]
+    assert other not in app.multiselect(key="compare_runs").value

@@ -81,11 +81,11 @@ def test_champion_predicts_an_uploaded_file(trained: str) -> None:
     assert not app.exception
     assert len(app.error) == 0
     table = app.dataframe[0].value
-    assert list(table.columns) == [
-        *NEW_ROWS.columns,
+    assert list(table.columns) == [  # the answers first, on screen without scrolling
         "prediction",
         "probability_no",
         "probability_yes",
+        *NEW_ROWS.columns,
     ]
     assert table["customer_id"].tolist() == NEW_ROWS["customer_id"].tolist()
     assert set(table["prediction"]) <= {"yes", "no"}

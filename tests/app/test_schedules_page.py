@@ -198,3 +198,12 @@ def test_models_lists_versions_and_promotes_and_rolls_back(mlflow_home: Path) ->
     app.button(key="schedules_yes_rollback_churn_").click().run()
     assert describe_model("churn", client).champion.version == "1"
     assert table(app, "version").loc[1, "decision"] == "rolled back"
+
+
+def test_roll_back_is_disabled_with_the_reason_when_there_is_one_version(mlflow_home) -> None:
+    configure_tracking(get_settings())
+    add_version(MlflowClient(), "solo", 0.70)
+    app = open_page()
+    button = app.button(key="schedules_rollback_solo")
+    assert button.disabled
+    assert button.help == "Only one version: there is no earlier champion to go back to."

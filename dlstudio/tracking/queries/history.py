@@ -10,7 +10,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from dlstudio.settings import Settings
-from dlstudio.tracking.queries.runs import get_run, run_label
+from dlstudio.tracking.queries.runs import get_run, label_of
 from dlstudio.tracking.setup import configure_tracking
 
 HISTORY_COLUMNS = ["epoch", "metric", "value"]
@@ -37,7 +37,7 @@ def runs_history(settings: Settings, run_ids: Sequence[str]) -> pd.DataFrame:
     parts = []
     for run_id in run_ids:
         run = get_run(client, run_id)
-        parts.append(_history(client, run).assign(run=run_label(run.info.run_name, run_id)))
+        parts.append(_history(client, run).assign(run=label_of(run)))
     columns = ["run", *HISTORY_COLUMNS]
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 

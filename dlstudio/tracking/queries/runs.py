@@ -14,19 +14,21 @@ from dlstudio.errors import DLStudioError
 from dlstudio.settings import Settings
 from dlstudio.tracking.setup import configure_tracking
 
-RUN_COLUMNS = {
-    "run_id": "run",
-    "start_time": "started",
-    "status": "status",
-    "tags.dlstudio.task": "task",
+RUN_COLUMNS = {  # what a user reads first comes first: what, when, how well, the verdict
     "tags.dlstudio.dataset": "dataset",
-    "tags.dlstudio.device": "device",
-    "metrics.test_accuracy": "accuracy",
+    "tags.dlstudio.task": "task",
+    "start_time": "started",
     "metrics.test_f1_macro": "F1 (macro)",
     "metrics.baseline_test_f1_macro": "baseline F1 (macro)",
     "metrics.test_mase": "MASE",  # forecasting runs
     "metrics.baseline_test_mase": "baseline MASE",
+    "metrics.test_rmse": "RMSE",  # regression runs
+    "metrics.baseline_test_rmse": "baseline RMSE",
     "tags.dlstudio.verdict": "verdict",
+    "metrics.test_accuracy": "accuracy",
+    "status": "status",
+    "tags.dlstudio.device": "device",
+    "run_id": "run",
 }
 DLSTUDIO_RUNS = "tags.`dlstudio.task` != ''"
 
@@ -57,9 +59,37 @@ def recent_runs(settings: Settings, *, limit: int = 50) -> pd.DataFrame:
     return runs[present].rename(columns=RUN_COLUMNS)
 
 
-def run_label(name: str | None, run_id: str) -> str:
-    """How the dashboard names a run: MLflow's run name and the start of its id."""
-    return f"{name or 'run'} ({run_id[:8]})"
+def run_label(
+    run_id: str,
+    *,
+    dataset: str | None = None,
+    task: str | None = None,
+    started: pd.Timestamp | None = None,
+    metric: str | None = None,
+    score: float | None = None,
+) -> str:
+    """How the dashboard names a run in pickers and chart legends: "dataset · template · date
+    · score (id)" (the id's start, as the tables show it), not MLflow's random run name."""
+    parts = [
+        dataset or "no dataset",
+        task.replace("_", " ") if task else None,
+        None if started is None or pd.isna(started) else f"{pd.Timestamp(started):%Y-%m-%d %H:%M}",
+        None if metric is None or score is None or pd.isna(score) else f"{metric} {score:.3f}",
+    ]
+    return " · ".join(part for part in parts if part) + f" ({run_id[:8]})"
+
+
+def label_of(run: mlflow.entities.Run) -> str:
+    """``run_label`` of one MLflow run."""
+    tags, metric = run.data.tags, run.data.tags.get("dlstudio.primary_metric")
+    return run_label(
+        run.info.run_id,
+        dataset=tags.get("dlstudio.dataset"),
+        task=tags.get("dlstudio.task"),
+        started=pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
+        metric=metric,
+        score=run.data.metrics.get(f"test_{metric}") if metric else None,
+    )
 
 
 def run_choices(settings: Settings, *, limit: int = 50) -> dict[str, str]:
@@ -130,10 +160,34 @@ def filter_runs(
     return runs[keep]
 
 
+def like_the_newest(runs: pd.DataFrame, *, limit: int = 5) -> list[str]:
+    """The ids of the newest run and the runs of its task and dataset (newest first, at most
+    ``limit``): what Compare opens on. Runs of different tasks share no metric worth comparing."""
+    if runs.empty:
+        return []
+    newest = runs.iloc[0]
+    same = (runs["task"] == newest["task"]) & (
+        (runs["dataset"] == newest["dataset"])
+        | (runs["dataset"].isna() & pd.isna(newest["dataset"]))
+    )
+    return runs.loc[same, "run_id"].head(limit).tolist()
+
+
 def search_labels(runs: pd.DataFrame) -> list[str]:
     """The label of each row of ``search_runs`` output (``run_label``), in their order."""
-    names = tag_column(runs, "tags.mlflow.runName")
-    return [run_label(n, i) for n, i in zip(names, runs["run_id"], strict=True)]
+    labels = []
+    for index, row in runs.iterrows():
+        metric = tag_column(runs, "tags.dlstudio.primary_metric")[index]
+        score_column = f"metrics.test_{metric}"
+        labels.append(run_label(
+            row["run_id"],
+            dataset=tag_column(runs, "tags.dlstudio.dataset")[index],
+            task=tag_column(runs, "tags.dlstudio.task")[index],
+            started=row["start_time"],
+            metric=metric if isinstance(metric, str) else None,
+            score=row[score_column] if isinstance(metric, str) and score_column in runs else None,
+        ))  # fmt: skip
+    return labels
 
 
 def get_run(client: MlflowClient, run_id: str) -> mlflow.entities.Run:
