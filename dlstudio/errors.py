@@ -34,3 +34,9 @@ class UnknownJob(JobError):
     """No job has the id the user gave."""
 
     exit_code = 2
+
+
+class UsageError(DLStudioError):
+    """A command was asked for something that cannot be done as asked (a name, a file)."""
+
+    exit_code = 2

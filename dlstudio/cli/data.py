@@ -1,5 +1,5 @@
 """``dlstudio data ...``: store uploads as named versions, list them, profile and check a table
-or a ZIP of images."""
+or a ZIP of images, write the built-in samples."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 from dlstudio.cli.common import add_command
+from dlstudio.cli.samples import add_sample_arguments, sample_command
 
 
 def add_data_commands(commands: argparse._SubParsersAction) -> None:
-    """Register ``data add|list|profile|remove`` under the top-level parser."""
+    """Register ``data add|list|profile|remove|sample`` under the top-level parser."""
     data = commands.add_parser("data", help="store, list and profile datasets")
     sub = data.add_subparsers(title="data commands", required=True)
     add = add_command(sub, "add", "store a file as a named, versioned dataset", _add)
@@ -26,6 +27,10 @@ def add_data_commands(commands: argparse._SubParsersAction) -> None:
     profile.add_argument("--json", action="store_true")
     remove = add_command(sub, "remove", "delete a stored dataset and all its versions", _remove)
     remove.add_argument("name")
+    sample = add_command(
+        sub, "sample", "write a built-in sample to a file, or list them", sample_command
+    )
+    add_sample_arguments(sample)
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from dlstudio.cli.common import quiet_libraries
 from dlstudio.cli.data import add_data_commands
 from dlstudio.cli.jobs import add_job_commands
 from dlstudio.cli.models import add_model_commands
@@ -28,8 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help(sys.stderr)
         return 2
+    library_logs = args.verbose or args.debug or args.library_logs
     try:
-        return args.handler(args)
+        with quiet_libraries(not library_logs):
+            return args.handler(args)
     except DLStudioError as exc:
         _print_error(str(exc), args)
         return exc.exit_code

@@ -36,6 +36,7 @@ def add_job_commands(commands: argparse._SubParsersAction) -> None:
         help="no child waiting with the training stack loaded (saves ~400 MB; jobs start ~8 s later)",
     )
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # stop when it exits
+    worker.set_defaults(library_logs=True)  # a worker's output is its log
     jobs = commands.add_parser("jobs", help="list, follow and cancel queued runs")
     sub = jobs.add_subparsers(title="jobs commands", required=True)
     listing = add_command(sub, "list", "jobs, newest first", _list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+from pathlib import Path
 
 from dlstudio.cli.common import add_command
 
@@ -45,11 +46,13 @@ def _store():
 
 
 def _add(args: argparse.Namespace) -> int:
+    from dlstudio.cli.spec_args import resolve_data_paths
     from dlstudio.jobs import scheduling
     from dlstudio.jobs.store import utc_now
     from dlstudio.spec import parse_spec, read_spec_yaml
 
-    raw = read_spec_yaml(args.spec)
+    # the worker that fires it runs elsewhere: its files are found from here, now
+    raw = resolve_data_paths(read_spec_yaml(args.spec), base=Path.cwd())
     tracking = raw.setdefault("tracking", {})
     if args.register:
         tracking["register_as"] = args.register

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from dlstudio.errors import DataError
+
+# the spec fields that name files; a relative one is read from the folder the command runs in
+DATA_PATH_FIELDS = ("path", "test_path")
 
 
 def add_spec_arguments(command: argparse.ArgumentParser) -> None:
@@ -46,4 +52,33 @@ def build_spec(args: argparse.Namespace) -> Any:
             for key in keys[:-1]:
                 section = section.setdefault(key, {})
             section[keys[-1]] = value
-    return parse_spec(apply_overrides(raw, args.set))
+    return parse_spec(resolve_data_paths(apply_overrides(raw, args.set), base=Path.cwd()))
+
+
+def resolve_data_paths(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
+    """``data.path`` and ``data.test_path`` made absolute against ``base`` and checked to exist.
+
+    A job runs later, in a worker started in another folder: a relative path stored with it
+    would point nowhere, so it is resolved when the job is made, and a missing file is refused
+    then, before anything is queued (or any heavy library imported).
+
+    Raises:
+        DataError: a named file or folder does not exist.
+    """
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        return raw
+    resolved = dict(data)
+    for field in DATA_PATH_FIELDS:
+        if isinstance(data.get(field), str) and data[field].strip():
+            resolved[field] = str(_existing(base / Path(data[field]).expanduser(), field))
+    return {**raw, "data": resolved}
+
+
+def _existing(path: Path, field: str) -> Path:
+    if not path.exists():
+        raise DataError(
+            f"The data file {str(path)!r} (data.{field}) does not exist.",
+            fix="check the path; a relative path is read from the folder you run dlstudio in",
+        )
+    return path.absolute()

@@ -10,8 +10,8 @@ import sys
 from typing import Any
 
 from dlstudio.cli.common import add_command
+from dlstudio.cli.preflight import check_before_training
 from dlstudio.cli.spec_args import add_spec_arguments, build_spec
-from dlstudio.errors import SpecError
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:
@@ -46,10 +46,12 @@ def add_schema_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    spec = build_spec(args)  # a bad spec or a missing file is told before torch is imported
+    check_before_training(spec)  # so is a table without its target column
+
     from dlstudio.training import run
     from dlstudio.training.callbacks import ConsoleProgress
 
-    spec = build_spec(args)
     # Anything a library prints must not spoil the one JSON object on stdout.
     with contextlib.redirect_stdout(sys.stderr):
         result = run(spec, callbacks=[ConsoleProgress(sys.stderr)])
@@ -80,27 +82,21 @@ def _print_summary(result: Any) -> None:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    spec = build_spec(args)  # refused here, with train's message, before anything is queued
+    check_before_training(spec)
+
     from dlstudio.data.checks import raise_for_errors
     from dlstudio.jobs import JobStore
     from dlstudio.jobs.store import utc_now
     from dlstudio.settings import get_settings
     from dlstudio.training.runner import check_run
 
-    spec = build_spec(args)  # refused here, with train's message, before anything is queued
-    if spec.data.path and not _exists(spec.data.path):
-        raise SpecError(f"the data file {spec.data.path!r} does not exist", fix="check the path")
     raise_for_errors(check_run(spec, get_settings())[1])  # unreadable or untrainable data too
     job = JobStore.from_settings(get_settings()).submit(
         spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
     )
     print(json.dumps({"job_id": job.id}) if args.json else job.id)
     return 0
-
-
-def _exists(path: str) -> bool:
-    from pathlib import Path
-
-    return Path(path).expanduser().is_file()
 
 
 def _predict(args: argparse.Namespace) -> int:

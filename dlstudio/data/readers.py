@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
-from openpyxl.utils.exceptions import InvalidFileException
 
 from dlstudio.data.table_checks import (
     MAGIC,
@@ -82,6 +81,8 @@ def read_table(
 
 
 def _read_excel(source: Path, sheet: str | None) -> TableRead:
+    from openpyxl.utils.exceptions import InvalidFileException  # here: a CSV never pays for it
+
     _require_magic(source, b"PK\x03\x04", "an Excel workbook")
     try:
         check_unpacked(source.name, _workbook_unpacked_bytes(source))

@@ -187,8 +187,9 @@ def test_a_retrain_whose_data_disappeared_fails_and_leaves_the_champion(
 
 
 def test_cli_adds_lists_runs_and_shows_history(
-    store: JobStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: JobStore, tmp_path: Path, customers_csv: Path, monkeypatch, capsys
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # customers.csv is there: schedule add refuses a missing file
     spec_file = tmp_path / "churn.yaml"
     spec_file.write_text("data:\n  path: customers.csv\n  target: churn\n", encoding="utf-8")
 
