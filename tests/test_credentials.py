@@ -89,6 +89,8 @@ def test_the_mlflow_ui_gets_the_store_url_through_its_environment_not_its_comman
     assert command.env["MLFLOW_BACKEND_STORE_URI"] == LEAKY
     assert command.argv[command.argv.index("--host") + 1] == "127.0.0.1"
     assert command.argv[command.argv.index("--app-name") + 1] == "basic-auth"
+    # no MLflow job runner beside it: 8 idle processes the studio never uses (issue 22)
+    assert command.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
     password = command.password_file
     assert len(password.read_text()) >= 20
     assert stat.S_IMODE(password.stat().st_mode) == 0o600

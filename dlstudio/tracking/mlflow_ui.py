@@ -52,6 +52,9 @@ def mlflow_ui_command(settings: Settings, port: int, *, env: dict[str, str]) -> 
         # read only when the users store is created: later the password is the stored one
         "MLFLOW_AUTH_ADMIN_PASSWORD": _secret(password_file),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": _secret(folder / "csrf-key"),
+        # MLflow's job runner (a huey consumer and its workers, for GenAI jobs the studio never
+        # submits) would start beside the server: the idle stack's largest part (issue 22)
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": env.get("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false"),
     }
     argv = [
         sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
