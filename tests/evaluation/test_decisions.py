@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn import metrics as skm
 
 from dlstudio.evaluation.ensemble import (
     log_loss,
@@ -13,7 +14,7 @@ from dlstudio.evaluation.ensemble import (
     win_share,
 )
 from dlstudio.evaluation.metrics import Decision, classification_metrics, regression_metrics
-from dlstudio.evaluation.thresholds import tune_threshold
+from dlstudio.evaluation.thresholds import _scores_at, tune_threshold
 
 
 def _rare_positive(seed: int = 0, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +45,30 @@ def test_a_target_recall_is_reached_with_a_threshold_just_low_enough() -> None:
     assert caught >= 0.9
     # not a trivial "everything is positive": a little higher and the recall is missed
     assert (proba[y == 1, 1] >= decision.threshold + 0.05).mean() < 0.9
+
+
+@pytest.mark.parametrize(
+    "truth",
+    [
+        np.array([0, 1, 1, 0, 1, 0, 0, 1, 1, 1]),
+        np.ones(6, dtype=int),  # one class only: sklearn averages over the labels present
+        np.zeros(6, dtype=int),
+    ],
+)
+def test_all_thresholds_at_once_score_as_scikit_learn_does_one_at_a_time(truth) -> None:
+    rng = np.random.default_rng(3)
+    scores = np.round(rng.random(len(truth)), 1)  # ties between rows and thresholds
+    thresholds = np.array([-0.1, 0.0, 0.2, 0.5, 0.55, 0.9, 1.0, 1.1])
+    is_positive = truth == 1
+    expected = {
+        "f1_macro": lambda p: skm.f1_score(is_positive, p, average="macro", zero_division=0),
+        "f1_positive": lambda p: skm.f1_score(is_positive, p, zero_division=0),
+        "accuracy": lambda p: skm.accuracy_score(is_positive, p),
+    }
+    for objective, score in expected.items():
+        want = [score(scores >= t) for t in thresholds]
+        got = _scores_at(is_positive, scores, thresholds, objective)
+        np.testing.assert_allclose(got, want, err_msg=objective)
 
 
 def test_decision_rules_round_trip_and_default_to_argmax() -> None:
@@ -108,3 +133,29 @@ def test_win_share_separates_a_clear_win_from_a_coin_flip() -> None:
 
     assert win_share(accuracy(better), accuracy(worse), 400) == 1.0
     assert 0.1 < win_share(accuracy(twin), accuracy(worse), 400) < 0.9
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_classification_scores_equal_scikit_learns(n_classes) -> None:
+    rng = np.random.default_rng(n_classes)
+    truth = rng.integers(0, n_classes - 1, 300)  # the last class never occurs...
+    proba = rng.dirichlet(np.ones(n_classes), 300)
+    predicted = proba.argmax(axis=1)  # ...but may be predicted
+    labels = list(range(n_classes))
+    want = {
+        "accuracy": skm.accuracy_score(truth, predicted),
+        "f1_macro": skm.f1_score(truth, predicted, labels=labels, average="macro", zero_division=0),
+        "precision_macro": skm.precision_score(
+            truth, predicted, labels=labels, average="macro", zero_division=0
+        ),
+        "recall_macro": skm.recall_score(
+            truth, predicted, labels=labels, average="macro", zero_division=0
+        ),
+        "f1_weighted": skm.f1_score(
+            truth, predicted, labels=labels, average="weighted", zero_division=0
+        ),
+    }
+    got = classification_metrics(truth, proba, n_classes=n_classes)
+    for name, value in want.items():
+        assert got[name] == pytest.approx(value), name
+    assert ("roc_auc" in got) == (n_classes == 2 and len(np.unique(truth)) == 2)
