@@ -8,6 +8,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from dlstudio.evaluation.forecast import newest_forecasts
+
 LOSS_PANEL, SCORE_PANEL = "loss", "validation scores"
 
 
@@ -147,7 +149,7 @@ LINE_DASHES = {ACTUAL: SOLID, FORECAST: SOLID, NAIVE: DASHED, FUTURE: SOLID}  # 
 
 def forecast(
     tail: pd.DataFrame,
-    backtest: pd.DataFrame,
+    backtest: pd.DataFrame | None,
     future: pd.DataFrame | None,
     *,
     series: str,
@@ -156,13 +158,17 @@ def forecast(
     """One series: its history, the backtest forecast, the seasonal-naive forecast (dashed) and
     the forecast beyond the data, with their p10-p90 bands where logged.
 
-    Frames as ``ForecastArtifacts`` holds them. Without ``origin`` the backtest is the one-step-
-    ahead path (every origin's first step); with it, that origin's whole horizon, and a rule
-    marks where the forecast was made.
+    Frames as ``ForecastArtifacts`` holds them. Without ``origin`` the backtest is each date's
+    newest forecast (one step ahead up to the last origin, then its later steps: the whole test
+    period); with it, that origin's whole horizon, and a rule marks where it was made. Without
+    a backtest (Predict), the history and the forecast alone.
     """
     history = tail[tail["series"] == series]
-    made = backtest[backtest["series"] == series]
-    made = made[made["step"] == 1] if origin is None else made[made["origin"] == origin]
+    if backtest is None:
+        made = None
+    else:
+        made = backtest[backtest["series"] == series]
+        made = newest_forecasts(made) if origin is None else made[made["origin"] == origin]
     ahead = None if future is None else future[future["series"] == series]
     lines = _stack(
         [

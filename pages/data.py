@@ -19,7 +19,7 @@ from dlstudio.errors import DLStudioError
 from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
 from dlstudio.views.datasets import data_kind, suggest_task, templates_reading
-from dlstudio.views.text import escape_markdown
+from dlstudio.views.text import escape_markdown, plain_dates
 from pages._widgets.images import image_dataset
 from pages._widgets.widgets import ensure_navigation, show_message
 
@@ -140,7 +140,7 @@ except DLStudioError as exc:
     st.stop()
 for note in table.notes:
     st.caption(escape_markdown(note))
-st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch", key="data_preview")
+st.dataframe(plain_dates(table.frame.head(PREVIEW_ROWS)), width="stretch", key="data_preview")
 
 tasks = templates_reading("table")
 task = st.selectbox(

@@ -5,14 +5,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from dlstudio.data.uploads import ARCHIVE_TYPES, IMAGE_TYPES, TABLE_TYPES
+from dlstudio import charts
+from dlstudio.data.uploads import ARCHIVE_TYPES, IMAGE_TYPES, TABLE_TYPES, read_upload
 from dlstudio.errors import DLStudioError
 from dlstudio.predict import (
     forecast_extent,
     is_row_wise,
     load_model,
     model_card,
-    predict_upload,
+    predict_frame,
     registered_models,
     run_model_uri,
 )
@@ -117,16 +118,24 @@ else:
         st.stop()
     try:
         model = cached_model(model_uri, settings.mlflow_tracking_uri)
-        predictions = predict_upload(model, upload.getvalue(), filename=upload.name)
+        frame = read_upload(upload.getvalue(), filename=upload.name).frame
+        predictions = predict_frame(model, frame)
     except DLStudioError as exc:
         show_error(exc)
         st.stop()
     stem = Path(upload.name).stem
-    st.caption(
-        f"{len(predictions):,} rows scored with {inline_code(model_uri)}."
-        if row_wise
-        else f"Forecast of {forecast_extent(predictions)} with {inline_code(model_uri)}."
-    )
+    if row_wise:
+        st.caption(f"{len(predictions):,} rows scored with {inline_code(model_uri)}.")
+    else:
+        st.caption(f"Forecast of {forecast_extent(predictions)} with {inline_code(model_uri)}.")
+        history, future = model.predictor.chart_frames(frame, predictions)
+        names = sorted(future["series"].unique())
+        series = st.selectbox("Series", names, key="predict_series") if len(names) > 1 else names[0]
+        st.altair_chart(charts.forecast(history, None, future, series=series))
+        if "forecast_p10" in future:
+            st.caption(
+                "Shaded: the 80% interval, where the actual value should fall 8 times in 10."
+            )
 
 st.dataframe(answers_first(predictions), hide_index=True, width="stretch", key="predict_table")
 st.download_button(

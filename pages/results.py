@@ -232,8 +232,9 @@ if forecast:
         list(origins),
         format_func=origins.get,
         key=f"results_origin_{run_id}_{series}",
-        help="One step ahead: each forecast made one step before its time, along the whole "
-        "test period. A date: every step forecast from that point on.",
+        help="Newest forecast: for each date of the test period, the forecast made closest "
+        "before it (one step ahead wherever possible). A date: every step forecast from "
+        "that point on.",
     )
     chart = charts.forecast(
         forecast.history, forecast.backtest, forecast.future, series=series, origin=origin

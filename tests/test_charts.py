@@ -221,17 +221,22 @@ def future() -> pd.DataFrame:
     )
 
 
-def test_forecast_one_step_ahead_draws_history_each_origins_first_step_and_the_future(
+def test_forecast_newest_draws_history_the_whole_test_period_and_the_future(
     tail: pd.DataFrame, backtest: pd.DataFrame, future: pd.DataFrame
 ) -> None:
     chart = charts.forecast(tail, backtest, future, series="A")
     lines = lines_of(chart)
     assert lines["actual"] == [(f"2020-0{m}-01", float(m - 1)) for m in range(1, 9)]  # A only
-    assert lines["forecast"] == [("2020-06-01", 5.5), ("2020-07-01", 6.5)]  # step 1 of each
-    assert lines["seasonal naive"] == [("2020-06-01", 2.0), ("2020-07-01", 3.0)]
+    # step 1 of each origin, then the last origin's step 2: up to the last actual of the test
+    assert lines["forecast"] == [("2020-06-01", 5.5), ("2020-07-01", 6.5), ("2020-08-01", 7.5)]
+    assert lines["seasonal naive"] == [
+        ("2020-06-01", 2.0),
+        ("2020-07-01", 3.0),
+        ("2020-08-01", 4.0),
+    ]
     assert lines["future forecast"] == [("2020-09-01", 8.5), ("2020-10-01", 9.5)]
     bands = layer_rows(chart, "area").groupby("line")[["p10", "p90"]].agg(list)
-    assert bands.loc["forecast"].tolist() == [[4.0, 5.0], [7.0, 8.0]]
+    assert bands.loc["forecast"].tolist() == [[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]
     assert bands.loc["future forecast"].tolist() == [[7.0, 8.0], [10.0, 11.0]]
     assert "rule" not in [layer["mark"]["type"] for layer in chart.to_dict()["layer"]]
 

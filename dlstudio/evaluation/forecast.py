@@ -38,6 +38,14 @@ def backtest_origins(
     return origins
 
 
+def newest_forecasts(backtest: pd.DataFrame) -> pd.DataFrame:
+    """Each series' and time's forecast from its latest origin: one step ahead up to the last
+    origin, then the last origin's later steps, so the line covers the whole test period (with
+    step 1 alone it would stop ``horizon - 1`` points before the actuals end)."""
+    latest = backtest.sort_values("step", kind="stable").drop_duplicates(["series", "time"])
+    return latest.sort_values(["series", "time"], kind="stable")
+
+
 def backtest_stride(lengths: Sequence[int], horizon: int) -> int:
     """Stride 1 for series under 1,000 points (every origin), else ``horizon`` (non-overlapping)."""
     return 1 if max(lengths) < 1000 else horizon

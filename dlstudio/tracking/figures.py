@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from dlstudio.evaluation.forecast import newest_forecasts
+
 
 def confusion_matrix(report: dict) -> Figure:
     """Heatmap of counts; rows are the true class, columns the predicted one."""
@@ -47,16 +49,17 @@ def learning_curves(history: list[dict[str, float]]) -> Figure:
 
 
 def forecast(tail, backtest, future, *, model: str, max_series: int = 3) -> Figure:
-    """Per series (the first few): history, the one-step-ahead backtest forecasts of the model
-    and of seasonal naive, and the forecast beyond the data with its interval."""
+    """Per series (the first few): history, each date's newest backtest forecast of the model
+    and of seasonal naive (one step ahead where an origin allows), and the forecast beyond the
+    data with its interval."""
     keys = list(dict.fromkeys(tail["series"]))[:max_series]
     figure, axes_list = plt.subplots(len(keys), 1, figsize=(9, 3 * len(keys)), squeeze=False)
     for key, (axes,) in zip(keys, axes_list, strict=True):
         history = tail[tail["series"] == key]
-        first = backtest[(backtest["series"] == key) & (backtest["step"] == 1)]
+        first = newest_forecasts(backtest[backtest["series"] == key])
         axes.plot(history["time"], history["actual"], color="black", lw=1.2, label="actual")
         axes.plot(
-            first["time"], first["forecast"], color="tab:blue", label=f"{model}, 1 step ahead"
+            first["time"], first["forecast"], color="tab:blue", label=f"{model}, newest forecast"
         )
         axes.plot(first["time"], first["seasonal_naive"], color="tab:gray", ls="--",
                   label="seasonal naive")  # fmt: skip

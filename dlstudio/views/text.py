@@ -62,15 +62,20 @@ ANSWER_COLUMNS = ("prediction", "probability_", "problem")
 def answers_first(frame: pd.DataFrame) -> pd.DataFrame:
     """A predictions table with the model's answers (prediction, probabilities, problem) first
     and the user's own columns after, so that the answers are on screen without scrolling (a
-    forecast keeps its order: series, time, forecast); dates whose times are all midnight are
-    shown as dates."""
+    forecast keeps its order: series, time, forecast); dates as in ``plain_dates``."""
     answers = [c for c in frame.columns if str(c).startswith(ANSWER_COLUMNS)]
-    shown = frame[answers + [c for c in frame.columns if c not in answers]].copy()
+    return plain_dates(frame[answers + [c for c in frame.columns if c not in answers]])
+
+
+def plain_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each date-time column whose times are all midnight shown as dates
+    ("2025-01-01", not "2025-01-01 00:00:00"); other columns unchanged."""
+    shown = frame.copy()
     for column in shown.columns:
         values = shown[column]
         if not pd.api.types.is_datetime64_any_dtype(values):
             continue
         known = values.dropna()
-        if (known.dt.normalize() == known).all():  # "2025-01-01", not "2025-01-01 00:00:00"
+        if (known.dt.normalize() == known).all():
             shown[column] = values.dt.date
     return shown

@@ -151,7 +151,16 @@ def test_a_forecaster_forecasts_the_next_periods_of_an_uploaded_history(
     table = app.dataframe[0].value
     assert list(table.columns) == ["month", "forecast", "forecast_p10", "forecast_p90"]
     assert len(table) == 6
-    assert "Forecast of 6 future periods with `models:/sales/1`." in app.caption[-1].value
+    assert any(
+        "Forecast of 6 future periods with `models:/sales/1`." in c.value for c in app.caption
+    )
+    from tests.app.test_results_page import chart_layers
+
+    lines = chart_layers(app.get("vega_lite_chart")[0])["line"].groupby("line")["value"]
+    drawn = lines.agg(list).to_dict()
+    assert drawn["actual"] == forecaster["sales"].tail(40).tolist()  # the uploaded history
+    assert drawn["future forecast"] == pytest.approx(table["forecast"].tolist())
+    assert set(drawn) == {"actual", "future forecast"}  # no backtest on Predict
 
 
 def test_a_forecaster_given_too_short_a_history_says_how_much_it_needs(

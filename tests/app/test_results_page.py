@@ -252,7 +252,8 @@ def test_forecast_run_shows_lower_is_better_cards_and_its_forecast(forecast_run:
     assert not app.toggle  # no confusion matrix for a forecast
     lines = forecast_lines(app)
     assert lines["actual"] == list(np.arange(24.0))  # the first series, north
-    assert lines["forecast"] == [19.5, 20.5, 21.5]  # one step ahead from each origin
+    # one step ahead from each origin, then the last origin's steps 2-3: to the last actual
+    assert lines["forecast"] == [19.5, 20.5, 21.5, 22.5, 23.5]
     assert lines["future forecast"] == [24.0, 25.0, 26.0]
     assert set(chart_layers(app.get("vega_lite_chart")[0])["area"]["line"]) == {
         "forecast",
@@ -267,7 +268,7 @@ def test_forecast_pickers_choose_the_series_and_the_origin(forecast_run: str) ->
     series.set_value("south").run()
     assert forecast_lines(app)["actual"][0] == 100.0
     origin = app.selectbox(key=f"results_origin_{forecast_run}_south")
-    assert origin.options[0] == "one step ahead, every origin"
+    assert origin.options[0] == "newest forecast of each date"
     assert origin.options[1] == "made at 2021-07-01, 3 steps ahead"
     origin.set_value(MONTHS[18]).run()
     assert not app.exception

@@ -270,7 +270,7 @@ def test_forecast_origins_are_offered_after_the_one_step_ahead_view(settings: Se
     forecast = queries.run_details(settings, log_forecasting_run(future=False)).forecast
     assert forecast.future is None  # not logged: no future forecast, no error
     assert list(forecast.origins("007").values()) == [
-        "one step ahead, every origin",
+        "newest forecast of each date",
         "made at 2020-05-01, 2 steps ahead",
         "made at 2020-06-01, 2 steps ahead",
     ]

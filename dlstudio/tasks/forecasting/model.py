@@ -273,6 +273,34 @@ class ForecastPredictor:
         scales = np.array([fc.seasonal_scale(s.values, season) for s in series])
         return self._table(series, future_times, plan.blend(values, statistical, scales))
 
+    def chart_frames(
+        self, frame: pd.DataFrame, forecast: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(history, future) as ``dlstudio.charts.forecast`` draws them: the last points of each
+        series in ``frame`` (``series``, ``time``, ``actual``; as many as Results shows) and
+        ``forecast``, this predictor's table for ``frame``, in the chart's columns."""
+        plan = self.plan
+        prepared = read_series(
+            frame, plan.layout, duplicates=plan.duplicates, fill=plan.fill,
+            frequency=plan.frequency, keep_future=True,
+        )  # fmt: skip
+        keep = plan.horizon + 4 * max(plan.frequency.season_length, plan.horizon)
+        history = pd.concat(
+            [
+                pd.DataFrame({"series": s.key, "time": s.times[-keep:], "actual": s.values[-keep:]})
+                for s in prepared.series
+            ],
+            ignore_index=True,
+        )
+        return history, self.chart_future(forecast)
+
+    def chart_future(self, forecast: pd.DataFrame) -> pd.DataFrame:
+        """This predictor's table with ``series`` first and ``time``, as the charts read it."""
+        layout = self.plan.layout
+        future = forecast.rename(columns={layout.time: "time"})
+        future.insert(0, "series", future.pop(layout.series) if layout.series else SINGLE_SERIES)
+        return future
+
     def _future_covariates(self, series: Series, times: pd.DatetimeIndex) -> pd.DataFrame:
         names = list(self.plan.layout.covariates)
         if not names:

@@ -183,9 +183,7 @@ def run_tables(series: list[Series], frame: pd.DataFrame, layout: Layout, backte
         if layout.series
         else pd.Series(SINGLE_SERIES, index=frame.index)
     )
-    future = predictor.predict(frame[keys.isin(trained)])
-    future = future.rename(columns={layout.time: "time"})
-    future.insert(0, "series", future.pop(layout.series) if layout.series else SINGLE_SERIES)
+    future = predictor.chart_future(predictor.predict(frame[keys.isin(trained)]))
     return {**tables, "future_forecast.csv": future}, []
 
 

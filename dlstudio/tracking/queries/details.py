@@ -58,12 +58,12 @@ class ForecastArtifacts:
         return sorted(self.backtest["series"].unique())
 
     def origins(self, series: str) -> dict[pd.Timestamp | None, str]:
-        """The backtest's forecast origins of one series -> label, after None (one step ahead
-        from every origin) when there are several: from one origin that is a single point."""
+        """The backtest's forecast origins of one series -> label, after None (each date's
+        newest forecast) when there are several."""
         made = sorted(self.backtest.loc[self.backtest["series"] == series, "origin"].unique())
         steps = int(self.backtest["step"].max())
         labels: dict[pd.Timestamp | None, str] = (
-            {None: "one step ahead, every origin"} if len(made) > 1 else {}
+            {None: "newest forecast of each date"} if len(made) > 1 else {}
         )
         for origin in made:
             labels[origin] = f"made at {_timestamp_text(origin)}, {steps} steps ahead"
