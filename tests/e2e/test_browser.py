@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pandas as pd
 import pytest
@@ -55,6 +56,51 @@ def upload_file(page, scope: str, path: Path, attempts: int = 3) -> None:
         except AssertionError:
             if attempt == attempts - 1:
                 raise
+
+
+def check_data_page(page, url: str, dataset: str, template: str | None) -> None:
+    """Data, as a newcomer opens a stored dataset: on the template it suits (``template``; None
+    for images, which have one), "Ready to train" and no red error box (issue 22)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/data")
+    page.locator(".st-key-data_dataset").get_by_role("combobox").click()
+    page.get_by_role("option", name=dataset, exact=True).click()
+    if template:
+        # the key ends with the version, a content hash
+        chosen = page.locator(f"[class*='st-key-data_task_{dataset}_']").get_by_role("combobox")
+        expect(chosen).to_have_value(template)
+    expect(page.get_by_text(re.compile(r"^Ready to train"))).to_be_visible()
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+
+
+LOSING = re.compile(r"Does not beat|does not beat|Ties with|but not")
+
+
+def expect_honest_verdict(page) -> None:
+    """Results' verdict box: green only when it says the network wins, amber when it ties or
+    loses (issue 22: a green box once claimed a win its own sentence denied)."""
+    from playwright.sync_api import expect
+
+    boxes = "[data-testid=stAlertContentSuccess], [data-testid=stAlertContentWarning]"
+    verdict = page.locator(boxes).first
+    expect(verdict).to_be_visible()
+    if verdict.get_attribute("data-testid") == "stAlertContentSuccess":
+        expect(verdict).not_to_have_text(LOSING)
+    else:
+        expect(verdict).to_have_text(LOSING)
+
+
+def expect_columns_on_screen(page, first: list[str]) -> None:
+    """The page's last table (Predict's predictions) starts with the columns ``first``: the
+    grid draws only the columns in view, and its accessible table names them in order."""
+    from playwright.sync_api import expect
+
+    headers = page.get_by_test_id("stDataFrame").last.locator("[role=columnheader]")
+    expect(headers.first).to_be_attached()
+    names = headers.all_inner_texts()
+    assert names[: len(first)] == first, names
+
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -220,11 +266,13 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             page.goto(f"{served_app}/data")
             upload = page.get_by_text("Upload data")
             expect(upload).to_be_visible()
-            if not page.get_by_test_id("stFileUploaderDropzoneInput").is_visible():
+            expander = page.get_by_test_id("stExpander").filter(has_text="Upload data")
+            if expander.locator("[data-testid=stExpanderDetails][inert]").count():
                 upload.click()  # collapsed once a dataset is stored (the other walk's)
             upload_file(page, ".st-key-data_upload", csv)
             page.get_by_role("button", name="Save", exact=True).click()
             expect(page.get_by_text("Saved 'houses'")).to_be_visible()
+            check_data_page(page, served_app, "houses", "Tabular regression")
 
             page.goto(f"{served_app}/train")
             page.locator(".st-key-train_dataset_choice").get_by_role("combobox").click()
@@ -249,6 +297,7 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             expect(page.get_by_text("Predictions on the test rows")).to_be_visible()
             expect(page.get_by_text("Models compared on the same rows")).to_be_visible()
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+            expect_honest_verdict(page)
             shot("2-results")
 
             page.goto(f"{served_app}/predict")
@@ -258,12 +307,16 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             expect(page.locator(".st-key-predict_version_houses")).to_be_visible()
             upload_file(page, ".st-key-predict_upload", new_rows)
             expect(page.get_by_text("25 rows scored")).to_be_visible()
+            expect_columns_on_screen(page, ["prediction"])
             button = page.get_by_role("button", name="Download predictions (CSV)")
             with page.expect_download() as download:
                 button.click()
             shot("3-predict")
             saved = tmp_path / "prices.csv"
             download.value.save_as(saved)
+        except Exception:
+            shot("failed")
+            raise
         finally:
             browser.close()
     prices = pd.read_csv(saved)
@@ -319,9 +372,14 @@ def test_forecasting_sample_train_best_results_predict(served_app: str, tmp_path
             train.click()
             expect(page.get_by_text("is queued")).to_be_visible()
             shot("1-train")
+            progress = page.get_by_role("link", name="Watch progress").get_attribute("href")
+
+            # while it trains: the Data page checks the sample as a forecast, ready to train
+            check_data_page(page, served_app, "sample-store-sales", "Time-series forecasting")
+            shot("0-data")
 
             # 3. Jobs, then Results: the members side by side, the forecast and its interval
-            page.get_by_role("link", name="Watch progress").click()
+            page.goto(urljoin(f"{served_app}/", progress))
             expect(page.get_by_text("Finished.")).to_be_visible(timeout=6 * MINUTE)
             page.get_by_role("link", name="See the results").click()
             compared = page.get_by_role("heading", name="Models compared on the same rows")
@@ -336,6 +394,7 @@ def test_forecasting_sample_train_best_results_predict(served_app: str, tmp_path
             chart.scroll_into_view_if_needed()  # the page scrolls inside Streamlit's main pane
             expect(chart).to_be_visible()
             expect(page.get_by_text("80% interval held the actual value")).to_be_visible()
+            expect_honest_verdict(page)
             shot("2-results")
 
             # 4. Predict: the registered model forecasts the next year from the history
@@ -346,6 +405,9 @@ def test_forecasting_sample_train_best_results_predict(served_app: str, tmp_path
             expect(page.locator(".st-key-predict_version_sample-store-sales")).to_be_visible()
             upload_file(page, ".st-key-predict_upload", history)
             expect(page.get_by_text("12 future periods for each of 3 series")).to_be_visible()
+            expect_columns_on_screen(page, ["store", "month", "forecast"])
+            drawn = page.get_by_test_id("stVegaLiteChart")  # the history and the forecast
+            expect(drawn).to_have_count(1)
             button = page.get_by_role("button", name="Download predictions (CSV)")
             expect(button).to_be_visible()
             with page.expect_download() as download:
@@ -409,14 +471,20 @@ def test_image_sample_train_default_results_try_predict(served_app: str, tmp_pat
             train.click()
             expect(page.get_by_text("is queued")).to_be_visible()
             shot("1-train")
+            progress = page.get_by_role("link", name="Watch progress").get_attribute("href")
+
+            check_data_page(page, served_app, "sample-shapes", None)
+            shot("0-data")
 
             # 3. Jobs, then Results: the backbone named, the mistakes, one image tried
-            page.get_by_role("link", name="Watch progress").click()
+            page.goto(urljoin(f"{served_app}/", progress))
             expect(page.get_by_text("Finished.")).to_be_visible(timeout=6 * MINUTE)
             page.get_by_role("link", name="See the results").click()
             backbone = page.get_by_text("Starts from a pretrained network: EfficientNet-Lite0")
             expect(backbone).to_be_visible()
             expect(page.get_by_role("heading", name="Mistakes")).to_be_visible()
+            expect(page.get_by_text("No mistakes on the test images.")).to_have_count(0)
+            expect_honest_verdict(page)
             upload_file(page, ".st-key-results_image", one)
             expect(page.get_by_text("Predicted class")).to_be_visible(timeout=3 * MINUTE)
             shot("2-results")
@@ -429,6 +497,7 @@ def test_image_sample_train_default_results_try_predict(served_app: str, tmp_pat
             upload_file(page, ".st-key-predict_images", archive)
             classified = page.get_by_text(re.compile(r"^12 images classified with"))
             expect(classified).to_be_visible(timeout=3 * MINUTE)
+            expect_columns_on_screen(page, ["prediction"])
             button = page.get_by_role("button", name="Download predictions (CSV)")
             with page.expect_download() as download:
                 button.click()
@@ -484,15 +553,20 @@ def test_text_sample_train_default_results_try_predict(served_app: str, tmp_path
             train.click()
             expect(page.get_by_text("is queued")).to_be_visible()
             shot("1-train")
+            progress = page.get_by_role("link", name="Watch progress").get_attribute("href")
+
+            check_data_page(page, served_app, "sample-reviews", "Text sentiment")
+            shot("0-data")
 
             # 3. Jobs, then Results: the backbone named, the mistakes, one sentence tried
-            page.get_by_role("link", name="Watch progress").click()
+            page.goto(urljoin(f"{served_app}/", progress))
             expect(page.get_by_text("Finished.")).to_be_visible(timeout=6 * MINUTE)
             page.get_by_role("link", name="See the results").click()
             backbone = page.get_by_text("Starts from a pretrained network: all-MiniLM-L6-v2")
             expect(backbone).to_be_visible()
             expect(page.get_by_role("heading", name="Most confident mistakes")).to_be_visible()
             expect(page.get_by_text("No mistakes on the test texts.")).to_have_count(0)
+            expect_honest_verdict(page)
             page.locator(".st-key-results_sentence input").fill("Really happy with the camera!")
             page.get_by_role("button", name="Label").click()
             # the first sentence loads the model with MiniLM: a minute or more on a busy CPU
@@ -507,6 +581,7 @@ def test_text_sample_train_default_results_try_predict(served_app: str, tmp_path
             upload_file(page, ".st-key-predict_upload", new)
             button = page.get_by_role("button", name="Download predictions (CSV)")
             expect(button).to_be_visible(timeout=3 * MINUTE)  # loads the model with MiniLM
+            expect_columns_on_screen(page, ["prediction"])
             with page.expect_download() as download:
                 button.click()
             shot("3-predict")

@@ -310,3 +310,20 @@ def test_test_images_of_an_unknown_class_are_an_error(tmp_path: Path) -> None:
 
     assert found[0].level == "error"
     assert "no training images: 'star'" in found[0].message
+
+
+def test_the_home_sample_has_mislabelled_pictures_in_its_test_split(tmp_path: Path) -> None:
+    """So its Results page has mistakes to show (issue 22: samples that teach)."""
+    from dlstudio.data.sources import load_data
+    from dlstudio.tasks.images.template import SAMPLE_MISLABELLED, ImageClassification, read_images
+
+    sample = ImageClassification().sample()
+    clean = members(shapes_zip())
+    wrong = {name for name, data in members(sample.archive).items() if data != clean[name]}
+    assert len(wrong) == 3 * SAMPLE_MISLABELLED
+    path = tmp_path / "sample.zip"
+    path.write_bytes(sample.archive)
+    run_spec = parse_spec({"task": "image_classification", "data": {"path": str(path)}})
+    data = load_data(run_spec.data, get_settings()).data
+    _, splits = split_images(read_images(data, run_spec), None, run_spec)
+    assert splits.test["image"].isin(wrong).sum() >= 1

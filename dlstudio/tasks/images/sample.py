@@ -1,5 +1,6 @@
 """A generated ZIP of small colour images in three class folders (circle, square, triangle), for
-"try a sample" and for tests: it needs no download and learns in seconds."""
+"try a sample" and for tests: it needs no download and learns in seconds. The sample on Home
+has a few mislabelled pictures, so that its Mistakes section has something to show."""
 
 from __future__ import annotations
 
@@ -12,16 +13,25 @@ from PIL import Image, ImageDraw
 SHAPES = ("circle", "square", "triangle")
 
 
-def shapes_zip(*, per_class: int = 40, size: int = 32, seed: int = 0) -> bytes:
+def shapes_zip(
+    *, per_class: int = 40, size: int = 32, seed: int = 0, mislabelled: int = 0
+) -> bytes:
     """``shapes/<class>/<n>.png``: one shape per image, random colour, size and place, on a
-    noisy background."""
+    noisy background; ``mislabelled`` images of each class folder show another shape, as
+    mistakes in a real labelling would (the same images with or without them otherwise)."""
     rng = np.random.default_rng(seed)
+    labelling = np.random.default_rng(seed + 1)
+    wrong = {
+        (shape, int(n)): SHAPES[(SHAPES.index(shape) + int(labelling.integers(1, 3))) % 3]
+        for shape in SHAPES
+        for n in labelling.choice(per_class, size=min(mislabelled, per_class), replace=False)
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for shape in SHAPES:
             for n in range(per_class):
                 png = io.BytesIO()
-                _draw(shape, size, rng).save(png, format="PNG")
+                _draw(wrong.get((shape, n), shape), size, rng).save(png, format="PNG")
                 # a fixed timestamp: the same sample is the same bytes, hence one dataset version
                 entry = zipfile.ZipInfo(
                     f"shapes/{shape}/{n:03d}.png", date_time=(1980, 1, 1, 0, 0, 0)
