@@ -164,6 +164,7 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             upload_file(page, ".st-key-data_upload", csv)
             page.get_by_role("button", name="Save", exact=True).click()
             expect(page.get_by_text("Saved 'customers'")).to_be_visible()
+            check_data_page(page, served_app, "customers", "Tabular classification")
             shot("1-data")
 
             # 2. Train: the dataset and the target are pre-filled; the fast preset
@@ -187,6 +188,7 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             page.get_by_role("link", name="See the results").click()
             expect(page.get_by_text("Confusion matrix").first).to_be_visible()
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+            expect_honest_verdict(page)
             shot("4-results")
 
             # 5. A second model (balanced preset), then Compare shows both runs
@@ -211,6 +213,8 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             page.goto(f"{served_app}/predict")
             upload_file(page, ".st-key-predict_upload", csv)
             button = page.get_by_role("button", name="Download predictions (CSV)")
+            expect(button).to_be_visible()
+            expect_columns_on_screen(page, ["prediction"])
             with page.expect_download() as download:
                 button.click()
             shot("6-predict")
