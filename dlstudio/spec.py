@@ -181,12 +181,50 @@ def parse_promote_if(text: str) -> tuple[str, str, float]:
     return match.group(1), match.group(2), float(match.group(3))
 
 
+class SearchSpec(FrozenModel):
+    """A hyperparameter search instead of one training (dlstudio.search)."""
+
+    budget: str = Field(
+        description="Wall time ('5m', '90s', '1h') or a number of trials ('20'), whichever the "
+        "search stops at."
+    )
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Narrower ranges for searchable fields, e.g. "
+        "{'training.learning_rate': [0.0003, 0.003]}; the others keep the template's ranges.",
+    )
+
+    @field_validator("budget")
+    @classmethod
+    def _budget(cls, value: str) -> str:
+        from dlstudio.search.budget import parse_budget
+
+        try:
+            parse_budget(value)
+        except SpecError as exc:
+            raise ValueError(f"{exc.message} {exc.fix}") from None
+        return value
+
+
 class RunSpecBase(FrozenModel):
     """What every RunSpec holds; a template's model adds its ``task`` name and ``options``."""
 
     data: DataSpec = Field(default_factory=DataSpec, description="The data to train on.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description="How to train.")
     tracking: TrackingSpec = Field(default_factory=TrackingSpec, description="MLflow tracking.")
+    search: SearchSpec | None = Field(
+        default=None, description="Search hyperparameters within a budget instead of one run."
+    )
+
+    @model_validator(mode="after")
+    def _search_registers_nothing_yet(self) -> RunSpecBase:
+        if self.search is not None and self.tracking.register_as:
+            raise ValueError(
+                "a search does not register its model yet (search and tracking.register_as "
+                "together); search first, then train the best trial's values once with "
+                "register_as, e.g. --set training.learning_rate=0.002 --register NAME"
+            )
+        return self
 
 
 # Any template's spec, for annotations: parse_spec returns the template's own model (its

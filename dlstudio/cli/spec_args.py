@@ -27,6 +27,12 @@ def add_spec_arguments(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument("--experiment", help="MLflow experiment -> tracking.experiment")
     command.add_argument("--register", help="register the model under NAME")
+    command.add_argument(
+        "--search",
+        metavar="BUDGET",
+        help="search hyperparameters instead of one training: a time ('5m', '1h') or a number "
+        "of trials ('20') -> search.budget",
+    )
     command.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -45,6 +51,7 @@ def build_spec(args: argparse.Namespace) -> Any:
         ("training", "preset"): args.preset,
         ("tracking", "experiment"): args.experiment,
         ("tracking", "register_as"): args.register,
+        ("search", "budget"): args.search,
     }
     for keys, value in flags.items():
         if value is not None:

@@ -52,6 +52,8 @@ def _train(args: argparse.Namespace) -> int:
     from dlstudio.training import run
     from dlstudio.training.callbacks import ConsoleProgress
 
+    if spec.search is not None:
+        return _search(spec, args)
     # Anything a library prints must not spoil the one JSON object on stdout.
     with contextlib.redirect_stdout(sys.stderr):
         result = run(spec, callbacks=[ConsoleProgress(sys.stderr)])
@@ -60,6 +62,35 @@ def _train(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2, default=str))
     else:
         _print_summary(result)
+    return 0
+
+
+def _search(spec: Any, args: argparse.Namespace) -> int:
+    """``train --search``: the best trial's result, and the search's own figures."""
+    from dlstudio.errors import DLStudioError
+    from dlstudio.search.study import run_search
+    from dlstudio.training.callbacks import ConsoleProgress
+
+    with contextlib.redirect_stdout(sys.stderr):
+        found = run_search(spec, callbacks=[ConsoleProgress(sys.stderr)])
+    if found.best is None:
+        raise DLStudioError(
+            f"No trial finished within the budget ({spec.search.budget}): "
+            f"{found.pruned} pruned, {found.failed} failed.",
+            fix="Give the search more time, or train once without --search to see what fails.",
+        )
+    if args.json:
+        payload = {**found.best.to_json(), "search": found.to_json()}
+        print(json.dumps(payload, indent=2, default=str))
+        return 0
+    _print_summary(found.best)
+    print(
+        f"\nsearch: {found.trials} trials ({found.pruned} pruned, {found.failed} failed); best "
+        f"trial {found.best_trial} with {found.objective} {found.best_value:.4f} on the "
+        f"validation rows; parent run {found.parent_run_id}"
+    )
+    for path, value in found.best_params.items():
+        print(f"  {path} = {value}")
     return 0
 
 

@@ -36,7 +36,10 @@ def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str 
             data = spec.data.path or spec.data.dataset
             log.info("training %s on %s (%s%s)", spec.task, data, device, where and f", {where}")
             progress = JobProgress(store, job_id, device=device, log=lines)
-            result = run(spec, callbacks=[progress], job_id=job_id, settings=settings)
+            if spec.search is None:
+                result = run(spec, callbacks=[progress], job_id=job_id, settings=settings)
+            else:
+                result = _search(spec, progress, job_id, settings)
         except (TrainingCancelled, KeyboardInterrupt):  # cancel, SIGTERM, ray.cancel
             if store.cancel_requested(job_id):
                 log.info("cancelled")
@@ -66,6 +69,24 @@ def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str 
                 job_id, JobStatus.SUCCEEDED, now=utc_now(), message=result.verdict,
                 metrics=result.metrics, mlflow_run_id=result.run_id, log_tail=lines.text(),
             )  # fmt: skip
+
+
+def _search(spec, progress, job_id: str, settings: Settings):
+    """The best trial's result of a search job (a cancel ends the search, keeping it)."""
+    from dlstudio.search.study import run_search
+
+    found = run_search(spec, callbacks=[progress], job_id=job_id, settings=settings)
+    log.info(
+        "search: %d trials (%d pruned, %d failed); best trial %s, parent run %s",
+        found.trials, found.pruned, found.failed, found.best_trial, found.parent_run_id,
+    )  # fmt: skip
+    if found.best is None:
+        raise DLStudioError(
+            f"No trial of the search finished ({found.pruned} pruned, {found.failed} failed).",
+            fix="Give the search a larger budget, or train once without a search to see what "
+            "fails.",
+        )
+    return found.best
 
 
 def _fail(store: JobStore, job_id: str, message: str, lines: JobLog) -> None:

@@ -123,6 +123,8 @@ class TaskTemplate(ABC):
     # spec paths kept so that older specs mean the same, superseded by another option: they
     # still load and work, but forms do not offer them
     superseded: ClassVar[tuple[str, ...]] = ()
+    # what a search (dlstudio.search) optimises: a per-epoch validation metric and its direction
+    search_objective: ClassVar[tuple[str, str]] = ("val_loss", "minimize")
 
     def suggest_roles(self, frame: pd.DataFrame) -> dict[str, str | None]:
         """A first guess for each role from the columns (the user can change it)."""

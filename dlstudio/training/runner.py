@@ -99,6 +99,7 @@ def run(
     callbacks: Sequence[Callback] = (),
     job_id: str | None = None,
     settings: Settings | None = None,
+    tags: dict[str, str] | None = None,
 ) -> RunResult:
     """Check the data, train, evaluate against the baseline and log everything to MLflow.
 
@@ -121,6 +122,7 @@ def run(
         "dlstudio.dataset_rows": str(len(source.data.frame)),
         "dlstudio.device": device.label,
         **({"dlstudio.job_id": job_id} if job_id else {}),
+        **(tags or {}),  # a search's trial: mlflow.parentRunId and its number
     }
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as active:
         run_id = active.info.run_id

@@ -86,6 +86,7 @@ GRAD_CLIP = 1.0
 
 class Forecasting(TaskTemplate):
     name = "forecasting"
+    search_objective = ("val_mase", "minimize")
     title = "Time-series forecasting"
     description = "Forecast the next periods of sales, demand or load, with an 80% interval."
     data_needs = "A table with a date column and a numeric column (optionally a series id)."

@@ -73,6 +73,7 @@ BASELINE_SIDE, BASELINE_ROWS = 16, 20_000
 
 class ImageClassification(TaskTemplate):
     name = "image_classification"
+    search_objective = ("val_f1_macro", "maximize")
     title = "Image classification"
     description = "Sort photos or scans into classes (defect / ok, product types, documents)."
     data_needs = (

@@ -127,6 +127,7 @@ def split_rows(data: TrainingData, spec: TabularRegressionSpec) -> Splits:
 
 class TabularRegression(TaskTemplate):
     name = "tabular_regression"
+    search_objective = ("val_rmse", "minimize")
     title = "Tabular regression"
     description = "Predict a number (price, demand, days to close) from table columns."
     data_needs = "A CSV, Excel or Parquet table with one row per example and a numeric target."

@@ -71,6 +71,7 @@ from dlstudio.training.loop import Callback
 
 class TabularClassification(TaskTemplate):
     name = "tabular_classification"
+    search_objective = ("val_f1_macro", "maximize")
     title = "Tabular classification"
     description = "Predict a category (churn yes/no, product type, risk band) from table columns."
     data_needs = "A CSV, Excel or Parquet table with one row per example and a target column."

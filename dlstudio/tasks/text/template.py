@@ -77,6 +77,7 @@ FAMILIES: dict[str, Callable[[TextJob, Plan], Fitted]] = {
 
 class TextSentiment(TaskTemplate):
     name = "text_sentiment"
+    search_objective = ("val_f1_macro", "maximize")
     title = "Text sentiment"
     description = "Label reviews, tickets or survey answers (positive/negative or any classes)."
     data_needs = "A table with a text column and a label column."

@@ -1,0 +1,214 @@
+"""A budgeted search: an Optuna study (TPE sampler, median pruning) whose trials are ordinary
+dlstudio runs, logged as child runs of one MLflow parent run.
+
+Each trial trains the spec with the sampled values and is judged on the template's per-epoch
+validation metric (``TaskTemplate.search_objective``), never on the test rows. After every epoch
+the trial reports that metric, and a trial the median of earlier trials has beaten by then is
+stopped (pruned): its run ends KILLED and is tagged ``dlstudio.trial_state=pruned``. The parent
+run carries the best trial's values and test metrics and names its run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import mlflow
+import optuna
+from mlflow.tracking import MlflowClient
+
+from dlstudio.data.checks import raise_for_errors
+from dlstudio.errors import DLStudioError
+from dlstudio.search.budget import Budget, parse_budget
+from dlstudio.search.space import narrowed, search_space, with_values
+from dlstudio.settings import Settings, get_settings
+from dlstudio.spec import RunSpec, parse_spec
+from dlstudio.tasks import get_template
+from dlstudio.tracking.setup import configure_tracking, ensure_experiment
+from dlstudio.training.callbacks import TrainingCancelled
+from dlstudio.training.loop import Callback, FitState
+from dlstudio.training.runner import RunResult, check_run, run
+
+TRIAL_STATE_TAG = "dlstudio.trial_state"  # complete | pruned | failed
+
+
+class TrialPruned(TrainingCancelled):
+    """Raised after an epoch to stop a trial that cannot catch up (its run ends KILLED)."""
+
+
+class TrialReporter(Callback):
+    """Reports the objective after each epoch and stops the trial when the pruner says so;
+    keeps the trial's best value."""
+
+    def __init__(self, trial: optuna.Trial, key: str, maximize: bool) -> None:
+        self.trial, self.key, self.maximize = trial, key, maximize
+        self.best: float | None = None
+        self.run_id: str | None = None
+
+    def on_train_begin(self, state: FitState) -> None:
+        active = mlflow.active_run()
+        self.run_id = active.info.run_id if active else None
+
+    def on_epoch_end(self, state: FitState) -> None:
+        value = state.metrics.get(self.key, state.metrics.get("val_loss"))
+        if value is None or not math.isfinite(value):
+            return
+        if self.best is None or (value > self.best if self.maximize else value < self.best):
+            self.best = value
+        self.trial.report(value, step=state.epoch)
+        if self.trial.should_prune():
+            raise TrialPruned(f"trial {self.trial.number} pruned at epoch {state.epoch}")
+
+
+@dataclass
+class SearchResult:
+    """What a finished search reports; ``to_json()`` is the ``"search"`` block of ``--json``."""
+
+    parent_run_id: str
+    objective: str
+    trials: int
+    pruned: int
+    failed: int
+    best_trial: int | None
+    best_value: float | None
+    best_params: dict[str, Any]
+    best: RunResult | None  # the best trial's run
+    stopped_by: str  # "budget", "trials" or "cancelled"
+    runs: dict[int, str] = field(default_factory=dict)  # trial number -> its MLflow run
+
+    def to_json(self) -> dict:
+        return {
+            "trials": self.trials,
+            "pruned": self.pruned,
+            "failed": self.failed,
+            "best_trial": self.best_trial,
+            "best_value": self.best_value,
+            "best_params": self.best_params,
+            "objective": self.objective,
+            "parent_run_id": self.parent_run_id,
+            "stopped_by": self.stopped_by,
+        }
+
+
+def run_search(
+    spec: RunSpec,
+    *,
+    settings: Settings | None = None,
+    callbacks: Sequence[Callback] = (),
+    job_id: str | None = None,
+) -> SearchResult:
+    """Search the template's space (narrowed by ``spec.search.ranges``) within
+    ``spec.search.budget``; every trial is a run.
+
+    Raises DataError/SpecError before any run is created when the data, the spec or the
+    search is unusable. A ``TrainingCancelled`` from ``callbacks`` (a user's cancel) ends the
+    search in the current trial, keeping the best trial so far.
+    """
+    if spec.search is None:
+        raise ValueError("run_search needs a spec with a search section")
+    settings = settings or get_settings()
+    budget = parse_budget(spec.search.budget)
+    space = narrowed(search_space(spec.task), dict(spec.search.ranges))
+    raise_for_errors(check_run(spec, settings)[1])  # once, before any run exists
+    key, direction = get_template(spec.task).search_objective
+    maximize = direction == "maximize"
+    configure_tracking(settings)
+    experiment_id = ensure_experiment(spec.tracking.experiment, settings)
+    client = MlflowClient()
+    parent = client.create_run(
+        experiment_id,
+        tags={"dlstudio.task": spec.task, "dlstudio.search": "true",
+              "dlstudio.search_budget": str(budget), "dlstudio.search_objective": key,
+              **({"dlstudio.job_id": job_id} if job_id else {})},
+        run_name=f"search · {spec.task}",
+    )  # fmt: skip
+    parent_id = parent.info.run_id
+    client.log_param(
+        parent_id, "search.space", "; ".join(f"{f.path}: {f.describe()}" for f in space)
+    )
+    base = spec.model_dump(mode="json")
+    base["tracking"] = {**base["tracking"], "register_as": None}  # trials are never registered
+    base["search"] = None  # each trial is one training
+    results: dict[int, RunResult] = {}
+    runs: dict[int, str] = {}
+    cancelled = False
+
+    def objective(trial: optuna.Trial) -> float:
+        nonlocal cancelled
+        values = {f.path: f.suggest(trial) for f in space}
+        reporter = TrialReporter(trial, key, maximize)
+        tags = {"mlflow.parentRunId": parent_id, "dlstudio.trial": str(trial.number)}
+        try:
+            result = run(parse_spec(with_values(base, values)), settings=settings,
+                         callbacks=[*callbacks, reporter], tags=tags, job_id=job_id)  # fmt: skip
+        except TrialPruned:
+            _tag(client, reporter.run_id, "pruned", runs, trial.number)
+            raise optuna.TrialPruned() from None
+        except TrainingCancelled:  # the user's cancel: keep what the search has found
+            cancelled = True
+            _tag(client, reporter.run_id, "pruned", runs, trial.number)
+            trial.study.stop()
+            raise optuna.TrialPruned() from None
+        except DLStudioError:
+            _tag(client, reporter.run_id, "failed", runs, trial.number)
+            raise
+        results[trial.number] = result
+        _tag(client, result.run_id, "complete", runs, trial.number)
+        if reporter.best is None:
+            raise DLStudioError(f"trial {trial.number} reported no {key}")
+        return reporter.best
+
+    study = optuna.create_study(
+        direction=direction,
+        sampler=optuna.samplers.TPESampler(seed=spec.training.seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=3),
+    )
+    started = time.monotonic()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(objective, n_trials=budget.trials, timeout=budget.seconds,
+                   catch=(DLStudioError,))  # fmt: skip
+    return _finish(study, client, parent_id, key, results, runs, budget, cancelled, started)
+
+
+def _tag(client: MlflowClient, run_id: str | None, state: str, runs: dict, number: int) -> None:
+    if run_id:
+        client.set_tag(run_id, TRIAL_STATE_TAG, state)
+        runs[number] = run_id
+
+
+def _finish(study: optuna.Study, client: MlflowClient, parent_id: str, key: str,
+            results: dict[int, RunResult], runs: dict[int, str], budget: Budget,
+            cancelled: bool, started: float) -> SearchResult:  # fmt: skip
+    """Log the best trial on the parent run and end it."""
+    states = [t.state for t in study.trials]
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = study.best_trial if complete else None
+    best_run = results.get(best.number) if best else None
+    if best is not None:
+        for path, value in best.params.items():
+            client.log_param(parent_id, path, value)
+        client.log_metric(parent_id, f"best_{key}", best.value)
+        for name, value in (best_run.metrics if best_run else {}).items():
+            client.log_metric(parent_id, name, value)
+        client.set_tag(parent_id, "dlstudio.search_best_run", runs.get(best.number, ""))
+        if best_run:
+            client.set_tag(parent_id, "dlstudio.verdict", best_run.verdict)
+    counts = {
+        "trials": len(states),
+        "pruned": states.count(optuna.trial.TrialState.PRUNED),
+        "failed": states.count(optuna.trial.TrialState.FAIL),
+    }
+    for name, value in counts.items():
+        client.log_metric(parent_id, f"search_{name}", value)
+    client.log_metric(parent_id, "search_seconds", time.monotonic() - started)
+    client.set_terminated(parent_id, "FINISHED" if best is not None else "FAILED")
+    stopped_by = "cancelled" if cancelled else "trials" if budget.trials else "budget"
+    return SearchResult(
+        parent_run_id=parent_id, objective=key, **counts,
+        best_trial=best.number if best else None, best_value=best.value if best else None,
+        best_params=dict(best.params) if best else {}, best=best_run, stopped_by=stopped_by,
+        runs=runs,
+    )  # fmt: skip

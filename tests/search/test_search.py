@@ -1,0 +1,179 @@
+"""Budgeted hyperparameter search (issue 19): budgets, the search space, trials as child runs
+of one MLflow parent, pruning, and the CLI's ``--search``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from dlstudio.cli import main
+from dlstudio.errors import SpecError
+from dlstudio.search.budget import Budget, parse_budget
+from dlstudio.search.space import TRAINING_SPACE, narrowed, search_space, with_values
+from dlstudio.search.study import TRIAL_STATE_TAG, TrialPruned, TrialReporter
+from dlstudio.spec import parse_spec
+from dlstudio.training.loop import FitState
+from tests.conftest import make_customers
+from tests.test_cli_errors import error_message, stored_runs
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [("5m", Budget(seconds=300)), ("90s", Budget(seconds=90)), ("1h", Budget(seconds=3600)),
+     (" 2.5M ", Budget(seconds=150)), ("20", Budget(trials=20))],
+)  # fmt: skip
+def test_budgets_are_a_time_or_a_number_of_trials(text: str, budget: Budget) -> None:
+    assert parse_budget(text) == budget
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("0", "leaves no time"), ("-5m", "leaves no time"), ("5x", "not a time or a number"),
+     ("", "not a time or a number"), ("2.5", "not a whole number of trials")],
+)  # fmt: skip
+def test_a_bad_budget_says_what_to_write(text: str, words: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_budget(text)
+    assert words in caught.value.message
+    assert '"20"' in caught.value.fix  # every fix shows a form that works
+
+
+def test_every_template_searches_the_shared_training_fields() -> None:
+    from dlstudio.tasks.registry import task_names
+
+    for task in task_names():
+        assert search_space(task)[: len(TRAINING_SPACE)] == TRAINING_SPACE
+
+
+def test_ranges_narrow_the_space_and_bad_ones_are_refused() -> None:
+    space = narrowed(TRAINING_SPACE, {"training.learning_rate": (3e-4, 3e-3)})
+    assert (space[0].low, space[0].high, space[0].log) == (3e-4, 3e-3, True)
+    bad = {
+        "training.dropout": "cannot be searched in this template",
+        "training.batch_size": "searched over the choices 64, 128, 256 or 512",
+    }
+    for path, words in bad.items():
+        with pytest.raises(SpecError, match=words):
+            narrowed(TRAINING_SPACE, {path: (1.0, 2.0)})
+    with pytest.raises(SpecError, match=r"runs from 0\.01 down to 0\.001") as caught:
+        narrowed(TRAINING_SPACE, {"training.learning_rate": (1e-2, 1e-3)})
+    assert "low <= high" in caught.value.fix
+    with pytest.raises(SpecError, match="log scale"):
+        narrowed(TRAINING_SPACE, {"training.learning_rate": (0.0, 1e-3)})
+
+
+def test_sampled_values_land_in_the_spec() -> None:
+    raw = {"task": "tabular_classification", "data": {"path": "x.csv", "target": "y"}}
+    spec = parse_spec(
+        with_values(raw, {"training.learning_rate": 0.002, "training.batch_size": 64})
+    )
+    assert (spec.training.learning_rate, spec.training.batch_size) == (0.002, 64)
+    assert raw == {"task": "tabular_classification", "data": {"path": "x.csv", "target": "y"}}
+
+
+def test_a_spec_with_a_bad_budget_or_a_registered_search_is_refused() -> None:
+    with pytest.raises(SpecError, match="not a time or a number of trials"):
+        parse_spec({"task": "tabular_classification", "search": {"budget": "5x"}})
+    with pytest.raises(SpecError, match="does not register its model yet"):
+        parse_spec({"search": {"budget": "5m"}, "tracking": {"register_as": "churn"}})
+
+
+class FakeTrial:
+    number = 0
+
+    def __init__(self, prune_at: int) -> None:
+        self.prune_at, self.reported = prune_at, []
+
+    def report(self, value: float, step: int) -> None:
+        self.reported.append((step, value))
+
+    def should_prune(self) -> bool:
+        return len(self.reported) >= self.prune_at
+
+
+def test_the_reporter_keeps_the_best_value_and_stops_a_hopeless_trial() -> None:
+    trial = FakeTrial(prune_at=3)
+    reporter = TrialReporter(trial, "val_f1_macro", maximize=True)
+    state = FitState(model=None, optimizer=None, total_epochs=5, steps_per_epoch=1)
+    for epoch, value in ((1, 0.5), (2, 0.7)):
+        state.epoch, state.metrics = epoch, {"val_f1_macro": value, "val_loss": 1.0}
+        reporter.on_epoch_end(state)
+    state.epoch, state.metrics = 3, {"val_f1_macro": 0.6}
+    with pytest.raises(TrialPruned):
+        reporter.on_epoch_end(state)
+    assert trial.reported == [(1, 0.5), (2, 0.7), (3, 0.6)]
+    assert reporter.best == 0.7
+
+
+def test_cli_search_runs_trials_as_children_of_one_parent(
+    mlflow_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    code = main(["train", "--data", str(data), "--target", "churn", "--preset", "fast",
+                 "--set", "training.epochs=2", "--search", "3", "--json"])  # fmt: skip
+    out, _ = capsys.readouterr()
+    assert code == 0
+    payload = json.loads(out)
+    search = payload["search"]
+    assert search["trials"] == 3 and search["stopped_by"] == "trials"
+    assert search["objective"] == "val_f1_macro"
+    assert 0 < search["best_value"] <= 1
+
+    runs = stored_runs(mlflow_home).set_index("run_id")
+    parent = runs.loc[search["parent_run_id"]]
+    children = runs[runs["tags.mlflow.parentRunId"] == search["parent_run_id"]]
+    assert len(children) == 3  # every trial is a run under the parent, none pruned this early
+    assert set(children[f"tags.{TRIAL_STATE_TAG}"]) == {"complete"}
+    best = children[children["tags.dlstudio.trial"] == str(search["best_trial"])].iloc[0]
+    assert best.name == payload["run_id"] == parent["tags.dlstudio.search_best_run"]
+    # the parent carries the best trial's values and test metrics
+    for path, value in search["best_params"].items():
+        assert parent[f"params.{path}"] == str(value) == best[f"params.{path}"]
+    assert parent["metrics.test_f1_macro"] == pytest.approx(payload["metrics"]["test_f1_macro"])
+    assert parent["metrics.search_trials"] == 3
+    assert parent["status"] == "FINISHED"
+    mlflow.set_tracking_uri("")
+
+
+def test_cli_refuses_a_bad_budget_before_anything_is_stored(
+    mlflow_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    code = main(["train", "--data", str(data), "--target", "churn", "--search", "5x"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    message = error_message(err)
+    assert "search.budget" in message and "not a time or a number of trials" in message
+    assert stored_runs(mlflow_home).empty
+    mlflow.set_tracking_uri("")
+
+
+def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
+    mlflow_home: Path, tmp_path: Path
+) -> None:
+    from dlstudio.jobs import JobStatus, JobStore
+    from dlstudio.jobs.store import utc_now
+    from dlstudio.jobs.worker import Worker
+    from dlstudio.settings import get_settings
+
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    raw = {"data": {"path": str(data), "target": "churn"},
+           "training": {"preset": "fast", "epochs": 2}, "search": {"budget": "2"}}  # fmt: skip
+    store = JobStore.from_settings(get_settings())
+    job = store.submit(parse_spec(raw).model_dump(mode="json"), submitted_by="ana", now=utc_now())
+    assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1
+    done = store.get(job.id)
+    assert done.state is JobStatus.SUCCEEDED, done.error_traceback
+    assert "search: 2 trials (0 pruned, 0 failed)" in done.log_tail
+    runs = stored_runs(mlflow_home).set_index("run_id")
+    best = runs.loc[done.mlflow_run_id]  # the job points at the best trial's run
+    parent = runs.loc[best["tags.mlflow.parentRunId"]]
+    assert parent["tags.dlstudio.search_best_run"] == done.mlflow_run_id
+    assert (runs["tags.dlstudio.job_id"] == job.id).sum() == 3  # the parent and both trials
+    mlflow.set_tracking_uri("")
