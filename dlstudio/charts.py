@@ -366,3 +366,27 @@ def _number(value: float) -> str:
     if value != 0 and abs(value) < 1:
         return f"{value:.3g}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def search_progress(trials: pd.DataFrame, best: pd.DataFrame, objective: str) -> alt.LayerChart:
+    """A search's trials: each trial's best validation value (a point, by how it ended) and the
+    best value found so far (a step line), by trial number."""
+    scored = trials.dropna(subset=["value"])
+    points = (
+        alt.Chart(scored)
+        .mark_point(filled=True, size=60)
+        .encode(
+            x=alt.X("trial:Q", title="trial", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=objective, scale=alt.Scale(zero=False)),
+            color=alt.Color("state:N", title=None),
+            tooltip=["trial:Q", "state:N", *_values("value")],
+        )
+    )
+    line = (
+        alt.Chart(best)
+        .mark_line(interpolate="step-after", color="gray")
+        .encode(
+            x="trial:Q", y=alt.Y("best:Q", title=objective), tooltip=["trial:Q", *_values("best")]
+        )
+    )
+    return alt.layer(line, points).properties(height=260)

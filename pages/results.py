@@ -21,6 +21,7 @@ from dlstudio.tracking.queries import (
     run_history,
     run_url,
 )
+from dlstudio.tracking.queries.search import SearchTrials, search_trials
 from dlstudio.views.image_try import accepts_images, predict_image
 from dlstudio.views.text import escape_markdown, inline_code
 from dlstudio.views.text_try import LabelPrediction, accepts_sentences, predict_sentence
@@ -39,6 +40,39 @@ def load_choices(settings: Settings) -> dict[str, str]:
 @st.cache_data(ttl=10, show_spinner=False)
 def load_details(settings: Settings, run_id: str) -> RunDetails:
     return run_details(settings, run_id)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def load_search(settings: Settings, run_id: str) -> SearchTrials | None:
+    return search_trials(settings, run_id)
+
+
+def search_section(search: SearchTrials, run_id: str) -> None:
+    """The search this run is a trial of: every trial, the best so far, the parent run."""
+    st.subheader("Search")
+    done = search.trials["state"].value_counts()
+    this = search.trials.loc[search.trials["run_id"] == run_id, "trial"]
+    st.caption(
+        f"This run is trial {int(this.iloc[0]) if len(this) else '?'} of a search "
+        f"({search.budget}): {len(search.trials)} trials, {done.get('complete', 0)} finished, "
+        f"{done.get('pruned', 0)} stopped early as hopeless, {done.get('failed', 0)} failed. "
+        f"Each is judged on the validation rows by {search.objective} "
+        f"({'higher' if search.maximize else 'lower'} is better); the best one is marked."
+    )
+    table = search.trials.assign(best=search.trials["run_id"] == search.best_run_id)
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="results_search_trials",
+        column_config={
+            "value": st.column_config.NumberColumn(search.objective, format="%.4f"),
+            "best": st.column_config.CheckboxColumn("Best"),
+            "run_id": "Run",
+        },
+    )
+    st.altair_chart(charts.search_progress(search.trials, search.best_so_far(), search.objective))
+    parent_url = run_url(settings.mlflow_ui_url, search.experiment_id, search.parent_id)
+    st.markdown(f"[The search in the MLflow UI]({parent_url}) (every trial nested under it)")
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -266,6 +300,8 @@ if forecast:
 
 st.subheader("Learning curves")
 st.altair_chart(charts.learning_curves(load_history(settings, run_id)))
+if search := load_search(settings, run_id):
+    search_section(search, run_id)
 
 st.subheader("Model and spec")
 st.code(details.model_reference(), language=None)

@@ -125,6 +125,20 @@ st.caption(
     "fast: a quick first model; balanced: a good default; best: bigger and longer. "
     "Early stopping usually ends sooner than the estimate."
 )
+search = st.toggle(
+    "Search for better settings",
+    key="train_search",
+    help="Train several models with different learning rates and batch sizes within a time "
+    "budget, each judged on the validation rows; hopeless ones are stopped early. Every try is "
+    "a run in MLflow, under one search run.",
+)
+search_minutes = None
+if search:
+    search_minutes = st.number_input(
+        "Search budget (minutes)", min_value=1, max_value=24 * 60, value=5, step=1,
+        key="train_search_minutes",
+        help="The search stops starting new tries after this time; the one running finishes.",
+    )  # fmt: skip
 with st.expander("Advanced options"):
     advanced = {
         field.path: field_widget(
@@ -138,12 +152,17 @@ with st.expander("Advanced options"):
 st.subheader("4. Check and submit")
 register_as = st.text_input(
     "Save the model as",
-    value=dataset,
-    key=f"train_register_{dataset}",
-    help="A registered model name: Predict and scheduled retraining find the model by it. "
+    value="" if search else dataset,
+    key=f"train_register_{dataset}_{bool(search)}",
+    disabled=bool(search),
+    help="A search does not register its model yet: when it has finished, train once with "
+    "the best settings (Advanced options) and save that model."
+    if search
+    else "A registered model name: Predict and scheduled retraining find the model by it. "
     "Its first version becomes the 'champion'. Leave empty to only log the run.",
 )
-advanced["tracking.register_as"] = register_as.strip() or None
+advanced["tracking.register_as"] = None if search else register_as.strip() or None
+advanced["search.budget"] = f"{search_minutes}m" if search else None
 try:
     spec = build_spec(
         template.name,

@@ -33,6 +33,7 @@ from dlstudio.training.loop import Callback, FitState
 from dlstudio.training.runner import RunResult, check_run, run
 
 TRIAL_STATE_TAG = "dlstudio.trial_state"  # complete | pruned | failed
+SEARCH_VALUE = "search_value"  # a trial's best objective value, logged on its run
 
 
 class TrialPruned(TrainingCancelled):
@@ -120,7 +121,9 @@ def run_search(
     client = MlflowClient()
     parent = client.create_run(
         experiment_id,
-        tags={"dlstudio.task": spec.task, "dlstudio.search": "true",
+        # no dlstudio.task tag: the dashboard's run lists are of runs with a model; the parent
+        # is found from its trials (tracking.queries.search) and in the MLflow UI
+        tags={"dlstudio.search_task": spec.task, "dlstudio.search": "true",
               "dlstudio.search_budget": str(budget), "dlstudio.search_objective": key,
               **({"dlstudio.job_id": job_id} if job_id else {})},
         run_name=f"search · {spec.task}",
@@ -145,18 +148,18 @@ def run_search(
             result = run(parse_spec(with_values(base, values)), settings=settings,
                          callbacks=[*callbacks, reporter], tags=tags, job_id=job_id)  # fmt: skip
         except TrialPruned:
-            _tag(client, reporter.run_id, "pruned", runs, trial.number)
+            _tag(client, reporter.run_id, "pruned", runs, trial.number, reporter.best)
             raise optuna.TrialPruned() from None
         except TrainingCancelled:  # the user's cancel: keep what the search has found
             cancelled = True
-            _tag(client, reporter.run_id, "pruned", runs, trial.number)
+            _tag(client, reporter.run_id, "pruned", runs, trial.number, reporter.best)
             trial.study.stop()
             raise optuna.TrialPruned() from None
         except DLStudioError:
             _tag(client, reporter.run_id, "failed", runs, trial.number)
             raise
         results[trial.number] = result
-        _tag(client, result.run_id, "complete", runs, trial.number)
+        _tag(client, result.run_id, "complete", runs, trial.number, reporter.best)
         if reporter.best is None:
             raise DLStudioError(f"trial {trial.number} reported no {key}")
         return reporter.best
@@ -173,9 +176,19 @@ def run_search(
     return _finish(study, client, parent_id, key, results, runs, budget, cancelled, started)
 
 
-def _tag(client: MlflowClient, run_id: str | None, state: str, runs: dict, number: int) -> None:
+def _tag(
+    client: MlflowClient,
+    run_id: str | None,
+    state: str,
+    runs: dict,
+    number: int,
+    value: float | None = None,
+) -> None:
+    """Record how a trial ended, and its objective (``search_value``), on its run."""
     if run_id:
         client.set_tag(run_id, TRIAL_STATE_TAG, state)
+        if value is not None:
+            client.log_metric(run_id, SEARCH_VALUE, value)
         runs[number] = run_id
 
 

@@ -8,16 +8,22 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dlstudio.cli import main
 from dlstudio.errors import SpecError
 from dlstudio.search.budget import Budget, parse_budget
 from dlstudio.search.space import TRAINING_SPACE, narrowed, search_space, with_values
 from dlstudio.search.study import TRIAL_STATE_TAG, TrialPruned, TrialReporter
+from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
+from dlstudio.tracking.queries import recent_runs
+from dlstudio.tracking.queries.search import search_trials
 from dlstudio.training.loop import FitState
 from tests.conftest import make_customers
 from tests.test_cli_errors import error_message, stored_runs
+
+RESULTS = str(Path(__file__).resolve().parents[2] / "pages" / "results.py")
 
 
 @pytest.mark.parametrize(
@@ -108,6 +114,32 @@ def test_the_reporter_keeps_the_best_value_and_stops_a_hopeless_trial() -> None:
     assert reporter.best == 0.7
 
 
+def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
+    mlflow_home: Path, tmp_path: Path
+) -> None:
+    from dlstudio.jobs import JobStatus, JobStore
+    from dlstudio.jobs.store import utc_now
+    from dlstudio.jobs.worker import Worker
+    from dlstudio.settings import get_settings
+
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    raw = {"data": {"path": str(data), "target": "churn"},
+           "training": {"preset": "fast", "epochs": 2}, "search": {"budget": "2"}}  # fmt: skip
+    store = JobStore.from_settings(get_settings())
+    job = store.submit(parse_spec(raw).model_dump(mode="json"), submitted_by="ana", now=utc_now())
+    assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1
+    done = store.get(job.id)
+    assert done.state is JobStatus.SUCCEEDED, done.error_traceback
+    assert "search: 2 trials (0 pruned, 0 failed)" in done.log_tail
+    runs = stored_runs(mlflow_home).set_index("run_id")
+    best = runs.loc[done.mlflow_run_id]  # the job points at the best trial's run
+    parent = runs.loc[best["tags.mlflow.parentRunId"]]
+    assert parent["tags.dlstudio.search_best_run"] == done.mlflow_run_id
+    assert (runs["tags.dlstudio.job_id"] == job.id).sum() == 3  # the parent and both trials
+    mlflow.set_tracking_uri("")
+
+
 def test_cli_search_runs_trials_as_children_of_one_parent(
     mlflow_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -137,6 +169,25 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     assert parent["metrics.search_trials"] == 3
     assert parent["status"] == "FINISHED"
     mlflow.set_tracking_uri("")
+    assert parent.name not in recent_runs(get_settings())["run"].tolist()  # no model to show
+
+    # Results: the best trial's page lists every trial of its search
+    trials = search_trials(get_settings(), payload["run_id"])
+    assert trials.trials["trial"].tolist() == [0, 1, 2]
+    assert set(trials.trials["state"]) == {"complete"}
+    assert trials.params == ["training.learning_rate", "training.batch_size"]
+    assert trials.trials["value"].max() == pytest.approx(search["best_value"])
+    assert trials.best_so_far()["best"].is_monotonic_increasing
+    # after the worker test: a page run by AppTest may still rerun in its thread as __main__,
+    # and a worker's child process spawned meanwhile would start from that script
+    app = AppTest.from_file(RESULTS, default_timeout=60)
+    app.query_params["run"] = payload["run_id"]
+    app.run()
+    assert not app.exception, app.exception
+    assert "Search" in [h.value for h in app.subheader]
+    (table,) = [d.value for d in app.dataframe if "state" in d.value.columns]
+    assert table["trial"].tolist() == [0, 1, 2] and table["best"].sum() == 1
+    assert any("trial" in c.value and "3 trials" in c.value for c in app.caption)
 
 
 def test_cli_refuses_a_bad_budget_before_anything_is_stored(
@@ -150,30 +201,4 @@ def test_cli_refuses_a_bad_budget_before_anything_is_stored(
     message = error_message(err)
     assert "search.budget" in message and "not a time or a number of trials" in message
     assert stored_runs(mlflow_home).empty
-    mlflow.set_tracking_uri("")
-
-
-def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
-    mlflow_home: Path, tmp_path: Path
-) -> None:
-    from dlstudio.jobs import JobStatus, JobStore
-    from dlstudio.jobs.store import utc_now
-    from dlstudio.jobs.worker import Worker
-    from dlstudio.settings import get_settings
-
-    data = tmp_path / "customers.csv"
-    make_customers().to_csv(data, index=False)
-    raw = {"data": {"path": str(data), "target": "churn"},
-           "training": {"preset": "fast", "epochs": 2}, "search": {"budget": "2"}}  # fmt: skip
-    store = JobStore.from_settings(get_settings())
-    job = store.submit(parse_spec(raw).model_dump(mode="json"), submitted_by="ana", now=utc_now())
-    assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1
-    done = store.get(job.id)
-    assert done.state is JobStatus.SUCCEEDED, done.error_traceback
-    assert "search: 2 trials (0 pruned, 0 failed)" in done.log_tail
-    runs = stored_runs(mlflow_home).set_index("run_id")
-    best = runs.loc[done.mlflow_run_id]  # the job points at the best trial's run
-    parent = runs.loc[best["tags.mlflow.parentRunId"]]
-    assert parent["tags.dlstudio.search_best_run"] == done.mlflow_run_id
-    assert (runs["tags.dlstudio.job_id"] == job.id).sum() == 3  # the parent and both trials
     mlflow.set_tracking_uri("")

@@ -1,0 +1,78 @@
+"""A search's trials, read back from MLflow for the Results page (``dlstudio.search``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mlflow
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from dlstudio.settings import Settings
+from dlstudio.tracking.setup import configure_tracking
+
+STATE_TAG = "tags.dlstudio.trial_state"
+TRIAL_TAG = "tags.dlstudio.trial"
+
+
+@dataclass(frozen=True)
+class SearchTrials:
+    """The trials of the search a run belongs to, one row each in trial order: ``trial``,
+    ``state`` (complete, pruned, failed), the searched ``params``, ``value`` (the trial's best
+    validation ``objective``) and ``run_id``."""
+
+    parent_id: str
+    experiment_id: str
+    objective: str
+    maximize: bool
+    best_run_id: str | None
+    budget: str
+    params: list[str]
+    trials: pd.DataFrame
+
+    def best_so_far(self) -> pd.DataFrame:
+        """``trial`` and ``best``: the best value of the finished trials up to each one."""
+        done = self.trials[self.trials["state"] == "complete"]
+        best = done["value"].cummax() if self.maximize else done["value"].cummin()
+        return pd.DataFrame({"trial": done["trial"], "best": best})
+
+
+def search_trials(settings: Settings, run_id: str) -> SearchTrials | None:
+    """The search that ``run_id`` is a trial of; None for a run trained on its own."""
+    configure_tracking(settings)
+    client = MlflowClient()
+    run = client.get_run(run_id)
+    parent_id = run.data.tags.get("mlflow.parentRunId")
+    if not parent_id or "dlstudio.trial" not in run.data.tags:
+        return None
+    parent = client.get_run(parent_id)
+    tags = parent.data.tags
+    from dlstudio.tasks import get_template
+
+    _, direction = get_template(tags["dlstudio.search_task"]).search_objective
+    runs = mlflow.search_runs(
+        experiment_ids=[parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
+    )
+    space = parent.data.params.get("search.space", "")  # "path: range; path: range"
+    searched = [part.split(":", 1)[0].strip() for part in space.split(";") if part.strip()]
+    params = [f"params.{path}" for path in searched if f"params.{path}" in runs.columns]
+    trials = pd.DataFrame(
+        {
+            "trial": runs[TRIAL_TAG].astype(int),
+            "state": runs.get(STATE_TAG, pd.Series("failed", index=runs.index)).fillna("failed"),
+            **{c.removeprefix("params."): runs[c] for c in params},
+            "value": runs.get("metrics.search_value"),
+            "run_id": runs["run_id"],
+        }
+    ).sort_values("trial", ignore_index=True)
+    return SearchTrials(
+        parent_id=parent_id,
+        experiment_id=parent.info.experiment_id,
+        objective=tags.get("dlstudio.search_objective", "val_loss"),
+        maximize=direction == "maximize",
+        best_run_id=tags.get("dlstudio.search_best_run") or None,
+        budget=tags.get("dlstudio.search_budget", ""),
+        params=[c.removeprefix("params.") for c in params],
+        trials=trials,
+    )
