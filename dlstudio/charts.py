@@ -390,3 +390,19 @@ def search_progress(trials: pd.DataFrame, best: pd.DataFrame, objective: str) ->
         )
     )
     return alt.layer(line, points).properties(height=260)
+
+
+def importance_bars(importance: dict[str, float]) -> alt.Chart:
+    """One horizontal bar per searched field: its share of the variation in the scores."""
+    data = pd.DataFrame({"field": list(importance), "share": list(importance.values())})
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", title="share of the variation in validation scores",
+                    axis=alt.Axis(format="%")),
+            y=alt.Y("field:N", title=None, sort="-x"),
+            tooltip=["field:N", alt.Tooltip("share:Q", format=".0%")],
+        )
+        .properties(height=alt.Step(28))
+    )  # fmt: skip

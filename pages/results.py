@@ -71,6 +71,13 @@ def search_section(search: SearchTrials, run_id: str) -> None:
         },
     )
     st.altair_chart(charts.search_progress(search.trials, search.best_so_far(), search.objective))
+    importance = search.importance()
+    if importance:
+        st.caption(
+            "Which settings mattered: each one's share of the differences between the finished "
+            "trials' scores (Optuna's fANOVA; a rough guide with few trials)."
+        )
+        st.altair_chart(charts.importance_bars(importance))
     parent_url = run_url(settings.mlflow_ui_url, search.experiment_id, search.parent_id)
     st.markdown(f"[The search in the MLflow UI]({parent_url}) (every trial nested under it)")
 

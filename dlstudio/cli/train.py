@@ -72,7 +72,10 @@ def _search(spec: Any, args: argparse.Namespace) -> int:
     from dlstudio.training.callbacks import ConsoleProgress
 
     with contextlib.redirect_stdout(sys.stderr):
-        found = run_search(spec, callbacks=[ConsoleProgress(sys.stderr)])
+        found = run_search(
+            spec, callbacks=[ConsoleProgress(sys.stderr)],
+            report=lambda line: print(line, file=sys.stderr),
+        )  # fmt: skip
     if found.best is None:
         raise DLStudioError(
             f"No trial finished within the budget ({spec.search.budget}): "

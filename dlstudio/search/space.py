@@ -13,6 +13,8 @@ from typing import Any
 
 from dlstudio.errors import SpecError
 
+SPACE_FILE = "search_space.json"  # the searched fields and ranges, logged on the parent run
+
 
 @dataclass(frozen=True)
 class SearchField:
@@ -34,6 +36,31 @@ class SearchField:
         if self.integer:
             return trial.suggest_int(self.path, int(self.low), int(self.high), log=self.log)
         return trial.suggest_float(self.path, self.low, self.high, log=self.log)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "low": self.low, "high": self.high, "log": self.log,
+                "integer": self.integer, "choices": list(self.choices)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> SearchField:
+        return cls(raw["path"], raw["low"], raw["high"], raw["log"], raw["integer"],
+                   tuple(raw["choices"]))  # fmt: skip
+
+    def distribution(self) -> Any:
+        """Optuna's distribution of this field (to rebuild a study from logged trials)."""
+        import optuna
+
+        if self.choices:
+            return optuna.distributions.CategoricalDistribution(list(self.choices))
+        if self.integer:
+            return optuna.distributions.IntDistribution(int(self.low), int(self.high), log=self.log)
+        return optuna.distributions.FloatDistribution(self.low, self.high, log=self.log)
+
+    def parse(self, text: str) -> Any:
+        """A value as MLflow logged it (text) -> the value Optuna sampled."""
+        if self.choices:
+            return next(c for c in self.choices if str(c) == text)
+        return int(float(text)) if self.integer else float(text)
 
     def describe(self) -> str:
         """The range in words, for help texts: "0.0001 to 0.01 (log scale)", "64, 128 or 256"."""

@@ -132,6 +132,7 @@ def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
     done = store.get(job.id)
     assert done.state is JobStatus.SUCCEEDED, done.error_traceback
     assert "search: 2 trials (0 pruned, 0 failed)" in done.log_tail
+    assert "trial 1 finished (val_f1_macro 0." in done.log_tail and "2 of 2 trials" in done.log_tail
     runs = stored_runs(mlflow_home).set_index("run_id")
     best = runs.loc[done.mlflow_run_id]  # the job points at the best trial's run
     parent = runs.loc[best["tags.mlflow.parentRunId"]]
@@ -147,7 +148,8 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     make_customers().to_csv(data, index=False)
     code = main(["train", "--data", str(data), "--target", "churn", "--preset", "fast",
                  "--set", "training.epochs=2", "--search", "3", "--json"])  # fmt: skip
-    out, _ = capsys.readouterr()
+    out, err = capsys.readouterr()
+    assert "trial 0 finished (val_f1_macro 0." in err and "; 3 of 3 trials" in err
     assert code == 0
     payload = json.loads(out)
     search = payload["search"]
@@ -178,6 +180,9 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     assert trials.params == ["training.learning_rate", "training.batch_size"]
     assert trials.trials["value"].max() == pytest.approx(search["best_value"])
     assert trials.best_so_far()["best"].is_monotonic_increasing
+    importance = trials.importance()  # three finished trials: enough for fANOVA
+    assert set(importance) == {"training.learning_rate", "training.batch_size"}
+    assert sum(importance.values()) == pytest.approx(1.0)
     # after the worker test: a page run by AppTest may still rerun in its thread as __main__,
     # and a worker's child process spawned meanwhile would start from that script
     app = AppTest.from_file(RESULTS, default_timeout=60)
@@ -188,6 +193,7 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     (table,) = [d.value for d in app.dataframe if "state" in d.value.columns]
     assert table["trial"].tolist() == [0, 1, 2] and table["best"].sum() == 1
     assert any("trial" in c.value and "3 trials" in c.value for c in app.caption)
+    assert any("Which settings mattered" in c.value for c in app.caption)
 
 
 def test_cli_refuses_a_bad_budget_before_anything_is_stored(

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from dlstudio.search.space import SPACE_FILE, SearchField
 from dlstudio.settings import Settings
 from dlstudio.tracking.setup import configure_tracking
 
@@ -29,6 +31,30 @@ class SearchTrials:
     budget: str
     params: list[str]
     trials: pd.DataFrame
+    space: tuple = ()  # SearchField of each searched spec field, as the search logged them
+
+    def importance(self) -> dict[str, float]:
+        """Each searched field's share of the variation in the finished trials' validation
+        scores (Optuna's fANOVA importance), largest first; empty with fewer than 3 finished
+        trials or when every trial scored the same."""
+        import optuna
+
+        done = self.trials[(self.trials["state"] == "complete") & self.trials["value"].notna()]
+        fields = [f for f in self.space if f.path in done.columns]
+        if len(done) < 3 or done["value"].nunique() < 2 or not fields:
+            return {}
+        study = optuna.create_study(direction="maximize" if self.maximize else "minimize")
+        for _, row in done.iterrows():
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params={f.path: f.parse(str(row[f.path])) for f in fields},
+                    distributions={f.path: f.distribution() for f in fields},
+                    value=float(row["value"]),
+                )
+            )
+        return optuna.importance.get_param_importances(
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
+        )
 
     def best_so_far(self) -> pd.DataFrame:
         """``trial`` and ``best``: the best value of the finished trials up to each one."""
@@ -66,7 +92,14 @@ def search_trials(settings: Settings, run_id: str) -> SearchTrials | None:
             "run_id": runs["run_id"],
         }
     ).sort_values("trial", ignore_index=True)
+    try:
+        logged = mlflow.artifacts.load_dict(f"runs:/{parent_id}/{SPACE_FILE}")
+        space = tuple(SearchField.from_json(raw) for raw in logged["fields"])
+    except (MlflowException, OSError, KeyError, ValueError):  # a search just starting, or its
+        # files unreadable: no importance then
+        space = ()
     return SearchTrials(
+        space=space,
         parent_id=parent_id,
         experiment_id=parent.info.experiment_id,
         objective=tags.get("dlstudio.search_objective", "val_loss"),
