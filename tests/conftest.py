@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +78,12 @@ def customers_csv(tmp_path: Path) -> Path:
     path = tmp_path / "customers.csv"
     make_customers().to_csv(path, index=False)
     return path
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A ZIP archive (in memory) holding ``files``: entry name -> content."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -13,6 +13,7 @@ import pytest
 from dlstudio.data import store as store_module
 from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DataError
+from tests.conftest import zip_bytes
 
 SALES_V1 = b"region,amount\nnorth,1\nsouth,2\n"
 SALES_V2 = b"region,amount\nnorth,1\nsouth,2\neast,3\n"
@@ -226,21 +227,10 @@ def test_a_zip_without_class_folders_is_not_stored(store: DatasetStore) -> None:
     assert store.list_names() == []
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_data_no_template_could_train_on_is_refused_with_the_reason(store: DatasetStore) -> None:
     """Issue 22: a ZIP with no images was stored, and its page listed files left out beside
     "Files left out 0"."""
-    texts = _zip({"cats/notes.txt": b"x", "dogs/readme.md": b"y"})
+    texts = zip_bytes({"cats/notes.txt": b"x", "dogs/readme.md": b"y"})
     with pytest.raises(DataError, match="holds no images") as refused:
         store.save("pets", texts, filename="pets.zip")
     assert "one folder per class" in refused.value.fix
@@ -250,4 +240,3 @@ def test_data_no_template_could_train_on_is_refused_with_the_reason(store: Datas
         store.save("empty", b"region,amount\n", filename="empty.csv")
     assert store.list_names() == []  # nothing stored
     assert tree(store.root) == []  # and no staging left behind
-

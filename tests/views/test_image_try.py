@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pandas as pd
 import pytest
 from mlflow.types import ColSpec, Schema
@@ -17,6 +14,7 @@ from dlstudio.views.image_try import (
     predict_image_files,
     reads_images,
 )
+from tests.conftest import zip_bytes
 
 PNG = b"\x89PNG fake"  # the toy model below does not decode
 
@@ -47,14 +45,6 @@ class ToyImageModel:
              "problem": readable.map({True: "", False: "not a readable image"})},
             index=frame.index,
         )  # fmt: skip
-
-
-def zipped(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_only_templates_that_read_images_accept_them() -> None:
@@ -96,7 +86,7 @@ def test_an_empty_or_unreadable_image_is_a_data_error_with_a_fix(data: bytes, me
 
 
 def test_a_batch_lists_single_images_first_then_each_zips_images_by_path() -> None:
-    archive = zipped({"cats/1.png": PNG, "notes.txt": b"hi"})
+    archive = zip_bytes({"cats/1.png": PNG, "notes.txt": b"hi"})
     batch = predict_image_files(
         ToyImageModel(), [("photos.zip", archive), ("a.png", PNG), ("b.png", b"junk")]
     )
@@ -113,7 +103,7 @@ def test_a_batch_lists_single_images_first_then_each_zips_images_by_path() -> No
 
 
 def test_a_single_zip_keeps_the_paths_inside_it() -> None:
-    batch = predict_image_files(ToyImageModel(), [("photos.zip", zipped({"cats/1.png": PNG}))])
+    batch = predict_image_files(ToyImageModel(), [("photos.zip", zip_bytes({"cats/1.png": PNG}))])
     assert batch.table["file"].tolist() == ["cats/1.png"]
     assert list(batch.table.columns) == [
         "file", "prediction", "probability_cat", "probability_dog", "problem"
@@ -131,7 +121,7 @@ def test_a_zip_is_predicted_in_batches_with_unreadable_files_listed() -> None:
     model = ToyImageModel()
     files = {f"photos/{i}.png": PNG for i in range(5)} | {"notes.txt": b"hello"}
 
-    result = predict_images(model, zipped(files), batch=2)
+    result = predict_images(model, zip_bytes(files), batch=2)
 
     sizes = [len(frame) for frame in model.seen]
     assert max(sizes) == 2 and sum(sizes) == 5  # never the whole archive at once
