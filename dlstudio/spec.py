@@ -378,8 +378,11 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
             expected = error.get("ctx", {}).get("expected", "")
             lines.append(f"{field}: {error['input']!r} is not allowed; choose one of {expected}.")
         else:
-            got = mask_url(repr(error.get("input")))  # never echo a password back
-            lines.append(f"{field}: {error['msg']} (got {got}).")
+            given = error.get("input")
+            # never echo a password back; a whole section (a check across its fields) is not
+            # echoed at all: the message names the fields
+            got = "" if isinstance(given, dict) else f" (got {mask_url(repr(given))})"
+            lines.append(f"{field}: {error['msg']}{got}.")
     return "invalid spec:\n" + "\n".join(f"  - {line}" for line in lines)
 
 
