@@ -216,16 +216,6 @@ class RunSpecBase(FrozenModel):
         default=None, description="Search hyperparameters within a budget instead of one run."
     )
 
-    @model_validator(mode="after")
-    def _search_registers_nothing_yet(self) -> RunSpecBase:
-        if self.search is not None and self.tracking.register_as:
-            raise ValueError(
-                "a search does not register its model yet (search and tracking.register_as "
-                "together); search first, then train the best trial's values once with "
-                "register_as, e.g. --set training.learning_rate=0.002 --register NAME"
-            )
-        return self
-
 
 # Any template's spec, for annotations: parse_spec returns the template's own model (its
 # ``task`` and ``options`` included), a subclass of this envelope.

@@ -152,16 +152,13 @@ with st.expander("Advanced options"):
 st.subheader("4. Check and submit")
 register_as = st.text_input(
     "Save the model as",
-    value="" if search else dataset,
-    key=f"train_register_{dataset}_{bool(search)}",
-    disabled=bool(search),
-    help="A search does not register its model yet: when it has finished, train once with "
-    "the best settings (Advanced options) and save that model."
-    if search
-    else "A registered model name: Predict and scheduled retraining find the model by it. "
-    "Its first version becomes the 'champion'. Leave empty to only log the run.",
+    value=dataset,
+    key=f"train_register_{dataset}",
+    help="A registered model name: Predict and scheduled retraining find the model by it. "
+    "Its first version becomes the 'champion'. Leave empty to only log the run."
+    + (" A search saves its best try's model when it ends." if search else ""),
 )
-advanced["tracking.register_as"] = None if search else register_as.strip() or None
+advanced["tracking.register_as"] = register_as.strip() or None
 advanced["search.budget"] = f"{search_minutes}m" if search else None
 try:
     spec = build_spec(

@@ -38,8 +38,9 @@ def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str 
             progress = JobProgress(store, job_id, device=device, log=lines)
             if spec.search is None:
                 result = run(spec, callbacks=[progress], job_id=job_id, settings=settings)
+                state = JobStatus.SUCCEEDED
             else:
-                result = _search(spec, progress, job_id, settings)
+                result, state = _search(spec, progress, store, job_id, settings)
         except (TrainingCancelled, KeyboardInterrupt):  # cancel, SIGTERM, ray.cancel
             if store.cancel_requested(job_id):
                 log.info("cancelled")
@@ -65,14 +66,18 @@ def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str 
             for note in result.notes:
                 log.info("%s", note)
             log.info("%s", result.verdict)
+            if result.registered:
+                log.info("registered as %s version %s", result.registered["name"],
+                         result.registered["version"])  # fmt: skip
             store.finish(
-                job_id, JobStatus.SUCCEEDED, now=utc_now(), message=result.verdict,
+                job_id, state, now=utc_now(), message=result.verdict,
                 metrics=result.metrics, mlflow_run_id=result.run_id, log_tail=lines.text(),
             )  # fmt: skip
 
 
-def _search(spec, progress, job_id: str, settings: Settings):
-    """The best trial's result of a search job (a cancel ends the search, keeping it)."""
+def _search(spec, progress, store: JobStore, job_id: str, settings: Settings):
+    """The best trial's result of a search job, and the job's ending: a cancel ends the search
+    in its current trial and the job is CANCELLED, keeping (and registering) the best trial."""
     from dlstudio.search.study import run_search
 
     found = run_search(spec, callbacks=[progress], job_id=job_id, settings=settings)
@@ -80,13 +85,20 @@ def _search(spec, progress, job_id: str, settings: Settings):
         "search: %d trials (%d pruned, %d failed); best trial %s, parent run %s",
         found.trials, found.pruned, found.failed, found.best_trial, found.parent_run_id,
     )  # fmt: skip
+    if found.stopped_by == "cancelled" and (
+        found.best is None or not store.cancel_requested(job_id)
+    ):  # nothing to keep, or the worker is shutting down (the job goes back to the queue)
+        raise TrainingCancelled("search stopped")
     if found.best is None:
         raise DLStudioError(
             f"No trial of the search finished ({found.pruned} pruned, {found.failed} failed).",
             fix="Give the search a larger budget, or train once without a search to see what "
             "fails.",
         )
-    return found.best
+    if found.stopped_by == "cancelled":
+        log.info("cancelled; kept the best trial so far (trial %s)", found.best_trial)
+        return found.best, JobStatus.CANCELLED
+    return found.best, JobStatus.SUCCEEDED
 
 
 def _fail(store: JobStore, job_id: str, message: str, lines: JobLog) -> None:

@@ -6,6 +6,11 @@ validation metric (``TaskTemplate.search_objective``), never on the test rows. A
 the trial reports that metric, and a trial the median of earlier trials has beaten by then is
 stopped (pruned): its run ends KILLED and is tagged ``dlstudio.trial_state=pruned``. The parent
 run carries the best trial's values and test metrics and names its run.
+
+With ``tracking.register_as`` the best trial's model is registered when the search ends (or is
+cancelled), under the same promotion policy as a single run. The version points at the best
+trial's run, where the model's files are; the parent names the version
+(``dlstudio.search_registered``) and the trial names its parent, so neither is copied.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from dlstudio.tasks import get_template
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
 from dlstudio.training.callbacks import TrainingCancelled
 from dlstudio.training.loop import Callback, FitState
-from dlstudio.training.runner import RunResult, check_run, run
+from dlstudio.training.runner import RunResult, Trained, check_run, register_trained, run
 
 TRIAL_STATE_TAG = "dlstudio.trial_state"  # complete | pruned | failed
 SEARCH_VALUE = "search_value"  # a trial's best objective value, logged on its run
@@ -143,6 +148,7 @@ def run_search(
     results: dict[int, RunResult] = {}
     runs: dict[int, str] = {}
     cancelled = False
+    kept = _BestModel(maximize) if spec.tracking.register_as else None
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal cancelled
@@ -151,7 +157,8 @@ def run_search(
         tags = {"mlflow.parentRunId": parent_id, "dlstudio.trial": str(trial.number)}
         try:
             result = run(parse_spec(with_values(base, values)), settings=settings,
-                         callbacks=[*callbacks, reporter], tags=tags, job_id=job_id)  # fmt: skip
+                         callbacks=[reporter, *callbacks], tags=tags, job_id=job_id,
+                         keep=kept.offer if kept else None)  # fmt: skip
         except TrialPruned:
             _tag(client, reporter.run_id, "pruned", runs, trial.number, reporter.best)
             raise optuna.TrialPruned() from None
@@ -167,6 +174,8 @@ def run_search(
         _tag(client, result.run_id, "complete", runs, trial.number, reporter.best)
         if reporter.best is None:
             raise DLStudioError(f"trial {trial.number} reported no {key}")
+        if kept:
+            kept.judge(trial.number, reporter.best)
         return reporter.best
 
     study = optuna.create_study(
@@ -182,7 +191,35 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(objective, n_trials=budget.trials, timeout=budget.seconds,
                    catch=(DLStudioError,), callbacks=[progress])  # fmt: skip
-    return _finish(study, client, parent_id, key, results, runs, budget, cancelled, started)
+    found = _finish(study, client, parent_id, key, results, runs, budget, cancelled, started)
+    if kept and found.best is not None and kept.number == found.best_trial:
+        found.best = register_trained(spec, kept.trained, found.best, settings)
+        version = found.best.registered
+        client.set_tag(parent_id, "dlstudio.search_registered",
+                       f"{version['name']} version {version['version']}")  # fmt: skip
+    return found
+
+
+class _BestModel:
+    """Holds the best finished trial's model (only that one) until the search registers it."""
+
+    def __init__(self, maximize: bool) -> None:
+        self.maximize = maximize
+        self.number: int | None = None
+        self.value: float | None = None
+        self.trained: Trained | None = None
+        self._last: Trained | None = None
+
+    def offer(self, trained: Trained) -> None:
+        """The trial that is ending logged its model (run's ``keep``)."""
+        self._last = trained
+
+    def judge(self, number: int, value: float) -> None:
+        """The trial finished with ``value``: keep its model if it is the best so far."""
+        better = self.value is None or (value > self.value if self.maximize else value < self.value)
+        if better:
+            self.number, self.value, self.trained = number, value, self._last
+        self._last = None
 
 
 def _progress_line(

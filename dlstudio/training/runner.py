@@ -5,8 +5,8 @@ from __future__ import annotations
 import getpass
 import shutil
 import tempfile
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,6 +93,18 @@ def champion_columns(name: str, source: DataSource, settings: Settings) -> list[
     )]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What registering a run's model needs after the run (a search registers its best trial
+    when the search ends): the data, the outcome with its test rows, and the loaded model."""
+
+    run_id: str
+    source: DataSource
+    outcome: object  # the template's TaskOutcome
+    predictor: object
+    model_uri: str
+
+
 def run(
     spec: RunSpec,
     *,
@@ -100,12 +112,14 @@ def run(
     job_id: str | None = None,
     settings: Settings | None = None,
     tags: dict[str, str] | None = None,
+    keep: Callable[[Trained], None] | None = None,
 ) -> RunResult:
     """Check the data, train, evaluate against the baseline and log everything to MLflow.
 
-    Raises DataError/SpecError before any run is created when the data or spec are unusable.
-    A ``TrainingCancelled`` raised by a callback (or a KeyboardInterrupt) ends the MLflow run
-    as KILLED.
+    ``keep`` gets the trained model, its outcome and data once the model is logged (for
+    :func:`register_trained` later). Raises DataError/SpecError before any run is created when
+    the data or spec are unusable. A ``TrainingCancelled`` raised by a callback (or a
+    KeyboardInterrupt) ends the MLflow run as KILLED.
     """
     settings = settings or get_settings()
     template = get_template(spec.task)
@@ -161,6 +175,8 @@ def run(
             raise
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+        if keep is not None:
+            keep(Trained(run_id, source, outcome, predictor, model_uri))
         registered = (
             _register(spec, source, model_uri, outcome, predictor, settings)
             if spec.tracking.register_as
@@ -198,6 +214,19 @@ def run(
         notes=notes,
         candidates=outcome.json_artifacts.get("candidates.json"),
     )
+
+
+def register_trained(spec: RunSpec, trained: Trained, result: RunResult,
+                     settings: Settings | None = None) -> RunResult:  # fmt: skip
+    """Register a finished run's model under ``spec.tracking.register_as``, as if the run had
+    been given that name (same promotion policy, decision recorded on the run); the run's
+    result with ``registered`` filled in."""
+    settings = settings or get_settings()
+    configure_tracking(settings)
+    with mlflow.start_run(run_id=trained.run_id):
+        registered = _register(spec, trained.source, trained.model_uri, trained.outcome,
+                               trained.predictor, settings)  # fmt: skip
+    return replace(result, registered=registered)
 
 
 def _register(

@@ -77,19 +77,19 @@ def test_train_submits_a_job_with_the_chosen_settings(app: AppTest) -> None:
     assert not app.button(key="train_submit").disabled  # another setting: another model
 
 
-def test_train_submits_a_search_with_its_budget_and_no_registration(app: AppTest) -> None:
+def test_train_submits_a_search_with_its_budget_and_the_name_to_register(app: AppTest) -> None:
     store_table("customers", make_customers())
     open_page(app, "pages/train.py")
     app.toggle(key="train_search").set_value(True).run()
     app.number_input(key="train_search_minutes").set_value(2).run()
     assert not app.exception
     assert "search:\n  budget: 2m" in app.code[0].value
-    register = app.text_input(key="train_register_customers_True")
-    assert register.disabled and "does not register its model yet" in register.help
+    register = app.text_input(key="train_register_customers")
+    assert not register.disabled and "saves its best try's model" in register.help
     app.button(key="train_submit").click().run()
     (job,) = jobs().list_jobs()
     assert job.spec["search"]["budget"] == "2m"
-    assert job.spec["tracking"]["register_as"] is None
+    assert job.spec["tracking"]["register_as"] == "customers"
 
 
 def test_train_explains_a_blocking_problem_and_disables_submit(app: AppTest) -> None:

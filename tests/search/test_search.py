@@ -19,7 +19,8 @@ from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
 from dlstudio.tracking.queries import recent_runs
 from dlstudio.tracking.queries.search import search_trials
-from dlstudio.training.loop import FitState
+from dlstudio.training.callbacks import TrainingCancelled
+from dlstudio.training.loop import Callback, FitState
 from tests.conftest import make_customers
 from tests.test_cli_errors import error_message, stored_runs
 
@@ -80,11 +81,9 @@ def test_sampled_values_land_in_the_spec() -> None:
     assert raw == {"task": "tabular_classification", "data": {"path": "x.csv", "target": "y"}}
 
 
-def test_a_spec_with_a_bad_budget_or_a_registered_search_is_refused() -> None:
+def test_a_spec_with_a_bad_budget_is_refused() -> None:
     with pytest.raises(SpecError, match="not a time or a number of trials"):
         parse_spec({"task": "tabular_classification", "search": {"budget": "5x"}})
-    with pytest.raises(SpecError, match="does not register its model yet"):
-        parse_spec({"search": {"budget": "5m"}, "tracking": {"register_as": "churn"}})
 
 
 class FakeTrial:
@@ -125,7 +124,8 @@ def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
     data = tmp_path / "customers.csv"
     make_customers().to_csv(data, index=False)
     raw = {"data": {"path": str(data), "target": "churn"},
-           "training": {"preset": "fast", "epochs": 2}, "search": {"budget": "2"}}  # fmt: skip
+           "training": {"preset": "fast", "epochs": 2}, "search": {"budget": "2"},
+           "tracking": {"register_as": "churn-search"}}  # fmt: skip
     store = JobStore.from_settings(get_settings())
     job = store.submit(parse_spec(raw).model_dump(mode="json"), submitted_by="ana", now=utc_now())
     assert Worker(store, poll_seconds=0.1).run(max_jobs=1) == 1
@@ -138,6 +138,46 @@ def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
     parent = runs.loc[best["tags.mlflow.parentRunId"]]
     assert parent["tags.dlstudio.search_best_run"] == done.mlflow_run_id
     assert (runs["tags.dlstudio.job_id"] == job.id).sum() == 3  # the parent and both trials
+    # the best trial's model is registered, as a single run's would be; the parent names it
+    assert "registered as churn-search version 1" in done.log_tail
+    (version,) = mlflow.MlflowClient().search_model_versions("name='churn-search'")
+    assert version.run_id == done.mlflow_run_id
+    assert parent["tags.dlstudio.search_registered"] == "churn-search version 1"
+    assert best["tags.dlstudio.decision"] == "promoted"  # the first version is the champion
+    mlflow.set_tracking_uri("")
+
+
+class CancelAtTrial(Callback):
+    """A user's cancel while trial ``number`` trains."""
+
+    def __init__(self, number: int) -> None:
+        self.number, self.began = number, 0
+
+    def on_train_begin(self, state: FitState) -> None:
+        self.began += 1
+        if self.began > self.number:
+            raise TrainingCancelled("cancelled by the user")
+
+
+def test_a_cancelled_search_keeps_and_registers_its_best_trial_so_far(
+    mlflow_home: Path, tmp_path: Path
+) -> None:
+    from dlstudio.search.study import run_search
+
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    spec = parse_spec({"data": {"path": str(data), "target": "churn"},
+                       "training": {"preset": "fast", "epochs": 2}, "search": {"budget": "5"},
+                       "tracking": {"register_as": "churn-cut"}})  # fmt: skip
+    found = run_search(spec, callbacks=[CancelAtTrial(2)], report=lambda line: None)
+    assert found.stopped_by == "cancelled"
+    assert found.trials == 3 and found.pruned == 1  # two finished, the third cut short
+    assert found.best_trial in (0, 1)
+    assert found.best.registered["name"] == "churn-cut"
+    assert found.best.registered["version"] == "1"
+    runs = stored_runs(mlflow_home).set_index("run_id")
+    assert runs.loc[found.runs[2], "status"] == "KILLED"
+    assert runs.loc[found.parent_run_id, "status"] == "FINISHED"
     mlflow.set_tracking_uri("")
 
 
