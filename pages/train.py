@@ -10,6 +10,7 @@ from dlstudio.data.readers import read_table
 from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DLStudioError
 from dlstudio.jobs.store import utc_now
+from dlstudio.search.space import describe_space
 from dlstudio.settings import get_settings
 from dlstudio.spec import Preset, TrainingSpec, dump_spec, parse_spec
 from dlstudio.tasks import get_template, task_names
@@ -128,9 +129,9 @@ st.caption(
 search = st.toggle(
     "Search for better settings",
     key="train_search",
-    help="Train several models with different learning rates and batch sizes within a time "
-    "budget, each judged on the validation rows; hopeless ones are stopped early. Every try is "
-    "a run in MLflow, under one search run.",
+    help="Train several models with different settings within a time budget, each judged on "
+    "the validation rows; hopeless ones are stopped early. Every try is a run in MLflow, under "
+    f"one search run. Searched: {describe_space(template.name)}.",
 )
 search_minutes = None
 if search:

@@ -83,12 +83,43 @@ TRAINING_SPACE = (
 )  # fmt: skip
 
 
+# fields most templates add as their ``search_space``
+DROPOUT = SearchField(
+    "options.dropout", 0.0, 0.5,
+    help="Share of units switched off at each step: more holds back a network that fits the "
+    "training rows too closely (small data), less lets it use large data.",
+)  # fmt: skip
+TABULAR_NETWORK = SearchField(
+    "options.network", choices=("mlp", "tabm"),
+    help="A plain MLP (fast) or TabM (an efficient ensemble of MLPs over number embeddings).",
+)  # fmt: skip
+RECURRENT_CELL = SearchField(
+    "options.cell", choices=("lstm", "gru"), help="The recurrent cell: LSTM or GRU."
+)
+
+
+# a pretrained text encoder is fine-tuned with small steps on small batches (the presets: 3e-5 to
+# 1e-3, 16 to 64 texts); the networks trained from scratch take up to 3e-3
+TEXT_TRAINING = (
+    SearchField("training.learning_rate", 1e-5, 3e-3, log=True, help=TRAINING_SPACE[0].help),
+    SearchField("training.batch_size", choices=(16, 32, 64, 128), help=TRAINING_SPACE[1].help),
+)
+
+
 def search_space(task: str) -> tuple[SearchField, ...]:
-    """The fields a search of ``task`` changes: the shared training fields, then the
-    template's own."""
+    """The fields a search of ``task`` changes: the shared training fields (with the ranges the
+    template gives for them, if any), then the template's own."""
     from dlstudio.tasks.registry import get_template
 
-    return TRAINING_SPACE + tuple(getattr(get_template(task), "search_space", ()))
+    own = {field.path: field for field in get_template(task).search_space}
+    shared = tuple(own.pop(field.path, field) for field in TRAINING_SPACE)
+    return shared + tuple(own.values())
+
+
+def describe_space(task: str) -> str:
+    """The space in words, for help texts: "learning_rate 0.0001 to 0.01 (log scale);
+    batch_size 64, 128, 256 or 512; ..."."""
+    return "; ".join(f"{f.path.split('.', 1)[1]} {f.describe()}" for f in search_space(task))
 
 
 def narrowed(

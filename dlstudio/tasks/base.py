@@ -12,6 +12,7 @@ import pandas as pd
 
 from dlstudio.data.checks import Finding
 from dlstudio.data.image_source import ImageSource
+from dlstudio.search.space import SearchField
 from dlstudio.training.device import DeviceChoice
 from dlstudio.training.loop import Callback
 
@@ -125,6 +126,8 @@ class TaskTemplate(ABC):
     superseded: ClassVar[tuple[str, ...]] = ()
     # what a search (dlstudio.search) optimises: a per-epoch validation metric and its direction
     search_objective: ClassVar[tuple[str, str]] = ("val_loss", "minimize")
+    # the template's own searchable fields (dlstudio.search.space), after the shared training ones
+    search_space: ClassVar[tuple[SearchField, ...]] = ()
 
     def suggest_roles(self, frame: pd.DataFrame) -> dict[str, str | None]:
         """A first guess for each role from the columns (the user can change it)."""

@@ -80,7 +80,9 @@ def test_train_submits_a_job_with_the_chosen_settings(app: AppTest) -> None:
 def test_train_submits_a_search_with_its_budget_and_the_name_to_register(app: AppTest) -> None:
     store_table("customers", make_customers())
     open_page(app, "pages/train.py")
-    app.toggle(key="train_search").set_value(True).run()
+    toggle = app.toggle(key="train_search")
+    assert "network mlp or tabm" in toggle.help and "learning_rate 0.0001 to 0.01" in toggle.help
+    toggle.set_value(True).run()
     app.number_input(key="train_search_minutes").set_value(2).run()
     assert not app.exception
     assert "search:\n  budget: 2m" in app.code[0].value

@@ -48,11 +48,18 @@ def test_a_bad_budget_says_what_to_write(text: str, words: str) -> None:
     assert '"20"' in caught.value.fix  # every fix shows a form that works
 
 
-def test_every_template_searches_the_shared_training_fields() -> None:
+def test_every_template_searches_the_shared_training_fields_then_its_own() -> None:
     from dlstudio.tasks.registry import task_names
 
+    shared = [field.path for field in TRAINING_SPACE]
     for task in task_names():
-        assert search_space(task)[: len(TRAINING_SPACE)] == TRAINING_SPACE
+        paths = [field.path for field in search_space(task)]
+        assert paths[: len(shared)] == shared and "options.dropout" in paths[len(shared) :]
+    assert search_space("tabular_classification")[: len(shared)] == TRAINING_SPACE
+    # a template may give a shared field its own range: text fine-tunes a pretrained encoder
+    text_rate = search_space("text_sentiment")[0]
+    assert (text_rate.low, text_rate.high, text_rate.log) == (1e-5, 3e-3, True)
+    assert search_space("text_sentiment")[1].choices == (16, 32, 64, 128)
 
 
 def test_ranges_narrow_the_space_and_bad_ones_are_refused() -> None:
@@ -217,11 +224,13 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     trials = search_trials(get_settings(), payload["run_id"])
     assert trials.trials["trial"].tolist() == [0, 1, 2]
     assert set(trials.trials["state"]) == {"complete"}
-    assert trials.params == ["training.learning_rate", "training.batch_size"]
+    searched = ["training.learning_rate", "training.batch_size", "options.dropout",
+                "options.network"]  # fmt: skip
+    assert trials.params == searched
     assert trials.trials["value"].max() == pytest.approx(search["best_value"])
     assert trials.best_so_far()["best"].is_monotonic_increasing
     importance = trials.importance()  # three finished trials: enough for fANOVA
-    assert set(importance) == {"training.learning_rate", "training.batch_size"}
+    assert set(importance) == set(searched)
     assert sum(importance.values()) == pytest.approx(1.0)
     # after the worker test: a page run by AppTest may still rerun in its thread as __main__,
     # and a worker's child process spawned meanwhile would start from that script

@@ -15,6 +15,7 @@ import torch
 from dlstudio.data.checks import Finding
 from dlstudio.evaluation import forecast as fc
 from dlstudio.nn.recurrent import PinballLoss, RNNForecaster
+from dlstudio.search.space import DROPOUT, RECURRENT_CELL
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,
@@ -79,6 +80,7 @@ GRAD_CLIP = 1.0
 class Forecasting(TaskTemplate):
     name = "forecasting"
     search_objective = ("val_mase", "minimize")
+    search_space = (DROPOUT, RECURRENT_CELL)
     title = "Time-series forecasting"
     description = "Forecast the next periods of sales, demand or load, with an 80% interval."
     data_needs = "A table with a date column and a numeric column (optionally a series id)."

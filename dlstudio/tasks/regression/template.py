@@ -22,6 +22,7 @@ from dlstudio.data.columns import to_numeric
 from dlstudio.evaluation.ensemble import squared_error
 from dlstudio.evaluation.metrics import regression_metrics
 from dlstudio.nn.tabm import EnsembleLoss
+from dlstudio.search.space import DROPOUT, TABULAR_NETWORK
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,
@@ -128,6 +129,7 @@ def split_rows(data: TrainingData, spec: TabularRegressionSpec) -> Splits:
 class TabularRegression(TaskTemplate):
     name = "tabular_regression"
     search_objective = ("val_rmse", "minimize")
+    search_space = (DROPOUT, TABULAR_NETWORK)
     title = "Tabular regression"
     description = "Predict a number (price, demand, days to close) from table columns."
     data_needs = "A CSV, Excel or Parquet table with one row per example and a numeric target."

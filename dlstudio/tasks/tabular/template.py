@@ -21,6 +21,7 @@ from dlstudio.evaluation.ensemble import log_loss, macro_f1
 from dlstudio.evaluation.metrics import Decision, classification_metrics
 from dlstudio.evaluation.thresholds import tune_threshold
 from dlstudio.nn.tabm import EnsembleLoss
+from dlstudio.search.space import DROPOUT, TABULAR_NETWORK
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,
@@ -72,6 +73,7 @@ from dlstudio.training.loop import Callback
 class TabularClassification(TaskTemplate):
     name = "tabular_classification"
     search_objective = ("val_f1_macro", "maximize")
+    search_space = (DROPOUT, TABULAR_NETWORK)
     title = "Tabular classification"
     description = "Predict a category (churn yes/no, product type, risk band) from table columns."
     data_needs = "A CSV, Excel or Parquet table with one row per example and a target column."

@@ -18,6 +18,7 @@ import pandas as pd
 from dlstudio.data.checks import Finding
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn.minilm import bundled_minilm_folder
+from dlstudio.search.space import DROPOUT, TEXT_TRAINING
 from dlstudio.tasks.base import Role, Sample, TaskOutcome, TaskTemplate, TrainingData
 from dlstudio.tasks.classification import classification_reports, split_rows
 from dlstudio.tasks.classification_checks import (
@@ -78,6 +79,7 @@ FAMILIES: dict[str, Callable[[TextJob, Plan], Fitted]] = {
 class TextSentiment(TaskTemplate):
     name = "text_sentiment"
     search_objective = ("val_f1_macro", "maximize")
+    search_space = (*TEXT_TRAINING, DROPOUT)
     title = "Text sentiment"
     description = "Label reviews, tickets or survey answers (positive/negative or any classes)."
     data_needs = "A table with a text column and a label column."
