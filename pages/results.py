@@ -57,8 +57,12 @@ def search_section(search: SearchTrials, run_id: str) -> None:
         f"({search.budget}): {len(search.trials)} trials, {done.get('complete', 0)} finished, "
         f"{done.get('pruned', 0)} stopped early as hopeless, {done.get('failed', 0)} failed. "
         f"Each is judged on the validation rows by {search.objective} "
-        f"({'higher' if search.maximize else 'lower'} is better); the best one is marked."
+        f"({'higher' if search.maximize else 'lower'} is better); the best one is marked. "
+        "Trial 0 trains the preset's own settings, so the search keeps them unless a trial "
+        "beats them."
     )
+    if search.registered:
+        st.success(f"The best trial's model is saved as {escape_markdown(search.registered)}.")
     table = search.trials.assign(best=search.trials["run_id"] == search.best_run_id)
     st.dataframe(
         table,

@@ -94,6 +94,8 @@ def _search(spec: Any, args: argparse.Namespace) -> int:
     )
     for path, value in found.best_params.items():
         print(f"  {path} = {value}")
+    if found.best_trial == 0:
+        print("  the preset's own settings (trial 0 trains them as they are)")
     return 0
 
 

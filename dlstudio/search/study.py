@@ -1,7 +1,9 @@
 """A budgeted search: an Optuna study (TPE sampler, median pruning) whose trials are ordinary
 dlstudio runs, logged as child runs of one MLflow parent run.
 
-Each trial trains the spec with the sampled values and is judged on the template's per-epoch
+Trial 0 trains the spec as it is (the preset's own values, which the search must beat on the
+validation rows to be chosen); each later trial trains it with the values the TPE sampler
+picks. Every trial is judged on the template's per-epoch
 validation metric (``TaskTemplate.search_objective``), never on the test rows. After every epoch
 the trial reports that metric, and a trial the median of earlier trials has beaten by then is
 stopped (pruned): its run ends KILLED and is tagged ``dlstudio.trial_state=pruned``. The parent
@@ -152,7 +154,8 @@ def run_search(
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal cancelled
-        values = {f.path: f.suggest(trial) for f in space}
+        # trial 0 trains the preset as it is, so the search never misses what one run gets
+        values = {} if trial.number == 0 else {f.path: f.suggest(trial) for f in space}
         reporter = TrialReporter(trial, key, maximize)
         tags = {"mlflow.parentRunId": parent_id, "dlstudio.trial": str(trial.number)}
         try:

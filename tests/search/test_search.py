@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -211,6 +212,10 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     assert set(children[f"tags.{TRIAL_STATE_TAG}"]) == {"complete"}
     best = children[children["tags.dlstudio.trial"] == str(search["best_trial"])].iloc[0]
     assert best.name == payload["run_id"] == parent["tags.dlstudio.search_best_run"]
+    # trial 0 trains the preset as it is; the others sample the space
+    preset = children[children["tags.dlstudio.trial"] == "0"].iloc[0]
+    assert preset["params.training.learning_rate"] == "None"
+    assert preset["params.options.network"] == "auto"
     # the parent carries the best trial's values and test metrics
     for path, value in search["best_params"].items():
         assert parent[f"params.{path}"] == str(value) == best[f"params.{path}"]
@@ -224,14 +229,14 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     trials = search_trials(get_settings(), payload["run_id"])
     assert trials.trials["trial"].tolist() == [0, 1, 2]
     assert set(trials.trials["state"]) == {"complete"}
+    assert trials.preset_trials() == [0]
+    assert (trials.trials.loc[0, trials.params] == "preset's").all()
     searched = ["training.learning_rate", "training.batch_size", "options.dropout",
                 "options.network"]  # fmt: skip
     assert trials.params == searched
     assert trials.trials["value"].max() == pytest.approx(search["best_value"])
     assert trials.best_so_far()["best"].is_monotonic_increasing
-    importance = trials.importance()  # three finished trials: enough for fANOVA
-    assert set(importance) == set(searched)
-    assert sum(importance.values()) == pytest.approx(1.0)
+    assert trials.importance() == {}  # two sampled trials: too few for fANOVA
     # after the worker test: a page run by AppTest may still rerun in its thread as __main__,
     # and a worker's child process spawned meanwhile would start from that script
     app = AppTest.from_file(RESULTS, default_timeout=60)
@@ -242,7 +247,7 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     (table,) = [d.value for d in app.dataframe if "state" in d.value.columns]
     assert table["trial"].tolist() == [0, 1, 2] and table["best"].sum() == 1
     assert any("trial" in c.value and "3 trials" in c.value for c in app.caption)
-    assert any("Which settings mattered" in c.value for c in app.caption)
+    assert any("Trial 0 trains the preset's own settings" in c.value for c in app.caption)
 
 
 def test_cli_refuses_a_bad_budget_before_anything_is_stored(
@@ -257,3 +262,25 @@ def test_cli_refuses_a_bad_budget_before_anything_is_stored(
     assert "search.budget" in message and "not a time or a number of trials" in message
     assert stored_runs(mlflow_home).empty
     mlflow.set_tracking_uri("")
+
+
+def test_importance_ranks_the_field_that_moved_the_score_and_skips_the_preset() -> None:
+    from dlstudio.tracking.queries.search import PRESET, SearchTrials
+
+    rates = [0.0002, 0.0005, 0.001, 0.002, 0.004, 0.008]
+    trials = pd.DataFrame({
+        "trial": range(7), "state": "complete",
+        "training.learning_rate": [PRESET, *map(str, rates)],
+        "training.batch_size": [PRESET, "64", "512", "64", "512", "64", "512"],
+        "value": [0.99, *(0.5 + 0.05 * i for i in range(6))],  # the score follows the rate
+        "run_id": [f"r{i}" for i in range(7)],
+    })  # fmt: skip
+    search = SearchTrials(parent_id="p", experiment_id="1", objective="val_f1_macro",
+                          maximize=True, best_run_id="r0", budget="5m",
+                          params=["training.learning_rate", "training.batch_size"],
+                          trials=trials, space=TRAINING_SPACE)  # fmt: skip
+    assert search.preset_trials() == [0]
+    importance = search.importance()
+    assert next(iter(importance)) == "training.learning_rate"
+    assert importance["training.learning_rate"] > 0.8
+    assert sum(importance.values()) == pytest.approx(1.0)

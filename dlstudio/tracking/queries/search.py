@@ -15,6 +15,7 @@ from dlstudio.tracking.setup import configure_tracking
 
 STATE_TAG = "tags.dlstudio.trial_state"
 TRIAL_TAG = "tags.dlstudio.trial"
+PRESET = "preset's"  # a searched field the trial left to the preset (trial 0)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class SearchTrials:
     params: list[str]
     trials: pd.DataFrame
     space: tuple = ()  # SearchField of each searched spec field, as the search logged them
+    registered: str | None = None  # "churn version 3": the best trial's model, registered
 
     def importance(self) -> dict[str, float]:
         """Each searched field's share of the variation in the finished trials' validation
@@ -41,6 +43,7 @@ class SearchTrials:
 
         done = self.trials[(self.trials["state"] == "complete") & self.trials["value"].notna()]
         fields = [f for f in self.space if f.path in done.columns]
+        done = done[~done["trial"].isin(self.preset_trials())]  # not sampled from the space
         if len(done) < 3 or done["value"].nunique() < 2 or not fields:
             return {}
         study = optuna.create_study(direction="maximize" if self.maximize else "minimize")
@@ -55,6 +58,13 @@ class SearchTrials:
         return optuna.importance.get_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
         )
+
+    def preset_trials(self) -> list[int]:
+        """Trials that trained the preset's own values (shown as PRESET, not sampled)."""
+        if not self.params:
+            return []
+        own = (self.trials[self.params] == PRESET).all(axis=1)
+        return self.trials.loc[own, "trial"].tolist()
 
     def best_so_far(self) -> pd.DataFrame:
         """``trial`` and ``best``: the best value of the finished trials up to each one."""
@@ -87,7 +97,9 @@ def search_trials(settings: Settings, run_id: str) -> SearchTrials | None:
         {
             "trial": runs[TRIAL_TAG].astype(int),
             "state": runs.get(STATE_TAG, pd.Series("failed", index=runs.index)).fillna("failed"),
-            **{c.removeprefix("params."): runs[c] for c in params},
+            # a field left unset ("None", or "auto" for a choice) is the preset's value
+            **{c.removeprefix("params."): runs[c].replace({"None": PRESET, "auto": PRESET})
+               for c in params},
             "value": runs.get("metrics.search_value"),
             "run_id": runs["run_id"],
         }
@@ -108,4 +120,5 @@ def search_trials(settings: Settings, run_id: str) -> SearchTrials | None:
         budget=tags.get("dlstudio.search_budget", ""),
         params=[c.removeprefix("params.") for c in params],
         trials=trials,
+        registered=tags.get("dlstudio.search_registered"),
     )
