@@ -30,7 +30,8 @@ any_active = any(job.state in (JobStatus.QUEUED, JobStatus.RUNNING) for job in j
 def show_table() -> None:
     """The queue, refreshed as often as the job panel below, so the two never disagree."""
     shown = store.list_jobs(limit=100)
-    st.dataframe(jobs_table(shown), hide_index=True, width="stretch", key="jobs_table")
+    searches = store.latest_events([job.id for job in shown if job.spec.get("search")], "search")
+    st.dataframe(jobs_table(shown, searches), hide_index=True, width="stretch", key="jobs_table")
 
 
 show_table()
@@ -59,7 +60,14 @@ def show_job(job_id: str) -> None:
     )
     if job.state is JobStatus.QUEUED:
         st.info("Waiting for a worker to pick it up.")
-    if job.total_epochs:
+    if job.spec.get("search"):
+        line = store.latest_events([job.id], "search").get(job.id)
+        st.info(
+            f"A search within {escape_markdown(job.spec['search']['budget'])}: "
+            + escape_markdown(progress_text(job, line) or "waiting for a worker")
+            + ". Cancel keeps the best trial so far."
+        )
+    elif job.total_epochs:
         st.progress(progress_share(job), text=progress_text(job))
     cards = st.columns(3)
     cards[0].metric("Epoch", f"{job.epoch or 0}/{job.total_epochs or '?'}")

@@ -80,7 +80,11 @@ def _search(spec, progress, store: JobStore, job_id: str, settings: Settings):
     in its current trial and the job is CANCELLED, keeping (and registering) the best trial."""
     from dlstudio.search.study import run_search
 
-    found = run_search(spec, callbacks=[progress], job_id=job_id, settings=settings)
+    def report(line: str) -> None:  # the job's log, and its timeline for the Jobs page
+        log.info("%s", line)
+        store.note(job_id, now=utc_now(), kind="search", message=line)
+
+    found = run_search(spec, callbacks=[progress], job_id=job_id, settings=settings, report=report)
     log.info(
         "search: %d trials (%d pruned, %d failed); best trial %s, parent run %s",
         found.trials, found.pruned, found.failed, found.best_trial, found.parent_run_id,

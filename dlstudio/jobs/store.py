@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 
 from dlstudio.errors import UnknownJob
 from dlstudio.jobs.records import Job, JobEvent, WorkerInfo, as_utc, job_from_row
@@ -222,6 +222,22 @@ class JobStore:
             query = query.where(jobs.c.state == state.value)
         with self.engine.connect() as connection:
             return [job_from_row(row) for row in connection.execute(query).mappings()]
+
+    def note(self, job_id: str, *, now: datetime, kind: str, message: str) -> None:
+        """Add an event to the job's timeline (a search notes each trial as it ends)."""
+        with self.engine.begin() as connection:
+            _record(connection, job_id, now, kind, message)
+
+    def latest_events(self, job_ids: list[str], kind: str) -> dict[str, str]:
+        """The newest event of ``kind`` of each of ``job_ids`` that has one: job id -> message."""
+        newest = (
+            select(func.max(job_events.c.id))
+            .where(job_events.c.job_id.in_(job_ids), job_events.c.kind == kind)
+            .group_by(job_events.c.job_id)
+        )
+        query = select(job_events.c.job_id, job_events.c.message).where(job_events.c.id.in_(newest))
+        with self.engine.connect() as connection:
+            return {row.job_id: row.message for row in connection.execute(query)}
 
     def events(self, job_id: str) -> list[JobEvent]:
         """The job's timeline, oldest first."""

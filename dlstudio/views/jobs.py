@@ -8,8 +8,10 @@ import pandas as pd
 from dlstudio.jobs.store import Job
 
 
-def jobs_table(jobs: list[Job]) -> pd.DataFrame:
-    """One row per job, newest first, with what a user wants to see at a glance."""
+def jobs_table(jobs: list[Job], searches: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per job, newest first, with what a user wants to see at a glance; ``searches``
+    has the latest line of each search job (``JobStore.latest_events(..., "search")``)."""
+    searches = searches or {}
     return pd.DataFrame(
         [
             {
@@ -19,7 +21,7 @@ def jobs_table(jobs: list[Job]) -> pd.DataFrame:
                 "data": job.spec.get("data", {}).get("dataset")
                 or job.spec.get("data", {}).get("path"),
                 "submitted": job.submitted_at.strftime("%Y-%m-%d %H:%M"),
-                "progress": progress_text(job),
+                "progress": progress_text(job, searches.get(job.id)),
                 "device": job.device or "",
             }
             for job in jobs
@@ -28,10 +30,18 @@ def jobs_table(jobs: list[Job]) -> pd.DataFrame:
     )
 
 
-def progress_text(job: Job) -> str:
-    """ "epoch 3/15, about 40 s left" while running; what happened otherwise."""
+def progress_text(job: Job, search: str | None = None) -> str:
+    """ "epoch 3/15, about 40 s left" while running; what happened otherwise. A search job
+    leads with its latest trial line ``search`` (trials done, best so far, time left)."""
     if job.state.value == "queued":
         return "waiting for a worker"
+    if job.spec.get("search"):
+        budget = job.spec["search"].get("budget", "")
+        if search is None:
+            return f"search ({budget}): first trial" if job.state.value == "running" else ""
+        if job.state.value == "running" and job.epoch is not None:
+            return f"search: {search}; now epoch {job.epoch}/{job.total_epochs} of the next trial"
+        return f"search: {search}"
     if job.epoch is None:
         return "preparing the data" if job.state.value == "running" else ""
     text = f"epoch {job.epoch}/{job.total_epochs}"

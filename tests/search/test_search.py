@@ -141,6 +141,9 @@ def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
     assert done.state is JobStatus.SUCCEEDED, done.error_traceback
     assert "search: 2 trials (0 pruned, 0 failed)" in done.log_tail
     assert "trial 1 finished (val_f1_macro 0." in done.log_tail and "2 of 2 trials" in done.log_tail
+    # the Jobs page reads the search's progress from the job's timeline
+    (line,) = store.latest_events([job.id], "search").values()
+    assert line.startswith("trial 1 ") and "; 2 trials done, best 0." in line
     runs = stored_runs(mlflow_home).set_index("run_id")
     best = runs.loc[done.mlflow_run_id]  # the job points at the best trial's run
     parent = runs.loc[best["tags.mlflow.parentRunId"]]

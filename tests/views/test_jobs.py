@@ -59,3 +59,22 @@ def test_a_job_that_stopped_early_reads_as_done(customers_csv) -> None:
     done = store.get(job.id)
     assert progress_text(done) == "done: early stopping after epoch 7/15"
     assert progress_share(done) == 1.0
+
+
+def test_a_search_job_reads_as_its_latest_trial_and_the_current_epoch(customers_csv) -> None:
+    store = JobStore.from_settings(get_settings())
+    spec = {"task": "tabular_classification", "data": {"path": str(customers_csv)},
+            "search": {"budget": "5m"}}  # fmt: skip
+    job = store.submit(spec, submitted_by="ana", now=utc_now())
+    other = store.submit({**spec, "search": None}, submitted_by="ana", now=utc_now())
+    store.claim_next("w", now=utc_now())
+    assert progress_text(store.get(job.id)) == "search (5m): first trial"
+    for line in ("trial 0 finished (val_f1_macro 0.7000); 1 trials done",
+                 "trial 1 stopped early (val_f1_macro 0.6000); 2 trials done, best 0.7000"):
+        store.note(job.id, now=utc_now(), kind="search", message=line)
+    searches = store.latest_events([job.id, other.id], "search")
+    assert searches == {job.id: line}  # the newest line, and none for the plain job
+    store.report_progress(job.id, now=utc_now(), epoch=2, total_epochs=15, eta_seconds=30)
+    table = jobs_table(store.list_jobs(), searches).set_index("job")
+    assert table.loc[job.id, "progress"] == f"search: {line}; now epoch 2/15 of the next trial"
+    assert table.loc[other.id, "progress"] == "waiting for a worker"
