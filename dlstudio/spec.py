@@ -194,6 +194,17 @@ class SearchSpec(FrozenModel):
         "{'training.learning_rate': [0.0003, 0.003]}; the others keep the template's ranges.",
     )
 
+    workers: int = Field(
+        default=1, ge=1, le=32,
+        description="Trials run at once, each by its own worker: the search queues workers - 1 "
+        "helper jobs that run trials of the same study (start as many workers).",
+    )  # fmt: skip
+    helps: str | None = Field(
+        default=None,
+        description="Set by the studio on a helper job: the search job whose study it runs "
+        "trials of.",
+    )
+
     @field_validator("budget")
     @classmethod
     def _budget(cls, value: str) -> str:

@@ -33,6 +33,12 @@ def add_spec_arguments(command: argparse.ArgumentParser) -> None:
         help="search hyperparameters instead of one training: a time ('5m', '1h') or a number "
         "of trials ('20') -> search.budget",
     )
+    command.add_argument(
+        "--search-workers",
+        type=int,
+        metavar="N",
+        help="submit only: run N trials of the search at once, on N workers -> search.workers",
+    )
     command.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -52,6 +58,7 @@ def build_spec(args: argparse.Namespace) -> Any:
         ("tracking", "experiment"): args.experiment,
         ("tracking", "register_as"): args.register,
         ("search", "budget"): args.search,
+        ("search", "workers"): args.search_workers,
     }
     for keys, value in flags.items():
         if value is not None:

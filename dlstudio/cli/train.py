@@ -67,10 +67,17 @@ def _train(args: argparse.Namespace) -> int:
 
 def _search(spec: Any, args: argparse.Namespace) -> int:
     """``train --search``: the best trial's result, and the search's own figures."""
-    from dlstudio.errors import DLStudioError
+    from dlstudio.errors import DLStudioError, SpecError
     from dlstudio.search.study import run_search
     from dlstudio.training.callbacks import ConsoleProgress
 
+    if spec.search.workers > 1:
+        raise SpecError(
+            f"search.workers is {spec.search.workers}, but train runs the search in this "
+            "process, one trial at a time.",
+            fix="Queue it for the workers instead: dlstudio submit ... --search-workers "
+            f"{spec.search.workers} (and start as many workers with dlstudio worker).",
+        )
     with contextlib.redirect_stdout(sys.stderr):
         found = run_search(
             spec, callbacks=[ConsoleProgress(sys.stderr)],

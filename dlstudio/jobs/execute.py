@@ -38,9 +38,9 @@ def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str 
             progress = JobProgress(store, job_id, device=device, log=lines)
             if spec.search is None:
                 result = run(spec, callbacks=[progress], job_id=job_id, settings=settings)
-                state = JobStatus.SUCCEEDED
+                state, message = JobStatus.SUCCEEDED, result.verdict
             else:
-                result, state = _search(spec, progress, store, job_id, settings)
+                result, state, message = _search(spec, progress, store, job_id, settings)
         except (TrainingCancelled, KeyboardInterrupt):  # cancel, SIGTERM, ray.cancel
             if store.cancel_requested(job_id):
                 log.info("cancelled")
@@ -63,28 +63,43 @@ def execute_job(store: JobStore, job_id: str, settings: Settings, *, where: str 
                 lines,
             )  # fmt: skip
         else:
-            for note in result.notes:
+            for note in result.notes if result else ():
                 log.info("%s", note)
-            log.info("%s", result.verdict)
-            if result.registered:
+            log.info("%s", message)
+            if result and result.registered:
                 log.info("registered as %s version %s", result.registered["name"],
                          result.registered["version"])  # fmt: skip
             store.finish(
-                job_id, state, now=utc_now(), message=result.verdict,
-                metrics=result.metrics, mlflow_run_id=result.run_id, log_tail=lines.text(),
+                job_id, state, now=utc_now(), message=message,
+                metrics=result.metrics if result else None,
+                mlflow_run_id=result.run_id if result else None, log_tail=lines.text(),
             )  # fmt: skip
 
 
 def _search(spec, progress, store: JobStore, job_id: str, settings: Settings):
-    """The best trial's result of a search job, and the job's ending: a cancel ends the search
-    in its current trial and the job is CANCELLED, keeping (and registering) the best trial."""
+    """The best trial's result of a search job, the job's ending and message: a cancel ends the search
+    in its current trial and the job is CANCELLED, keeping (and registering) the best trial.
+    A search with several workers queues its helper jobs once its study exists."""
     from dlstudio.search.study import run_search
 
     def report(line: str) -> None:  # the job's log, and its timeline for the Jobs page
         log.info("%s", line)
         store.note(job_id, now=utc_now(), kind="search", message=line)
 
-    found = run_search(spec, callbacks=[progress], job_id=job_id, settings=settings, report=report)
+    def queue_helpers(resumed: bool) -> None:
+        if resumed or spec.search.workers < 2:
+            return  # a resumed search's helpers were queued when it first started
+        raw = spec.model_dump(mode="json")
+        raw["search"] = {**raw["search"], "workers": 1, "helps": job_id}
+        for _ in range(spec.search.workers - 1):
+            helper = store.submit(raw, submitted_by=store.get(job_id).submitted_by, now=utc_now())
+            log.info("queued helper job %s: it runs trials of this search", helper.id)
+
+    found = run_search(spec, callbacks=[progress], job_id=job_id, settings=settings,
+                       report=report, on_ready=queue_helpers)  # fmt: skip
+    if spec.search.helps:  # its trials are the search's; the search's own job ends it
+        ran = f"ran {found.trials} trials of the search of job {spec.search.helps}"
+        return found.best, JobStatus.SUCCEEDED, ran
     log.info(
         "search: %d trials (%d pruned, %d failed); best trial %s, parent run %s",
         found.trials, found.pruned, found.failed, found.best_trial, found.parent_run_id,
@@ -100,9 +115,9 @@ def _search(spec, progress, store: JobStore, job_id: str, settings: Settings):
             "fails.",
         )
     if found.stopped_by == "cancelled":
-        log.info("cancelled; kept the best trial so far (trial %s)", found.best_trial)
-        return found.best, JobStatus.CANCELLED
-    return found.best, JobStatus.SUCCEEDED
+        kept = f"cancelled; kept the best trial so far (trial {found.best_trial})"
+        return found.best, JobStatus.CANCELLED, f"{kept}. {found.best.verdict}"
+    return found.best, JobStatus.SUCCEEDED, found.best.verdict
 
 
 def _fail(store: JobStore, job_id: str, message: str, lines: JobLog) -> None:

@@ -9,7 +9,7 @@ import mlflow
 
 from dlstudio.jobs.joblog import JobLog
 from dlstudio.jobs.store import JobStore, utc_now
-from dlstudio.training.callbacks import TrainingCancelled
+from dlstudio.training.callbacks import CancelledByUser
 from dlstudio.training.loop import Callback, FitState
 
 CHECK_EVERY_SECONDS = 2.0  # how often a running job looks for a cancel request / heartbeats
@@ -62,4 +62,4 @@ class JobProgress(Callback):
 
     def _stop_if_cancelled(self) -> None:
         if self.store.cancel_requested(self.job_id):
-            raise TrainingCancelled("cancelled by the user")
+            raise CancelledByUser("cancelled by the user")

@@ -30,17 +30,29 @@ from mlflow.tracking import MlflowClient
 
 from dlstudio.data.checks import raise_for_errors
 from dlstudio.errors import DLStudioError
+from dlstudio.evaluation.metrics import against
 from dlstudio.search.budget import Budget, parse_budget
+from dlstudio.search.shared import (
+    DEADLINE,
+    PARENT,
+    SPENT,
+    STOPPED,
+    TRIAL_JOB,
+    TRIAL_RUN,
+    TRIAL_STATE_TAG,
+    close_orphans,
+    open_study,
+    wait_for_others,
+)
 from dlstudio.search.space import SPACE_FILE, narrowed, search_space, with_values
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import RunSpec, parse_spec
 from dlstudio.tasks import get_template
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
-from dlstudio.training.callbacks import TrainingCancelled
+from dlstudio.training.callbacks import CancelledByUser, TrainingCancelled
 from dlstudio.training.loop import Callback, FitState
 from dlstudio.training.runner import RunResult, Trained, check_run, register_trained, run
 
-TRIAL_STATE_TAG = "dlstudio.trial_state"  # complete | pruned | failed
 SEARCH_VALUE = "search_value"  # a trial's best objective value, logged on its run
 log = logging.getLogger("dlstudio.search")  # a job's log collects it (dlstudio.jobs.joblog)
 
@@ -61,6 +73,8 @@ class TrialReporter(Callback):
     def on_train_begin(self, state: FitState) -> None:
         active = mlflow.active_run()
         self.run_id = active.info.run_id if active else None
+        if self.run_id:
+            self.trial.set_user_attr(TRIAL_RUN, self.run_id)  # other processes find it here
 
     def on_epoch_end(self, state: FitState) -> None:
         value = state.metrics.get(self.key, state.metrics.get("val_loss"))
@@ -110,10 +124,17 @@ def run_search(
     callbacks: Sequence[Callback] = (),
     job_id: str | None = None,
     report: Callable[[str], None] = log.info,
+    on_ready: Callable[[bool], None] | None = None,
 ) -> SearchResult:
     """Search the template's space (narrowed by ``spec.search.ranges``) within
     ``spec.search.budget``; every trial is a run. ``report`` gets one line per trial (how it
     ended, the best so far, the time left).
+
+    A search job (``job_id``) keeps its study in the project's database: run again after its
+    worker stopped, it resumes with the rest of its budget. A helper job
+    (``spec.search.helps``) runs trials of that search's study until its deadline and leaves
+    the ending to the search's own job. ``on_ready(resumed)`` is called once the study and its
+    parent run exist (the worker queues the helper jobs then).
 
     Raises DataError/SpecError before any run is created when the data, the spec or the
     search is unusable. A ``TrainingCancelled`` from ``callbacks`` (a user's cancel) ends the
@@ -127,15 +148,115 @@ def run_search(
     raise_for_errors(check_run(spec, settings)[1])  # once, before any run exists
     key, direction = get_template(spec.task).search_objective
     maximize = direction == "maximize"
+    helps = spec.search.helps
     configure_tracking(settings)
-    experiment_id = ensure_experiment(spec.tracking.experiment, settings)
     client = MlflowClient()
+    study = open_study(job_id=job_id, leader=helps, direction=direction,
+                       seed=spec.training.seed, settings=settings)  # fmt: skip
+    resumed = PARENT in study.user_attrs
+    parent_id = (
+        study.user_attrs[PARENT] if resumed
+        else _create_parent(spec, study, client, space, budget, key, job_id, settings)
+    )  # fmt: skip
+    spent = float(study.user_attrs.get(SPENT, 0.0))
+    if helps is None:
+        if resumed:
+            closed = close_orphans(study, job_id, client) if job_id else 0
+            client.update_run(parent_id, status="RUNNING")
+            report(f"resuming the search after {spent:.0f} s ({len(study.trials)} trials, "
+                   f"{closed} left unfinished by the stopped worker)")  # fmt: skip
+        if budget.seconds is not None:
+            study.set_user_attr(DEADLINE, time.time() + max(0.0, budget.seconds - spent))
+        if on_ready is not None:
+            on_ready(resumed)
+    base = spec.model_dump(mode="json")
+    base["tracking"] = {**base["tracking"], "register_as": None}  # trials are never registered
+    base["search"] = None  # each trial is one training
+    results: dict[int, RunResult] = {}
+    cancelled = False
+    kept = _BestModel(maximize) if spec.tracking.register_as else None
+
+    def objective(trial: optuna.Trial) -> float:
+        nonlocal cancelled
+        # trial 0 trains the preset as it is, so the search never misses what one run gets
+        values = {} if trial.number == 0 else {f.path: f.suggest(trial) for f in space}
+        if job_id:
+            trial.set_user_attr(TRIAL_JOB, job_id)
+        reporter = TrialReporter(trial, key, maximize)
+        tags = {"mlflow.parentRunId": parent_id, "dlstudio.trial": str(trial.number)}
+        try:
+            result = run(parse_spec(with_values(base, values)), settings=settings,
+                         callbacks=[reporter, *callbacks], tags=tags, job_id=job_id,
+                         keep=kept.offer if kept else None)  # fmt: skip
+        except TrialPruned:
+            _tag(client, reporter.run_id, "pruned", reporter.best)
+            raise optuna.TrialPruned() from None
+        except CancelledByUser:  # keep what the search has found
+            cancelled = True
+            _tag(client, reporter.run_id, "pruned", reporter.best)
+            trial.study.set_user_attr(STOPPED, True)
+            trial.study.stop()
+            raise optuna.TrialPruned() from None
+        except TrainingCancelled as exc:  # the worker stops: the job resumes the search later
+            _tag(client, reporter.run_id, "failed")
+            raise _Interrupted(exc) from exc  # not a DLStudioError: Optuna must not go on
+        except DLStudioError:
+            _tag(client, reporter.run_id, "failed")
+            raise
+        results[trial.number] = result
+        _tag(client, result.run_id, "complete", reporter.best)
+        if reporter.best is None:
+            raise DLStudioError(f"trial {trial.number} reported no {key}")
+        if kept:
+            kept.judge(trial.number, reporter.best)
+        return reporter.best
+
+    started = time.monotonic()
+
+    def progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        now = time.monotonic() - started
+        if helps is None:
+            study.set_user_attr(SPENT, spent + now)
+        report(_progress_line(study, trial, key, budget, spent + now))
+        if study.user_attrs.get(STOPPED) or (budget.trials and len(study.trials) >= budget.trials):
+            study.stop()  # cancelled, or the trials are used up (by every worker together)
+
+    timeout = (
+        None if budget.seconds is None
+        else max(0.0, study.user_attrs.get(DEADLINE, 0.0) - time.time())
+    )  # fmt: skip
+    if not study.user_attrs.get(STOPPED) and timeout != 0.0 and not _trials_used(study, budget):
+        try:
+            study.optimize(objective, timeout=timeout, catch=(DLStudioError,),
+                           callbacks=[progress])  # fmt: skip
+        except _Interrupted as interrupted:
+            raise interrupted.cause from None
+    if helps is not None:  # the search's own job ends it
+        return _helper_result(study, parent_id, key, results, budget, cancelled)
+    if job_id:
+        wait_for_others(study, job_id, limit=max(60.0, (budget.seconds or 600) / 2))
+    found = _finish(study, client, parent_id, key, results, budget, cancelled, spent, started)
+    if found.best is not None and spec.tracking.register_as:
+        found.best = _register_best(spec, found, kept, client, settings, report)
+    return found
+
+
+def _trials_used(study: optuna.Study, budget: Budget) -> bool:
+    return budget.trials is not None and len(study.trials) >= budget.trials
+
+
+def _create_parent(spec: RunSpec, study: optuna.Study, client: MlflowClient,
+                   space: tuple, budget: Budget, key: str, job_id: str | None,
+                   settings: Settings) -> str:  # fmt: skip
+    """The search's MLflow parent run, named in the study for every process of the search."""
+    experiment_id = ensure_experiment(spec.tracking.experiment, settings)
     parent = client.create_run(
         experiment_id,
         # no dlstudio.task tag: the dashboard's run lists are of runs with a model; the parent
         # is found from its trials (tracking.queries.search) and in the MLflow UI
         tags={"dlstudio.search_task": spec.task, "dlstudio.search": "true",
               "dlstudio.search_budget": str(budget), "dlstudio.search_objective": key,
+              "dlstudio.search_workers": str(spec.search.workers),
               **({"dlstudio.job_id": job_id} if job_id else {})},
         run_name=f"search · {spec.task}",
     )  # fmt: skip
@@ -144,63 +265,38 @@ def run_search(
         parent_id, "search.space", "; ".join(f"{f.path}: {f.describe()}" for f in space)
     )
     client.log_dict(parent_id, {"fields": [f.to_json() for f in space]}, SPACE_FILE)
-    base = spec.model_dump(mode="json")
-    base["tracking"] = {**base["tracking"], "register_as": None}  # trials are never registered
-    base["search"] = None  # each trial is one training
-    results: dict[int, RunResult] = {}
-    runs: dict[int, str] = {}
-    cancelled = False
-    kept = _BestModel(maximize) if spec.tracking.register_as else None
+    study.set_user_attr(PARENT, parent_id)
+    return parent_id
 
-    def objective(trial: optuna.Trial) -> float:
-        nonlocal cancelled
-        # trial 0 trains the preset as it is, so the search never misses what one run gets
-        values = {} if trial.number == 0 else {f.path: f.suggest(trial) for f in space}
-        reporter = TrialReporter(trial, key, maximize)
-        tags = {"mlflow.parentRunId": parent_id, "dlstudio.trial": str(trial.number)}
-        try:
-            result = run(parse_spec(with_values(base, values)), settings=settings,
-                         callbacks=[reporter, *callbacks], tags=tags, job_id=job_id,
-                         keep=kept.offer if kept else None)  # fmt: skip
-        except TrialPruned:
-            _tag(client, reporter.run_id, "pruned", runs, trial.number, reporter.best)
-            raise optuna.TrialPruned() from None
-        except TrainingCancelled:  # the user's cancel: keep what the search has found
-            cancelled = True
-            _tag(client, reporter.run_id, "pruned", runs, trial.number, reporter.best)
-            trial.study.stop()
-            raise optuna.TrialPruned() from None
-        except DLStudioError:
-            _tag(client, reporter.run_id, "failed", runs, trial.number)
-            raise
-        results[trial.number] = result
-        _tag(client, result.run_id, "complete", runs, trial.number, reporter.best)
-        if reporter.best is None:
-            raise DLStudioError(f"trial {trial.number} reported no {key}")
-        if kept:
-            kept.judge(trial.number, reporter.best)
-        return reporter.best
 
-    study = optuna.create_study(
-        direction=direction,
-        sampler=optuna.samplers.TPESampler(seed=spec.training.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=3),
-    )
-    started = time.monotonic()
+def _register_best(spec: RunSpec, found: SearchResult, kept: _BestModel | None,
+                   client: MlflowClient, settings: Settings,
+                   report: Callable[[str], None]) -> RunResult:  # fmt: skip
+    """Register the best trial's model. It is in memory when this process trained it; a trial
+    of a helper or of the worker before a restart is trained once more with its values (same
+    seed and rows) and that run is registered."""
+    if kept is not None and kept.number == found.best_trial:
+        best = register_trained(spec, kept.trained, found.best, settings)
+    else:
+        report(f"the best trial ({found.best_trial}) ran in another worker process: training "
+               "its values once more to register its model")  # fmt: skip
+        raw = with_values(spec.model_dump(mode="json"), found.best_params)
+        raw["search"] = None
+        best = run(parse_spec(raw), settings=settings,
+                   tags={"mlflow.parentRunId": found.parent_run_id,
+                         "dlstudio.search_refit": str(found.best_trial)})  # fmt: skip
+    version = best.registered
+    client.set_tag(found.parent_run_id, "dlstudio.search_registered",
+                   f"{version['name']} version {version['version']}")  # fmt: skip
+    return best
 
-    def progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        report(_progress_line(study, trial, key, budget, time.monotonic() - started))
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study.optimize(objective, n_trials=budget.trials, timeout=budget.seconds,
-                   catch=(DLStudioError,), callbacks=[progress])  # fmt: skip
-    found = _finish(study, client, parent_id, key, results, runs, budget, cancelled, started)
-    if kept and found.best is not None and kept.number == found.best_trial:
-        found.best = register_trained(spec, kept.trained, found.best, settings)
-        version = found.best.registered
-        client.set_tag(parent_id, "dlstudio.search_registered",
-                       f"{version['name']} version {version['version']}")  # fmt: skip
-    return found
+class _Interrupted(Exception):
+    """Carries a worker's shutdown through Optuna (which would go on after a DLStudioError)."""
+
+    def __init__(self, cause: TrainingCancelled) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class _BestModel:
@@ -253,39 +349,34 @@ def _last_report(trial: optuna.trial.FrozenTrial) -> float | None:
     )
 
 
-def _tag(
-    client: MlflowClient,
-    run_id: str | None,
-    state: str,
-    runs: dict,
-    number: int,
-    value: float | None = None,
-) -> None:
+def _tag(client: MlflowClient, run_id: str | None, state: str, value: float | None = None) -> None:
     """Record how a trial ended, and its objective (``search_value``), on its run."""
     if run_id:
         client.set_tag(run_id, TRIAL_STATE_TAG, state)
         if value is not None:
             client.log_metric(run_id, SEARCH_VALUE, value)
-        runs[number] = run_id
 
 
 def _finish(study: optuna.Study, client: MlflowClient, parent_id: str, key: str,
-            results: dict[int, RunResult], runs: dict[int, str], budget: Budget,
-            cancelled: bool, started: float) -> SearchResult:  # fmt: skip
-    """Log the best trial on the parent run and end it."""
-    states = [t.state for t in study.trials]
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+            results: dict[int, RunResult], budget: Budget, cancelled: bool, spent: float,
+            started: float) -> SearchResult:  # fmt: skip
+    """Log the best trial on the parent run and end it. Every trial counts, whichever process
+    ran it; the best one's result is read back from MLflow when another process ran it."""
+    trials = study.get_trials(deepcopy=False)
+    states = [t.state for t in trials]
+    runs = {t.number: t.user_attrs[TRIAL_RUN] for t in trials if TRIAL_RUN in t.user_attrs}
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = study.best_trial if complete else None
-    best_run = results.get(best.number) if best else None
+    best_run = None
     if best is not None:
+        best_run = results.get(best.number) or logged_result(client, runs[best.number])
         for path, value in best.params.items():
             client.log_param(parent_id, path, value)
         client.log_metric(parent_id, f"best_{key}", best.value)
-        for name, value in (best_run.metrics if best_run else {}).items():
+        for name, value in best_run.metrics.items():
             client.log_metric(parent_id, name, value)
         client.set_tag(parent_id, "dlstudio.search_best_run", runs.get(best.number, ""))
-        if best_run:
-            client.set_tag(parent_id, "dlstudio.verdict", best_run.verdict)
+        client.set_tag(parent_id, "dlstudio.verdict", best_run.verdict)
     counts = {
         "trials": len(states),
         "pruned": states.count(optuna.trial.TrialState.PRUNED),
@@ -293,7 +384,7 @@ def _finish(study: optuna.Study, client: MlflowClient, parent_id: str, key: str,
     }
     for name, value in counts.items():
         client.log_metric(parent_id, f"search_{name}", value)
-    client.log_metric(parent_id, "search_seconds", time.monotonic() - started)
+    client.log_metric(parent_id, "search_seconds", spent + time.monotonic() - started)
     client.set_terminated(parent_id, "FINISHED" if best is not None else "FAILED")
     stopped_by = "cancelled" if cancelled else "trials" if budget.trials else "budget"
     return SearchResult(
@@ -301,4 +392,42 @@ def _finish(study: optuna.Study, client: MlflowClient, parent_id: str, key: str,
         best_trial=best.number if best else None, best_value=best.value if best else None,
         best_params=dict(best.params) if best else {}, best=best_run, stopped_by=stopped_by,
         runs=runs,
+    )  # fmt: skip
+
+
+def _helper_result(study: optuna.Study, parent_id: str, key: str, results: dict[int, RunResult],
+                   budget: Budget, cancelled: bool) -> SearchResult:  # fmt: skip
+    """What a helper job reports: the trials it ran; the search's own job ends the search."""
+    mine = {number: result for number, result in results.items()}
+    values = {t.number: t.value for t in study.get_trials(deepcopy=False) if t.number in mine}
+    best = (max if study.direction.name == "MAXIMIZE" else min)(values, key=values.get,
+                                                                  default=None)  # fmt: skip
+    return SearchResult(
+        parent_run_id=parent_id, objective=key, trials=len(mine), pruned=0, failed=0,
+        best_trial=best, best_value=values.get(best), best_params={},
+        best=mine.get(best), stopped_by="cancelled" if cancelled else "budget",
+        runs={number: result.run_id for number, result in mine.items()},
+    )  # fmt: skip
+
+
+def logged_result(client: MlflowClient, run_id: str) -> RunResult:
+    """A finished trial's result as its MLflow run recorded it (for a trial another process
+    ran): test metrics, the strongest baseline's, the verdict."""
+    logged = client.get_run(run_id)
+    tags, metrics = logged.data.tags, logged.data.metrics
+    primary = tags.get("dlstudio.primary_metric", "")
+    higher = tags.get("dlstudio.higher_is_better", "true") == "true"
+    ours, theirs = metrics.get(f"test_{primary}"), metrics.get(f"baseline_test_{primary}")
+    beats = ours is not None and theirs is not None and (
+        against(ours, theirs, higher_is_better=higher) == "wins"
+    )
+    return RunResult(
+        run_id=run_id, experiment_id=logged.info.experiment_id,
+        task=tags.get("dlstudio.task", ""), device=tags.get("dlstudio.device", ""),
+        metrics={k: v for k, v in metrics.items() if k.startswith("test_") or "_test_" in k},
+        baseline={"name": tags.get("dlstudio.baseline", ""),
+                  "metrics": {k.removeprefix("baseline_"): v for k, v in metrics.items()
+                              if k.startswith("baseline_test_")}},
+        beats_baseline=beats, verdict=tags.get("dlstudio.verdict", ""),
+        model_uri=f"runs:/{run_id}/model", registered=None,
     )  # fmt: skip

@@ -18,7 +18,12 @@ from dlstudio.training.loop import Callback, FitState
 
 
 class TrainingCancelled(DLStudioError):
-    """Raised by a callback to stop a run that a user cancelled."""
+    """Raised by a callback to stop a run (a user's cancel, the worker shutting down)."""
+
+
+class CancelledByUser(TrainingCancelled):
+    """A user asked to stop the job (a search then ends, keeping its best trial; a worker's
+    shutdown instead leaves the search to resume)."""
 
 
 class EarlyStopping(Callback):

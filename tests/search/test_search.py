@@ -20,7 +20,7 @@ from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
 from dlstudio.tracking.queries import recent_runs
 from dlstudio.tracking.queries.search import search_trials
-from dlstudio.training.callbacks import TrainingCancelled
+from dlstudio.training.callbacks import CancelledByUser, TrainingCancelled
 from dlstudio.training.loop import Callback, FitState
 from tests.conftest import make_customers
 from tests.test_cli_errors import error_message, stored_runs
@@ -158,16 +158,43 @@ def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
     mlflow.set_tracking_uri("")
 
 
-class CancelAtTrial(Callback):
-    """A user's cancel while trial ``number`` trains."""
+def test_a_search_on_two_workers_queues_a_helper_on_the_same_study(
+    mlflow_home: Path, tmp_path: Path
+) -> None:
+    from dlstudio.jobs import JobStatus, JobStore
+    from dlstudio.jobs.store import utc_now
+    from dlstudio.jobs.worker import Worker
 
-    def __init__(self, number: int) -> None:
-        self.number, self.began = number, 0
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    raw = {"data": {"path": str(data), "target": "churn"},
+           "training": {"preset": "fast", "epochs": 2},
+           "search": {"budget": "2", "workers": 2}}  # fmt: skip
+    store = JobStore.from_settings(get_settings())
+    job = store.submit(parse_spec(raw).model_dump(mode="json"), submitted_by="ana", now=utc_now())
+    # one worker here, so the helper starts after the search's own job has used the budget
+    assert Worker(store, poll_seconds=0.1).run(max_jobs=2) == 2
+    leader = store.get(job.id)
+    (helper,) = [j for j in store.list_jobs() if j.id != job.id]
+    assert leader.state is JobStatus.SUCCEEDED and helper.state is JobStatus.SUCCEEDED
+    assert f"queued helper job {helper.id}" in leader.log_tail
+    assert helper.spec["search"] == {**raw["search"], "workers": 1, "helps": job.id,
+                                     "ranges": {}}  # fmt: skip
+    assert helper.submitted_by == "ana"
+    assert f"ran 0 trials of the search of job {job.id}" in helper.log_tail
+    mlflow.set_tracking_uri("")
+
+
+class CancelAtTrial(Callback):
+    """A user's cancel (or the worker's shutdown) while trial ``number`` trains."""
+
+    def __init__(self, number: int, error: type = CancelledByUser) -> None:
+        self.number, self.began, self.error = number, 0, error
 
     def on_train_begin(self, state: FitState) -> None:
         self.began += 1
         if self.began > self.number:
-            raise TrainingCancelled("cancelled by the user")
+            raise self.error("stopped")
 
 
 def test_a_cancelled_search_keeps_and_registers_its_best_trial_so_far(
@@ -189,6 +216,59 @@ def test_a_cancelled_search_keeps_and_registers_its_best_trial_so_far(
     runs = stored_runs(mlflow_home).set_index("run_id")
     assert runs.loc[found.runs[2], "status"] == "KILLED"
     assert runs.loc[found.parent_run_id, "status"] == "FINISHED"
+    mlflow.set_tracking_uri("")
+
+
+def test_a_search_stopped_with_its_worker_resumes_with_the_rest_of_its_budget(
+    mlflow_home: Path, tmp_path: Path
+) -> None:
+    from dlstudio.search.study import run_search
+
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    spec = parse_spec({"data": {"path": str(data), "target": "churn"},
+                       "training": {"preset": "fast", "epochs": 2},
+                       "search": {"budget": "3"}})  # fmt: skip
+    with pytest.raises(TrainingCancelled):  # SIGTERM in trial 1: the job goes back to the queue
+        run_search(spec, callbacks=[CancelAtTrial(1, TrainingCancelled)], job_id="job1",
+                   report=lambda line: None)  # fmt: skip
+    lines: list[str] = []
+    found = run_search(spec, job_id="job1", report=lines.append)  # the job, run again
+    assert lines[0].startswith("resuming the search after ") and "(2 trials, 0 left" in lines[0]
+    assert found.trials == 3 and found.failed == 1  # 0 done before, 1 stopped, 2 now
+    assert set(found.runs) == {0, 1, 2}
+    runs = stored_runs(mlflow_home).set_index("run_id")
+    assert runs.loc[found.runs[1], f"tags.{TRIAL_STATE_TAG}"] == "failed"
+    assert runs.loc[found.runs[1], "status"] == "KILLED"
+    assert set(runs.loc[list(found.runs.values()), "tags.mlflow.parentRunId"]) == {
+        found.parent_run_id
+    }  # one parent: the search went on, it did not start over
+    assert runs.loc[found.parent_run_id, "status"] == "FINISHED"
+    mlflow.set_tracking_uri("")
+
+
+def test_trials_a_killed_worker_left_running_are_closed_when_its_job_resumes(
+    mlflow_home: Path,
+) -> None:
+    import optuna
+
+    from dlstudio.search.shared import TRIAL_JOB, TRIAL_RUN, close_orphans, open_study
+    from dlstudio.tracking.setup import configure_tracking
+
+    settings = get_settings()
+    configure_tracking(settings)
+    client = mlflow.MlflowClient()
+    study = open_study(job_id="j2", leader=None, direction="maximize", seed=0, settings=settings)
+    mine, theirs = study.ask(), study.ask()  # both running; only the first is j2's
+    run_id = client.create_run("0").info.run_id
+    mine.set_user_attr(TRIAL_JOB, "j2")
+    mine.set_user_attr(TRIAL_RUN, run_id)
+    theirs.set_user_attr(TRIAL_JOB, "helper")
+    assert close_orphans(study, "j2", client) == 1
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states == {0: optuna.trial.TrialState.FAIL, 1: optuna.trial.TrialState.RUNNING}
+    closed = client.get_run(run_id)
+    assert closed.info.status == "FAILED" and closed.data.tags[TRIAL_STATE_TAG] == "failed"
     mlflow.set_tracking_uri("")
 
 
@@ -287,3 +367,15 @@ def test_importance_ranks_the_field_that_moved_the_score_and_skips_the_preset() 
     assert next(iter(importance)) == "training.learning_rate"
     assert importance["training.learning_rate"] > 0.8
     assert sum(importance.values()) == pytest.approx(1.0)
+
+
+def test_train_refuses_several_search_workers_and_says_to_submit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "customers.csv"
+    make_customers().to_csv(data, index=False)
+    code = main(["train", "--data", str(data), "--target", "churn", "--search", "5m",
+                 "--search-workers", "2"])  # fmt: skip
+    assert code == 2
+    message = error_message(capsys.readouterr().err)
+    assert "search.workers is 2" in message and "--search-workers 2" in message
