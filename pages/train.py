@@ -133,12 +133,18 @@ search = st.toggle(
     "the validation rows; hopeless ones are stopped early. Every try is a run in MLflow, under "
     f"one search run. Searched: {describe_space(template.name)}.",
 )
-search_minutes = None
+search_minutes = search_workers = None
 if search:
-    search_minutes = st.number_input(
+    minutes_column, workers_column = st.columns(2)
+    search_minutes = minutes_column.number_input(
         "Search budget (minutes)", min_value=1, max_value=24 * 60, value=5, step=1,
         key="train_search_minutes",
         help="The search stops starting new tries after this time; the one running finishes.",
+    )  # fmt: skip
+    search_workers = workers_column.number_input(
+        "Tries at once", min_value=1, max_value=8, value=1, step=1, key="train_search_workers",
+        help="Each try at once takes a worker: the search queues a helper job for each extra "
+        "one. More only helps with as many workers running (see the Jobs page).",
     )  # fmt: skip
 with st.expander("Advanced options"):
     advanced = {
@@ -161,6 +167,7 @@ register_as = st.text_input(
 )
 advanced["tracking.register_as"] = register_as.strip() or None
 advanced["search.budget"] = f"{search_minutes}m" if search else None
+advanced["search.workers"] = int(search_workers) if search and search_workers > 1 else None
 try:
     spec = build_spec(
         template.name,

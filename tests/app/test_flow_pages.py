@@ -84,13 +84,14 @@ def test_train_submits_a_search_with_its_budget_and_the_name_to_register(app: Ap
     assert "network mlp or tabm" in toggle.help and "learning_rate 0.0001 to 0.01" in toggle.help
     toggle.set_value(True).run()
     app.number_input(key="train_search_minutes").set_value(2).run()
+    app.number_input(key="train_search_workers").set_value(2).run()
     assert not app.exception
     assert "search:\n  budget: 2m" in app.code[0].value
     register = app.text_input(key="train_register_customers")
     assert not register.disabled and "saves its best try's model" in register.help
     app.button(key="train_submit").click().run()
     (job,) = jobs().list_jobs()
-    assert job.spec["search"]["budget"] == "2m"
+    assert job.spec["search"]["budget"] == "2m" and job.spec["search"]["workers"] == 2
     assert job.spec["tracking"]["register_as"] == "customers"
 
 
