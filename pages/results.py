@@ -58,8 +58,9 @@ def search_section(search: SearchTrials, run_id: str) -> None:
         f"{done.get('pruned', 0)} stopped early as hopeless, {done.get('failed', 0)} failed. "
         f"Each is judged on the validation rows by {search.objective} "
         f"({'higher' if search.maximize else 'lower'} is better); the best one is marked. "
-        "Trial 0 trains the preset's own settings, so the search keeps them unless a trial "
-        "beats them."
+        "Trial 0 trains the preset's own settings; the search keeps them unless a trial "
+        "beats them by more than 1% on the validation rows (the top of many tries on a few "
+        "hundred rows is partly luck)."
     )
     if search.registered:
         st.success(f"The best trial's model is saved as {escape_markdown(search.registered)}.")

@@ -191,17 +191,35 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             expect_honest_verdict(page)
             shot("4-results")
 
-            # 5. A second model (balanced preset), then Compare shows both runs
+            # 5. A 1-minute search for better settings, saved under the same name: the Jobs
+            # page follows its trials, Results lists them and names the registered version
             page.goto(f"{served_app}/train")
-            balanced = page.get_by_role("radio", name=re.compile("^balanced"))
-            balanced.check(force=True)  # the input sits under Streamlit's styled label
-            expect(balanced).to_be_checked()
+            fast = page.get_by_role("radio", name=re.compile("^fast"))
+            fast.check(force=True)
+            expect(fast).to_be_checked()
+            page.get_by_text("Search for better settings").click()
+            minutes = page.get_by_label("Search budget (minutes)")
+            minutes.fill("1")
+            minutes.press("Enter")
+            expect(page.get_by_text("budget: 1m")).to_be_visible()  # the spec shown
+            wait_until_idle(page)
             train = page.get_by_role("button", name="Train", exact=True)
             expect(train).to_be_enabled()
             train.click()
             expect(page.get_by_text("is queued")).to_be_visible()
             page.get_by_role("link", name="Watch progress").click()
+            expect(page.get_by_text(re.compile(r"trials done, best 0\.\d+"))).to_be_visible(
+                timeout=2 * MINUTE
+            )  # live: the latest trial, the best so far, the time left
+            shot("5-search-jobs")
             expect(page.get_by_text("Finished.")).to_be_visible(timeout=4 * MINUTE)
+            page.get_by_role("link", name="See the results").click()
+            expect(page.get_by_role("heading", name="Search")).to_be_visible()
+            expect(page.get_by_text(re.compile(r"This run is trial \d+ of a search"))).to_be_visible()
+            expect(page.get_by_text("The best trial's model is saved as customers version 2")
+                   ).to_be_visible()  # fmt: skip
+            page.get_by_role("heading", name="Search").scroll_into_view_if_needed()
+            shot("5-search-results")
             page.goto(f"{served_app}/compare")
             expect(page.get_by_text("Test metrics")).to_be_visible()
             link = page.get_by_role("link", name="Open in the MLflow UI")

@@ -317,7 +317,9 @@ def test_cli_search_runs_trials_as_children_of_one_parent(
     searched = ["training.learning_rate", "training.batch_size", "options.dropout",
                 "options.network"]  # fmt: skip
     assert trials.params == searched
-    assert trials.trials["value"].max() == pytest.approx(search["best_value"])
+    chosen = trials.trials.set_index("trial").loc[search["best_trial"]]
+    assert chosen["value"] == pytest.approx(search["best_value"])
+    assert chosen["run_id"] == trials.best_run_id
     assert trials.best_so_far()["best"].is_monotonic_increasing
     assert trials.importance() == {}  # two sampled trials: too few for fANOVA
     # after the worker test: a page run by AppTest may still rerun in its thread as __main__,
@@ -379,3 +381,27 @@ def test_train_refuses_several_search_workers_and_says_to_submit(
     assert code == 2
     message = error_message(capsys.readouterr().err)
     assert "search.workers is 2" in message and "--search-workers 2" in message
+
+
+def test_the_search_keeps_the_preset_unless_a_trial_is_clearly_better() -> None:
+    import optuna
+
+    from dlstudio.search.study import chosen_trial
+
+    def trials(*values: float | None) -> list:
+        done = optuna.trial.TrialState.COMPLETE
+        return [optuna.trial.create_trial(value=v, state=done) if v is not None
+                else optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED)
+                for v in values]  # fmt: skip
+
+    def numbered(values: list) -> list:
+        for number, trial in enumerate(values):
+            trial.number = number
+        return values
+
+    assert chosen_trial(numbered(trials(0.800, 0.805, None)), maximize=True).number == 0
+    assert chosen_trial(numbered(trials(0.800, 0.790, 0.830)), maximize=True).number == 2
+    assert chosen_trial(numbered(trials(1.00, 0.995, 0.95)), maximize=False).number == 2
+    assert chosen_trial(numbered(trials(1.00, 0.995)), maximize=False).number == 0
+    assert chosen_trial(numbered(trials(None, 0.7, 0.9)), maximize=True).number == 2
+    assert chosen_trial(numbered(trials(None)), maximize=True) is None
