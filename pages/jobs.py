@@ -84,6 +84,12 @@ def show_job(job_id: str) -> None:
     if job.state is JobStatus.SUCCEEDED:
         shown = {k: v for k, v in job.metrics.items() if k.startswith("test_")}
         st.success("Finished. " + ", ".join(f"{k[5:]} {v:.3f}" for k, v in list(shown.items())[:4]))
+        if (job.spec.get("search") or {}).get("helps"):
+            st.caption(
+                f"This job ran trials of the search of job {job.spec['search']['helps']}; that "
+                "job's results show every trial."
+            )
+    if job.state is JobStatus.SUCCEEDED and job.mlflow_run_id:
         st.page_link(
             "pages/results.py", label="See the results", icon=":material/insights:",
             query_params={"run": job.mlflow_run_id},

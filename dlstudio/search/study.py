@@ -194,7 +194,8 @@ def run_search(
         except CancelledByUser:  # keep what the search has found
             cancelled = True
             _tag(client, reporter.run_id, "pruned", reporter.best)
-            trial.study.set_user_attr(STOPPED, True)
+            if helps is None:  # the search's own job: every worker stops (a helper: just it)
+                trial.study.set_user_attr(STOPPED, True)
             trial.study.stop()
             raise optuna.TrialPruned() from None
         except TrainingCancelled as exc:  # the worker stops: the job resumes the search later
@@ -233,7 +234,7 @@ def run_search(
             raise interrupted.cause from None
     if helps is not None:  # the search's own job ends it
         return _helper_result(study, parent_id, key, results, budget, cancelled)
-    if job_id:
+    if job_id and not cancelled:
         wait_for_others(study, job_id, limit=max(60.0, (budget.seconds or 600) / 2))
     found = _finish(study, client, parent_id, key, results, budget, cancelled, spent, started)
     if found.best is not None and spec.tracking.register_as:
