@@ -405,3 +405,15 @@ def test_the_search_keeps_the_preset_unless_a_trial_is_clearly_better() -> None:
     assert chosen_trial(numbered(trials(1.00, 0.995)), maximize=False).number == 0
     assert chosen_trial(numbered(trials(None, 0.7, 0.9)), maximize=True).number == 2
     assert chosen_trial(numbered(trials(None)), maximize=True) is None
+
+
+def test_a_search_on_too_few_rows_is_refused_before_anything_is_stored(
+    mlflow_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "tiny.csv"
+    make_customers().head(12).to_csv(data, index=False)
+    code = main(["train", "--data", str(data), "--target", "churn", "--search", "2"])
+    assert code == 2
+    assert "at least 20 are needed" in error_message(capsys.readouterr().err)
+    assert stored_runs(mlflow_home).empty
+    mlflow.set_tracking_uri("")
