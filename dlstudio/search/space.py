@@ -106,6 +106,14 @@ TEXT_TRAINING = (
 )
 
 
+# images fine-tune a pretrained network (the presets: 3e-4, 32 to 64 pictures a step; 512
+# pictures of 224 px would not fit a CPU machine's memory)
+IMAGE_TRAINING = (
+    SearchField("training.learning_rate", 3e-5, 3e-3, log=True, help=TRAINING_SPACE[0].help),
+    SearchField("training.batch_size", choices=(16, 32, 64), help=TRAINING_SPACE[1].help),
+)
+
+
 def search_space(task: str) -> tuple[SearchField, ...]:
     """The fields a search of ``task`` changes: the shared training fields (with the ranges the
     template gives for them, if any), then the template's own."""
@@ -120,6 +128,17 @@ def describe_space(task: str) -> str:
     """The space in words, for help texts: "learning_rate 0.0001 to 0.01 (log scale);
     batch_size 64, 128, 256 or 512; ..."."""
     return "; ".join(f"{f.path.split('.', 1)[1]} {f.describe()}" for f in search_space(task))
+
+
+def space_table() -> str:
+    """Every template's space as a Markdown table (docs/search.md holds it; a test checks it)."""
+    from dlstudio.tasks.registry import task_names
+
+    lines = ["| template | field | searched over | what it changes |", "|---|---|---|---|"]
+    for task in task_names():
+        for field in search_space(task):
+            lines.append(f"| {task} | `{field.path}` | {field.describe()} | {field.help} |")
+    return "\n".join(lines)
 
 
 def narrowed(
@@ -167,3 +186,7 @@ def with_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         section, name = path.split(".", 1)
         result.setdefault(section, {})[name] = value
     return result
+
+
+if __name__ == "__main__":  # python -m dlstudio.search.space > the table in docs/search.md
+    print(space_table())

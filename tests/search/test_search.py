@@ -417,3 +417,10 @@ def test_a_search_on_too_few_rows_is_refused_before_anything_is_stored(
     assert "at least 20 are needed" in error_message(capsys.readouterr().err)
     assert stored_runs(mlflow_home).empty
     mlflow.set_tracking_uri("")
+
+
+def test_the_docs_list_every_template_s_search_space_as_declared() -> None:
+    from dlstudio.search.space import space_table
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "search.md").read_text()
+    assert space_table() in docs, "regenerate: python -m dlstudio.search.space"

@@ -23,7 +23,7 @@ from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn import efficientnet
 from dlstudio.nn.cnn import PRETRAINED, ImageClassifier, ImageModelConfig, build_image_model
 from dlstudio.nn.persist import save_network
-from dlstudio.search.space import DROPOUT
+from dlstudio.search.space import DROPOUT, IMAGE_TRAINING
 from dlstudio.tasks.base import (
     Backbone,
     BaselineResult,
@@ -75,7 +75,7 @@ BASELINE_SIDE, BASELINE_ROWS = 16, 20_000
 class ImageClassification(TaskTemplate):
     name = "image_classification"
     search_objective = ("val_f1_macro", "maximize")
-    search_space = (DROPOUT,)
+    search_space = (*IMAGE_TRAINING, DROPOUT)
     title = "Image classification"
     description = "Sort photos or scans into classes (defect / ok, product types, documents)."
     data_needs = (
