@@ -137,8 +137,10 @@ def run_search(
     parent run exist (the worker queues the helper jobs then).
 
     Raises DataError/SpecError before any run is created when the data, the spec or the
-    search is unusable. A ``TrainingCancelled`` from ``callbacks`` (a user's cancel) ends the
-    search in the current trial, keeping the best trial so far.
+    search is unusable. A ``CancelledByUser`` from ``callbacks`` ends the search in the current
+    trial, keeping (and registering) the best trial so far; any other ``TrainingCancelled`` (the
+    worker shutting down) is raised after the trial is marked failed, and the job, queued
+    again, resumes the search.
     """
     if spec.search is None:
         raise ValueError("run_search needs a spec with a search section")
