@@ -73,9 +73,13 @@ def one_case(workers: int, budget: str, threads: int) -> dict:
             "workers": workers, "trials": int(parent["metrics.search_trials"]),
             "pruned": int(parent["metrics.search_pruned"]),
             "search_s": float(parent["metrics.search_seconds"]), "wall_s": wall,
-            "helper_messages": [h.message for h in helpers],
+            "helper_messages": [
+                next((line for line in (h.log_tail or "").splitlines() if " trials of the search"
+                      in line), h.state.value)
+                for h in helpers
+            ],
             "best": float(parent[f"metrics.best_{parent['tags.dlstudio.search_objective']}"]),
-        }  # fmt: skip
+        }
 
 
 def main() -> int:

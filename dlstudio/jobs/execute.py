@@ -98,7 +98,8 @@ def _search(spec, progress, store: JobStore, job_id: str, settings: Settings):
     found = run_search(spec, callbacks=[progress], job_id=job_id, settings=settings,
                        report=report, on_ready=queue_helpers)  # fmt: skip
     if spec.search.helps:  # its trials are the search's; the search's own job ends it
-        ran = f"ran {found.trials} trials of the search of job {spec.search.helps}"
+        ran = (f"ran {found.trials} trials of the search of job {spec.search.helps} "
+               f"({found.pruned} stopped early, {found.failed} failed)")  # fmt: skip
         return found.best, JobStatus.SUCCEEDED, ran
     log.info(
         "search: %d trials (%d pruned, %d failed); best trial %s, parent run %s",

@@ -235,7 +235,7 @@ def run_search(
         except _Interrupted as interrupted:
             raise interrupted.cause from None
     if helps is not None:  # the search's own job ends it
-        return _helper_result(study, parent_id, key, results, budget, cancelled)
+        return _helper_result(study, parent_id, key, results, job_id, cancelled)
     if job_id and not cancelled:
         wait_for_others(study, job_id, limit=max(60.0, (budget.seconds or 600) / 2))
     found = _finish(study, client, parent_id, key, results, budget, cancelled, spent, started)
@@ -431,17 +431,20 @@ def _finish(study: optuna.Study, client: MlflowClient, parent_id: str, key: str,
 
 
 def _helper_result(study: optuna.Study, parent_id: str, key: str, results: dict[int, RunResult],
-                   budget: Budget, cancelled: bool) -> SearchResult:  # fmt: skip
+                   job_id: str | None, cancelled: bool) -> SearchResult:  # fmt: skip
     """What a helper job reports: the trials it ran; the search's own job ends the search."""
-    mine = {number: result for number, result in results.items()}
-    values = {t.number: t.value for t in study.get_trials(deepcopy=False) if t.number in mine}
+    mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(TRIAL_JOB) == job_id]
+    states = [t.state for t in mine]
+    values = {t.number: t.value for t in mine if t.number in results}
     best = (max if study.direction.name == "MAXIMIZE" else min)(values, key=values.get,
                                                                   default=None)  # fmt: skip
     return SearchResult(
-        parent_run_id=parent_id, objective=key, trials=len(mine), pruned=0, failed=0,
-        best_trial=best, best_value=values.get(best), best_params={},
-        best=mine.get(best), stopped_by="cancelled" if cancelled else "budget",
-        runs={number: result.run_id for number, result in mine.items()},
+        parent_run_id=parent_id, objective=key, trials=len(mine),
+        pruned=states.count(optuna.trial.TrialState.PRUNED),
+        failed=states.count(optuna.trial.TrialState.FAIL), best_trial=best,
+        best_value=values.get(best), best_params={}, best=results.get(best),
+        stopped_by="cancelled" if cancelled else "budget",
+        runs={number: result.run_id for number, result in results.items()},
     )  # fmt: skip
 
 
