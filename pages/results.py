@@ -47,6 +47,15 @@ def load_search(settings: Settings, run_id: str) -> SearchTrials | None:
     return search_trials(settings, run_id)
 
 
+def short_number(text: object) -> object:
+    """A logged value with 3 significant digits when it is a fraction; anything else as is."""
+    try:
+        value = float(str(text))
+    except ValueError:
+        return text
+    return text if value.is_integer() else f"{value:.3g}"
+
+
 def search_section(search: SearchTrials, run_id: str) -> None:
     """The search this run is a trial of: every trial, the best so far, the parent run."""
     st.subheader("Search")
@@ -65,6 +74,8 @@ def search_section(search: SearchTrials, run_id: str) -> None:
     if search.registered:
         st.success(f"The best trial's model is saved as {escape_markdown(search.registered)}.")
     table = search.trials.assign(best=search.trials["run_id"] == search.best_run_id)
+    for column in search.params:  # 0.0005611516415334506 -> 0.000561 (as logged: text)
+        table[column] = table[column].map(short_number)
     st.dataframe(
         table,
         hide_index=True,

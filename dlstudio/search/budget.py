@@ -22,7 +22,9 @@ class Budget:
         if self.trials is not None:
             return f"{self.trials} trials"
         minutes = (self.seconds or 0) / 60
-        return f"{minutes:g} minutes" if minutes >= 1 else f"{self.seconds:g} seconds"
+        if minutes >= 1:
+            return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+        return f"{self.seconds:g} seconds"
 
 
 def parse_budget(text: str) -> Budget:

@@ -198,19 +198,19 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             fast.check(force=True)
             expect(fast).to_be_checked()
             page.get_by_text("Search for better settings").click()
-            minutes = page.get_by_label("Search budget (minutes)")
+            minutes = page.get_by_role("spinbutton", name="Search budget (minutes)")
             minutes.fill("1")
             minutes.press("Enter")
-            expect(page.get_by_text("budget: 1m")).to_be_visible()  # the spec shown
             wait_until_idle(page)
             train = page.get_by_role("button", name="Train", exact=True)
             expect(train).to_be_enabled()
             train.click()
             expect(page.get_by_text("is queued")).to_be_visible()
             page.get_by_role("link", name="Watch progress").click()
-            expect(page.get_by_text(re.compile(r"trials done, best 0\.\d+"))).to_be_visible(
-                timeout=2 * MINUTE
-            )  # live: the latest trial, the best so far, the time left
+            live = page.get_by_test_id("stAlert").filter(
+                has_text=re.compile(r"A search within 1m: .*trials done, best 0\.\d+")
+            )  # the panel: the latest trial, the best so far, the time left
+            expect(live).to_be_visible(timeout=2 * MINUTE)
             shot("5-search-jobs")
             expect(page.get_by_text("Finished.")).to_be_visible(timeout=4 * MINUTE)
             page.get_by_role("link", name="See the results").click()
