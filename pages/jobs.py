@@ -64,7 +64,7 @@ def show_job(job_id: str) -> None:
         line = store.latest_events([job.id], "search").get(job.id)
         st.info(
             f"A search within {escape_markdown(job.spec['search']['budget'])}: "
-            + escape_markdown(progress_text(job, line) or "waiting for a worker")
+            + escape_markdown(progress_text(job, line).removeprefix("search: ") or "done")
             + ". Cancel keeps the best trial so far."
         )
     elif job.total_epochs:
@@ -72,7 +72,8 @@ def show_job(job_id: str) -> None:
     cards = st.columns(3)
     cards[0].metric("Epoch", f"{job.epoch or 0}/{job.total_epochs or '?'}")
     eta = duration(job.eta_seconds) if job.state is JobStatus.RUNNING and job.eta_seconds else "-"
-    cards[1].metric("Time left (at most)", eta)
+    in_trial = " of this trial" if job.spec.get("search") else ""
+    cards[1].metric(f"Time left{in_trial} (at most)", eta)
     cards[2].metric("Device", job.device or "-")
     if job.mlflow_run_id:
         try:

@@ -352,7 +352,8 @@ def _progress_line(
         rest = f"{int(left // 60)} min {int(left % 60)} s left"
     else:
         rest = f"{len(study.trials)} of {budget.trials} trials"
-    return f"trial {trial.number} {state}{shown}; {len(study.trials)} trials done{best}; {rest}"
+    count = len(study.trials)
+    return f"trial {trial.number} {state}{shown}; {count} trial{'s' * (count != 1)} done{best}; {rest}"
 
 
 def _last_report(trial: optuna.trial.FrozenTrial) -> float | None:

@@ -208,7 +208,7 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             expect(page.get_by_text("is queued")).to_be_visible()
             page.get_by_role("link", name="Watch progress").click()
             live = page.get_by_test_id("stAlert").filter(
-                has_text=re.compile(r"A search within 1m: .*trials done, best 0\.\d+")
+                has_text=re.compile(r"A search within 1m: .*trials? done, best 0\.\d+")
             )  # the panel: the latest trial, the best so far, the time left
             expect(live).to_be_visible(timeout=2 * MINUTE)
             shot("5-search-jobs")

@@ -69,7 +69,7 @@ def test_a_search_job_reads_as_its_latest_trial_and_the_current_epoch(customers_
     other = store.submit({**spec, "search": None}, submitted_by="ana", now=utc_now())
     store.claim_next("w", now=utc_now())
     assert progress_text(store.get(job.id)) == "search (5m): first trial"
-    for line in ("trial 0 finished (val_f1_macro 0.7000); 1 trials done",
+    for line in ("trial 0 finished (val_f1_macro 0.7000); 1 trial done",
                  "trial 1 stopped early (val_f1_macro 0.6000); 2 trials done, best 0.7000"):
         store.note(job.id, now=utc_now(), kind="search", message=line)
     searches = store.latest_events([job.id, other.id], "search")
