@@ -70,7 +70,10 @@ def check_data_page(page, url: str, dataset: str, template: str | None) -> None:
         # the key ends with the version, a content hash
         chosen = page.locator(f"[class*='st-key-data_task_{dataset}_']").get_by_role("combobox")
         expect(chosen).to_have_value(template)
-    expect(page.get_by_text(re.compile(r"^Ready to train"))).to_be_visible()
+    # this dataset's line: while the page reruns, the one chosen before may still be shown
+    expect(page.get_by_text(re.compile(rf"^Ready to train: .*'{re.escape(dataset)}'"))
+           ).to_be_visible()  # fmt: skip
+    wait_until_idle(page)
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
 
 
