@@ -6,15 +6,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pandas as pd
 
 from dlstudio.data.checks import Finding
 from dlstudio.data.image_source import ImageSource
-from dlstudio.search.space import SearchField
 from dlstudio.training.device import DeviceChoice
 from dlstudio.training.loop import Callback
+
+if TYPE_CHECKING:  # the templates declare their fields; search.space reads the templates
+    from dlstudio.search.space import SearchField
 
 
 @dataclass(frozen=True)
