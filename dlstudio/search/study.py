@@ -30,7 +30,6 @@ from mlflow.tracking import MlflowClient
 
 from dlstudio.data.checks import raise_for_errors
 from dlstudio.errors import DLStudioError
-from dlstudio.evaluation.metrics import against
 from dlstudio.search.budget import Budget, parse_budget
 from dlstudio.search.shared import (
     DEADLINE,
@@ -45,6 +44,7 @@ from dlstudio.search.shared import (
     wait_for_others,
 )
 from dlstudio.search.space import SPACE_FILE, narrowed, search_space, with_values
+from dlstudio.search.trials import chosen_trial, logged_result, progress_line
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import RunSpec, parse_spec
 from dlstudio.tasks import get_template
@@ -220,7 +220,7 @@ def run_search(
         now = time.monotonic() - started
         if helps is None:
             study.set_user_attr(SPENT, spent + now)
-        report(_progress_line(study, trial, key, budget, spent + now))
+        report(progress_line(study, trial, key, budget, spent + now))
         if study.user_attrs.get(STOPPED) or (budget.trials and len(study.trials) >= budget.trials):
             study.stop()  # cancelled, or the trials are used up (by every worker together)
 
@@ -335,63 +335,12 @@ class _BestModel:
         return self.trained if number == self.number else None
 
 
-def _progress_line(
-    study: optuna.Study, trial: optuna.trial.FrozenTrial, key: str, budget: Budget, spent: float
-) -> str:
-    """ "trial 3 stopped early (val_f1_macro 0.7012); 4 trials done, best 0.8123 (trial 1);
-    2 min 10 s left"."""
-    state = {"COMPLETE": "finished", "PRUNED": "stopped early", "FAIL": "failed"}.get(
-        trial.state.name, trial.state.name.lower()
-    )
-    value = trial.value if trial.value is not None else _last_report(trial)
-    shown = f" ({key} {value:.4f})" if value is not None else ""
-    done = [t for t in study.trials if t.state.name == "COMPLETE"]
-    best = f", best {study.best_value:.4f} (trial {study.best_trial.number})" if done else ""
-    if budget.seconds is not None:
-        left = max(0.0, budget.seconds - spent)
-        rest = f"{int(left // 60)} min {int(left % 60)} s left"
-    else:
-        rest = f"{len(study.trials)} of {budget.trials} trials"
-    count = len(study.trials)
-    return f"trial {trial.number} {state}{shown}; {count} trial{'s' * (count != 1)} done{best}; {rest}"
-
-
-def _last_report(trial: optuna.trial.FrozenTrial) -> float | None:
-    return (
-        trial.intermediate_values[max(trial.intermediate_values)]
-        if trial.intermediate_values
-        else None
-    )
-
-
 def _tag(client: MlflowClient, run_id: str | None, state: str, value: float | None = None) -> None:
     """Record how a trial ended, and its objective (``search_value``), on its run."""
     if run_id:
         client.set_tag(run_id, TRIAL_STATE_TAG, state)
         if value is not None:
             client.log_metric(run_id, SEARCH_VALUE, value)
-
-
-PRESET_MARGIN = 0.01  # a trial replaces the preset's own settings only when 1% better
-
-
-def chosen_trial(
-    trials: Sequence[optuna.trial.FrozenTrial], *, maximize: bool
-) -> optuna.trial.FrozenTrial | None:
-    """The trial the search keeps: the best finished one on the validation rows, unless the
-    preset's own settings (trial 0) come within ``PRESET_MARGIN`` of it. Picking the top of
-    many trials on a few hundred validation rows favours the luckiest; the margin keeps the
-    preset unless a trial is clearly better (on telco-churn, 3 seeds, the top trial scored
-    0.011 lower F1 on the test rows than the preset, bench/RESULTS.md)."""
-    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not complete:
-        return None
-    best = (max if maximize else min)(complete, key=lambda t: t.value)
-    preset = next((t for t in complete if t.number == 0), None)
-    if preset is None or best is preset:
-        return best
-    gain = best.value - preset.value if maximize else preset.value - best.value
-    return best if gain > PRESET_MARGIN * abs(preset.value) else preset
 
 
 def _finish(study: optuna.Study, client: MlflowClient, parent_id: str, key: str,
@@ -449,24 +398,3 @@ def _helper_result(study: optuna.Study, parent_id: str, key: str, results: dict[
     )  # fmt: skip
 
 
-def logged_result(client: MlflowClient, run_id: str) -> RunResult:
-    """A finished trial's result as its MLflow run recorded it (for a trial another process
-    ran): test metrics, the strongest baseline's, the verdict."""
-    logged = client.get_run(run_id)
-    tags, metrics = logged.data.tags, logged.data.metrics
-    primary = tags.get("dlstudio.primary_metric", "")
-    higher = tags.get("dlstudio.higher_is_better", "true") == "true"
-    ours, theirs = metrics.get(f"test_{primary}"), metrics.get(f"baseline_test_{primary}")
-    beats = ours is not None and theirs is not None and (
-        against(ours, theirs, higher_is_better=higher) == "wins"
-    )
-    return RunResult(
-        run_id=run_id, experiment_id=logged.info.experiment_id,
-        task=tags.get("dlstudio.task", ""), device=tags.get("dlstudio.device", ""),
-        metrics={k: v for k, v in metrics.items() if k.startswith("test_") or "_test_" in k},
-        baseline={"name": tags.get("dlstudio.baseline", ""),
-                  "metrics": {k.removeprefix("baseline_"): v for k, v in metrics.items()
-                              if k.startswith("baseline_test_")}},
-        beats_baseline=beats, verdict=tags.get("dlstudio.verdict", ""),
-        model_uri=f"runs:/{run_id}/model", registered=None,
-    )  # fmt: skip
