@@ -31,6 +31,7 @@ from mlflow.tracking import MlflowClient
 from dlstudio.data.checks import raise_for_errors
 from dlstudio.errors import DLStudioError
 from dlstudio.search.budget import Budget, parse_budget
+from dlstudio.search.fields import SPACE_FILE
 from dlstudio.search.shared import (
     DEADLINE,
     PARENT,
@@ -43,7 +44,7 @@ from dlstudio.search.shared import (
     open_study,
     wait_for_others,
 )
-from dlstudio.search.space import SPACE_FILE, narrowed, search_space, with_values
+from dlstudio.search.space import narrowed, search_space, with_values
 from dlstudio.search.trials import chosen_trial, logged_result, progress_line
 from dlstudio.settings import Settings, get_settings
 from dlstudio.spec import RunSpec, parse_spec
@@ -396,5 +397,3 @@ def _helper_result(study: optuna.Study, parent_id: str, key: str, results: dict[
         stopped_by="cancelled" if cancelled else "budget",
         runs={number: result.run_id for number, result in results.items()},
     )  # fmt: skip
-
-

@@ -6,17 +6,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import pandas as pd
 
 from dlstudio.data.checks import Finding
 from dlstudio.data.image_source import ImageSource
+from dlstudio.search.fields import SearchField
 from dlstudio.training.device import DeviceChoice
 from dlstudio.training.loop import Callback
-
-if TYPE_CHECKING:  # the templates declare their fields; search.space reads the templates
-    from dlstudio.search.space import SearchField
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ class TaskTemplate(ABC):
     superseded: ClassVar[tuple[str, ...]] = ()
     # what a search (dlstudio.search) optimises: a per-epoch validation metric and its direction
     search_objective: ClassVar[tuple[str, str]] = ("val_loss", "minimize")
-    # the template's own searchable fields (dlstudio.search.space), after the shared training ones
+    # the template's own searchable fields (dlstudio.search.fields), after the shared training ones
     search_space: ClassVar[tuple[SearchField, ...]] = ()
 
     def suggest_roles(self, frame: pd.DataFrame) -> dict[str, str | None]:

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from dlstudio.cli import main
 from dlstudio.errors import SpecError
 from dlstudio.search.budget import Budget, parse_budget
-from dlstudio.search.space import TRAINING_SPACE, narrowed, search_space, with_values
+from dlstudio.search.fields import TRAINING_SPACE
+from dlstudio.search.space import narrowed, search_space, with_values
 from dlstudio.search.study import TRIAL_STATE_TAG, TrialPruned, TrialReporter
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
@@ -151,7 +152,8 @@ def test_a_search_job_runs_in_the_worker_and_records_its_best_trial(
     assert (runs["tags.dlstudio.job_id"] == job.id).sum() == 3  # the parent and both trials
     # the best trial's model is registered, as a single run's would be; the parent names it
     assert "registered as churn-search version 1" in done.log_tail
-    (version,) = mlflow.MlflowClient().search_model_versions("name='churn-search'")
+    registry = mlflow.MlflowClient(registry_uri=f"sqlite:///{mlflow_home}/mlflow.db")
+    (version,) = registry.search_model_versions("name='churn-search'")
     assert version.run_id == done.mlflow_run_id
     assert parent["tags.dlstudio.search_registered"] == "churn-search version 1"
     assert best["tags.dlstudio.decision"] == "promoted"  # the first version is the champion

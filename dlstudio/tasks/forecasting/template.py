@@ -15,7 +15,7 @@ import torch
 from dlstudio.data.checks import Finding
 from dlstudio.evaluation import forecast as fc
 from dlstudio.nn.recurrent import PinballLoss, RNNForecaster
-from dlstudio.search.space import DROPOUT, RECURRENT_CELL
+from dlstudio.search.fields import DROPOUT, RECURRENT_CELL
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,

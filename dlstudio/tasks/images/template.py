@@ -23,7 +23,7 @@ from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn import efficientnet
 from dlstudio.nn.cnn import PRETRAINED, ImageClassifier, ImageModelConfig, build_image_model
 from dlstudio.nn.persist import save_network
-from dlstudio.search.space import DROPOUT, IMAGE_TRAINING
+from dlstudio.search.fields import DROPOUT, IMAGE_TRAINING
 from dlstudio.tasks.base import (
     Backbone,
     BaselineResult,

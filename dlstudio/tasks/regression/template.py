@@ -22,7 +22,7 @@ from dlstudio.data.columns import to_numeric
 from dlstudio.evaluation.ensemble import squared_error
 from dlstudio.evaluation.metrics import regression_metrics
 from dlstudio.nn.tabm import EnsembleLoss
-from dlstudio.search.space import DROPOUT, TABULAR_NETWORK
+from dlstudio.search.fields import DROPOUT, TABULAR_NETWORK
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,

@@ -21,7 +21,7 @@ from dlstudio.evaluation.ensemble import log_loss, macro_f1
 from dlstudio.evaluation.metrics import Decision, classification_metrics
 from dlstudio.evaluation.thresholds import tune_threshold
 from dlstudio.nn.tabm import EnsembleLoss
-from dlstudio.search.space import DROPOUT, TABULAR_NETWORK
+from dlstudio.search.fields import DROPOUT, TABULAR_NETWORK
 from dlstudio.tasks.base import (
     BaselineResult,
     Role,

@@ -18,7 +18,7 @@ import pandas as pd
 from dlstudio.data.checks import Finding
 from dlstudio.evaluation.metrics import classification_metrics
 from dlstudio.nn.minilm import bundled_minilm_folder
-from dlstudio.search.space import DROPOUT, TEXT_TRAINING
+from dlstudio.search.fields import DROPOUT, TEXT_TRAINING
 from dlstudio.tasks.base import Role, Sample, TaskOutcome, TaskTemplate, TrainingData
 from dlstudio.tasks.classification import classification_reports, split_rows
 from dlstudio.tasks.classification_checks import (

@@ -9,7 +9,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from dlstudio.search.space import SPACE_FILE, SearchField
+from dlstudio.search.fields import SPACE_FILE, SearchField
 from dlstudio.settings import Settings
 from dlstudio.tracking.setup import configure_tracking
 
