@@ -121,14 +121,25 @@ def model_card(model_uri: str, settings: Settings | None = None) -> ModelCard:
         ) from None
 
 
-def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
-    """The input rows followed by ``prediction`` and ``probability_<class>`` columns; for a
-    forecaster (not row-wise), the forecast table itself (series, time, forecast, interval)."""
+def predict_frame(model, frame: pd.DataFrame, *, explain: bool = False) -> pd.DataFrame:
+    """The input rows followed by ``prediction`` and ``probability_<class>`` columns (and, with
+    ``explain``, ``reason_1`` .. ``reason_3``); for a forecaster (not row-wise), the forecast
+    table itself (series, time, forecast, interval).
+
+    Raises:
+        DataError: the rows lack columns the model reads, or hold values it cannot read.
+        DLStudioError: ``explain`` for a model that cannot give reasons.
+    """
     from mlflow.exceptions import MlflowException
 
     _check_inputs(model, frame)
     try:
-        predictions = model.predict(frame)
+        if explain:
+            from dlstudio.explain.reasons import with_reasons
+
+            predictions = with_reasons(model.predictor, frame, model.uri)
+        else:
+            predictions = model.predict(frame)
     except MlflowException as exc:  # schema enforcement: missing column, wrong type
         raise DataError(
             f"the data does not match what the model expects: {_first_line(exc)}",
@@ -138,6 +149,12 @@ def predict_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
         return predictions
     clashing = {c: f"{c}_input" for c in frame.columns if c in predictions.columns}
     return pd.concat([frame.rename(columns=clashing), predictions.set_index(frame.index)], axis=1)
+
+
+def explains(model) -> bool:
+    """Whether a model (or its card) gives reason codes: table models trained since they exist."""
+    extra = getattr(getattr(model, "metadata", None), "metadata", None) or {}
+    return bool(extra.get("dlstudio_explains", False))
 
 
 def is_row_wise(model) -> bool:
@@ -188,8 +205,11 @@ def predict_images(model, source: Path | bytes, *, batch: int = 256) -> pd.DataF
     return pd.concat(parts, ignore_index=True)
 
 
-def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path) -> int:
-    """Predict every row of ``data_path`` into ``output_path``; returns the number of rows."""
+def predict_file(
+    model_uri: str, data_path: str | Path, output_path: str | Path, *, explain: bool = False
+) -> int:
+    """Predict every row of ``data_path`` into ``output_path`` (with ``explain``, the reasons
+    of each prediction too); returns the number of rows."""
     output = Path(output_path)
     writer = WRITERS.get(output.suffix.lower())
     if writer is None:
@@ -198,11 +218,15 @@ def predict_file(model_uri: str, data_path: str | Path, output_path: str | Path)
             fix=f"use an output file ending in {', '.join(WRITERS)}",
         )
     model = load_model(model_uri)
+    if explain:
+        from dlstudio.explain.reasons import require_background
+
+        require_background(model.predictor, model.uri)  # told before the data is read
     source = Path(data_path).expanduser()
     if is_image_source(source):
         result = predict_images(model, source)
     else:
-        result = predict_frame(model, read_table(source).frame)
+        result = predict_frame(model, read_table(source).frame, explain=explain)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     getattr(result, writer)(partial, index=False)

@@ -9,6 +9,7 @@ from dlstudio import charts
 from dlstudio.data.uploads import ARCHIVE_TYPES, IMAGE_TYPES, TABLE_TYPES, read_upload
 from dlstudio.errors import DLStudioError
 from dlstudio.predict import (
+    explains,
     forecast_extent,
     is_row_wise,
     load_model,
@@ -33,6 +34,13 @@ def cached_model(model_uri: str, tracking_uri: str):
     """A loaded model, shared by every session; ``tracking_uri`` is part of the key because
     the same URI names another model in another tracking store."""
     return load_model(model_uri, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def explained(model_uri: str, tracking_uri: str, data: bytes, filename: str):
+    """Predictions with their reasons (seconds per thousand rows: kept across reruns)."""
+    frame = read_upload(data, filename=filename).frame
+    return predict_frame(cached_model(model_uri, tracking_uri), frame, explain=True)
 
 
 def show_error(exc: DLStudioError) -> None:
@@ -114,12 +122,24 @@ else:
         "blend are refitted on what you give. A model with covariates also needs rows for the periods "
         "to forecast, with the covariates filled and the target empty.",
     )
+    explain = row_wise and explains(card) and st.toggle(
+        "Explain each prediction",
+        key="predict_explain",
+        help="Adds reason_1 to reason_3: the three columns that raise or lower each row's "
+        "prediction the most, compared with typical rows of the training data. It takes longer: "
+        "about a second per 100 rows.",
+    )
     if upload is None:
         st.stop()
     try:
         model = cached_model(model_uri, settings.mlflow_tracking_uri)
         frame = read_upload(upload.getvalue(), filename=upload.name).frame
-        predictions = predict_frame(model, frame)
+        if explain:
+            with st.spinner(f"Explaining {len(frame):,} predictions..."):
+                predictions = explained(model_uri, settings.mlflow_tracking_uri, upload.getvalue(),
+                                        upload.name)  # fmt: skip
+        else:
+            predictions = predict_frame(model, frame)
     except DLStudioError as exc:
         show_error(exc)
         st.stop()

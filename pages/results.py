@@ -26,7 +26,12 @@ from dlstudio.views.image_try import accepts_images, predict_image
 from dlstudio.views.text import escape_markdown, inline_code
 from dlstudio.views.text_try import LabelPrediction, accepts_sentences, predict_sentence
 from pages._widgets.images import image_mistakes
-from pages._widgets.tabular_results import decision_threshold, model_comparison, test_predictions
+from pages._widgets.tabular_results import (
+    column_importance,
+    decision_threshold,
+    model_comparison,
+    test_predictions,
+)
 from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
@@ -215,6 +220,8 @@ if details.test_predictions is not None:
     test_predictions(details.test_predictions)
 if details.candidates:
     model_comparison(details.candidates)
+if details.importance is not None:
+    column_importance(details.importance)
 
 if details.mistakes_sheet is not None:  # image runs draw their mistakes
     image_mistakes(details)

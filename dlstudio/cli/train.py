@@ -38,6 +38,12 @@ def add_predict_command(commands: argparse._SubParsersAction) -> None:
         help="rows to predict (CSV, Excel, Parquet), or a ZIP or folder of images",
     )
     command.add_argument("--output", required=True, help="where to write (.csv or .parquet)")
+    command.add_argument(
+        "--explain",
+        action="store_true",
+        help="add reason_1..reason_3: the columns that raise or lower each prediction the most "
+        "(tabular classification and regression models)",
+    )
 
 
 def add_schema_command(commands: argparse._SubParsersAction) -> None:
@@ -145,7 +151,7 @@ def _submit(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from dlstudio.predict import predict_file
 
-    rows = predict_file(args.model, args.data, args.output)
+    rows = predict_file(args.model, args.data, args.output, explain=args.explain)
     print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
     return 0
 

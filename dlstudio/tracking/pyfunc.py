@@ -13,6 +13,7 @@ from mlflow.exceptions import MlflowException
 from dlstudio.errors import DLStudioError
 
 MANIFEST_FILE = "manifest.json"
+EXPLAIN_PARAM = "explain"  # a request's params: {"explain": true} adds the reasons
 # Set by MLflow's scoring server (`mlflow models serve`) and by `mlflow models predict`. Read by
 # name, as MLflow keeps it internal: were it renamed, served errors would lose their message,
 # never the prediction (tests/tracking/test_serving.py would notice).
@@ -37,7 +38,8 @@ class DLStudioModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict | None = None,
     ) -> pd.DataFrame:
-        """The template's predictions.
+        """The template's predictions; with ``params={"explain": True}`` (a table model), the
+        top 3 reasons of each row too (``reason_1`` .. ``reason_3``).
 
         Raises:
             DLStudioError: the rows cannot be predicted (dlstudio and Python callers).
@@ -45,6 +47,10 @@ class DLStudioModel(mlflow.pyfunc.PythonModel):
                 error with "unexpected error" and hides the message in a stack trace.
         """
         try:
+            if params and params.get(EXPLAIN_PARAM):
+                from dlstudio.explain.reasons import with_reasons  # only when asked: captum
+
+                return with_reasons(self._predictor, model_input, "This model")
             return self._predictor.predict(model_input)
         except DLStudioError as error:
             if not is_serving():

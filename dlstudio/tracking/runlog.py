@@ -17,14 +17,14 @@ import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
 import dlstudio
 from dlstudio import __version__
 from dlstudio.settings import Settings
 from dlstudio.tasks.base import TaskOutcome
 from dlstudio.tracking import figures
-from dlstudio.tracking.pyfunc import MANIFEST_FILE
+from dlstudio.tracking.pyfunc import EXPLAIN_PARAM, MANIFEST_FILE
 from dlstudio.tracking.signing import SIGNATURE_TAG, sign_model
 from dlstudio.training.loop import Callback, FitState
 
@@ -35,7 +35,7 @@ PACKAGE_DIR = Path(dlstudio.__file__).parent
 RUNTIME_DISTRIBUTIONS = (
     "mlflow", "torch", "numpy", "pandas", "scikit-learn", "pydantic", "PyYAML", "matplotlib",
     "pillow", "scipy", "tabm", "rtdl_num_embeddings", "skops", "efficientnet-lite-pytorch",
-    "transformers", "tokenizers", "safetensors",
+    "transformers", "tokenizers", "safetensors", "captum",
 )  # fmt: skip
 
 
@@ -100,7 +100,11 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str, settings: Sett
         # which concerns inputs; predictions are never missing
         warnings.simplefilter("ignore", UserWarning)
         outputs = infer_signature(None, predictor.predict(example)).outputs
-    signature = ModelSignature(inputs=_raw_columns(example), outputs=outputs)
+    explains = getattr(predictor, "background", None) is not None
+    # declared by every model, so a request for reasons to one that has none is told so (MLflow
+    # would drop a parameter the signature lacks without a word)
+    params = ParamSchema([ParamSpec(EXPLAIN_PARAM, "boolean", False)])
+    signature = ModelSignature(inputs=_raw_columns(example), outputs=outputs, params=params)
     with _pins_trusted():
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -110,7 +114,8 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str, settings: Sett
             signature=signature,
             input_example=example,
             pip_requirements=_requirements(),
-            metadata={"dlstudio_task": task, "dlstudio_row_wise": row_wise},
+            metadata={"dlstudio_task": task, "dlstudio_row_wise": row_wise,
+                      "dlstudio_explains": explains},
         )
     return info.model_uri
 

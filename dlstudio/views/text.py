@@ -56,7 +56,7 @@ def inline_code(text: object) -> str:
     return f"{fence} {text} {fence}" if longest else f"{fence}{text}{fence}"
 
 
-ANSWER_COLUMNS = ("prediction", "probability_", "problem")
+ANSWER_COLUMNS = ("prediction", "probability_", "reason_", "problem")
 
 
 def answers_first(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """Streamlit sections of the Results page for tabular runs: a regression's predictions on the test
-rows, the models compared on the same rows, and a two-class model's decision threshold."""
+rows, the models compared on the same rows, a two-class model's decision threshold and the
+columns the model relies on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import streamlit as st
 
 from dlstudio import charts
 from dlstudio.tracking.queries import Decision, ModelCandidates
+from dlstudio.tracking.queries.details import CARD_METRICS, ColumnImportance
 from dlstudio.views.model_choice import candidates_table, choice_note, decision_text
 
 
@@ -51,3 +53,17 @@ def model_comparison(choice: ModelCandidates) -> None:
 def decision_threshold(decision: Decision) -> None:
     """The one line about the tuned threshold of a two-class model."""
     st.info(decision_text(decision))
+
+
+def column_importance(importance: ColumnImportance) -> None:
+    """Which columns the model relies on: permutation importance on the test rows."""
+    st.subheader("What the model relies on")
+    metric = CARD_METRICS.get(importance.metric, importance.metric)
+    st.caption(
+        f"How much the test {metric} gets worse when one column's values are shuffled across the "
+        f"{importance.rows:,} test rows ({importance.repeats} shuffles; the line shows their "
+        "spread). Near 0: the model barely uses the column. Below 0: shuffling it did not hurt."
+    )
+    st.altair_chart(
+        charts.column_importance(importance.columns, metric), key="results_column_importance"
+    )

@@ -95,6 +95,23 @@ def test_champion_predicts_an_uploaded_file(trained: str) -> None:
     assert "12 rows scored with `models:/churn/1`." in app.caption[-1].value
 
 
+def test_explained_predictions_add_three_reasons_per_row(trained: str) -> None:
+    app = open_page()
+    app.toggle(key="predict_explain").set_value(True).run()
+
+    upload(app, "new_customers.csv", NEW_ROWS.to_csv(index=False).encode())
+
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table.columns[:6]) == ["prediction", "probability_no", "probability_yes",
+                                       "reason_1", "reason_2", "reason_3"]  # fmt: skip
+    assert table["customer_id"].tolist() == NEW_ROWS["customer_id"].tolist()
+    columns = "|".join(NEW_ROWS.columns)
+    assert table["reason_1"].str.match(
+        rf"^(?:{columns}) = .+ (?:raises|lowers) the chance of (?:yes|no) \([+-]"
+    ).all()
+
+
 def test_a_file_missing_a_column_names_it(trained: str) -> None:
     app = open_page()
 

@@ -152,6 +152,34 @@ def test_a_two_class_run_says_its_threshold_and_what_it_was_tuned_for(mlflow_hom
     assert app.dataframe[0].value["registered"].tolist() == [True, False, False]
 
 
+IMPORTANCE = {
+    "metric": "f1_macro", "rows": 48, "repeats": 5,
+    "columns": [{"column": "tenure", "worsens_by": 0.21, "spread": 0.03},
+                {"column": "plan", "worsens_by": 0.12, "spread": 0.02},
+                {"column": "region", "worsens_by": -0.01, "spread": 0.01}],
+}  # fmt: skip
+
+
+def test_the_columns_the_model_relies_on_are_drawn_most_important_first(
+    mlflow_home: Path,
+) -> None:
+    run_id = log_run(
+        {"dlstudio.task": "tabular_classification", "dlstudio.primary_metric": "f1_macro"},
+        {"test_f1_macro": 0.8, "baseline_test_f1_macro": 0.78}, importance_json=IMPORTANCE,
+    )  # fmt: skip
+
+    app = results_page(run_id)
+
+    assert not app.exception
+    assert "What the model relies on" in subheaders(app)
+    assert any("How much the test F1 (macro) gets worse when one column's values are shuffled "
+               "across the 48 test rows (5 shuffles" in c.value for c in app.caption)  # fmt: skip
+    (drawn,) = [d for chart in app.get("vega_lite_chart") for d in datasets(chart)
+                if "worsens_by" in d]  # fmt: skip
+    assert drawn["column"].tolist() == ["tenure", "plan", "region"]
+    assert drawn["worsens_by"].tolist() == [0.21, 0.12, -0.01]
+
+
 def test_an_older_run_without_these_artifacts_shows_none_of_them(mlflow_home: Path) -> None:
     run_id = log_run({"dlstudio.task": "tabular_classification"}, {"test_f1_macro": 0.7})
 
@@ -161,5 +189,6 @@ def test_an_older_run_without_these_artifacts_shows_none_of_them(mlflow_home: Pa
     headers = subheaders(app)
     assert "Models compared on the same rows" not in headers
     assert "Predictions on the test rows" not in headers
+    assert "What the model relies on" not in headers
     assert not app.info
     assert [m.label for m in app.metric] == ["F1 (macro) · primary"]

@@ -268,8 +268,9 @@ def test_a_page_reaching_the_dashboard_by_another_name_sees_nothing(served_app: 
 
 
 def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path) -> None:
-    """The regression flow: a house-price table -> the regression template -> its charts ->
-    predicted prices for new rows (the target column is not needed to score)."""
+    """The regression flow: a house-price table -> the regression template -> its charts and
+    the columns it relies on -> predicted prices for new rows with the reasons of each (the
+    target column is not needed to score)."""
     from playwright.sync_api import expect, sync_playwright
 
     from dlstudio.tasks.regression.sample import house_prices
@@ -321,6 +322,7 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             page.get_by_role("link", name="See the results").click()
             expect(page.get_by_text("Predictions on the test rows")).to_be_visible()
             expect(page.get_by_text("Models compared on the same rows")).to_be_visible()
+            expect(page.get_by_text("What the model relies on")).to_be_visible()
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
             expect_honest_verdict(page)
             shot("2-results")
@@ -330,9 +332,12 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             page.get_by_role("option", name="houses").click()
             # the page reruns for the chosen model: upload only once its versions are listed
             expect(page.locator(".st-key-predict_version_houses")).to_be_visible()
+            explain = page.locator(".st-key-predict_explain input")  # a switch
+            explain.check(force=True)
+            expect(explain).to_be_checked()
             upload_file(page, ".st-key-predict_upload", new_rows)
-            expect(page.get_by_text("25 rows scored")).to_be_visible()
-            expect_columns_on_screen(page, ["prediction"])
+            expect(page.get_by_text("25 rows scored")).to_be_visible(timeout=2 * MINUTE)
+            expect_columns_on_screen(page, ["prediction", "reason_1"])
             button = page.get_by_role("button", name="Download predictions (CSV)")
             with page.expect_download() as download:
                 button.click()
@@ -347,6 +352,7 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
     prices = pd.read_csv(saved)
     assert len(prices) == 25
     assert prices["prediction"].between(10_000, 5_000_000).all()
+    assert prices["reason_1"].str.contains(r" (?:raises|lowers) the prediction \([+-]").all()
 
 
 def test_forecasting_sample_train_best_results_predict(served_app: str, tmp_path: Path) -> None:

@@ -293,6 +293,32 @@ def test_served_table_model_answers_split_and_records_like_the_pyfunc(registry) 
         )
 
 
+def test_served_table_model_explains_each_row_when_asked(registry) -> None:
+    rows = registry.customers.drop(columns="churn").head(3)
+    expected = in_process(registry, "churn", rows)
+    split = json.loads(rows.to_json(orient="split", index=False))
+
+    status, body = post(registry.started["churn"].url,
+                        {"dataframe_split": split, "params": {"explain": True}})  # fmt: skip
+
+    assert status == 200, body
+    served = pd.DataFrame(body["predictions"])
+    assert served["prediction"].tolist() == expected["prediction"].tolist()
+    assert list(served.columns[-3:]) == ["reason_1", "reason_2", "reason_3"]
+    assert served["reason_1"].str.contains(r" (?:raises|lowers) the chance of (?:yes|no) ").all()
+
+
+def test_a_served_model_without_reasons_says_so_when_asked(registry) -> None:
+    split = json.loads(seasonal_months().to_json(orient="split", index=False))
+
+    status, body = post(registry.started["sales"].url,
+                        {"dataframe_split": split, "params": {"explain": True}})  # fmt: skip
+
+    assert status == 400
+    assert "This model cannot explain its predictions" in body["message"]
+    assert "tabular classification and regression" in body["message"]
+
+
 def test_served_model_names_the_missing_column(registry) -> None:
     rows = registry.customers.drop(columns=["churn", "tenure"]).head(1)
 

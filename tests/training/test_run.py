@@ -205,6 +205,41 @@ def test_predict_cli_writes_input_plus_predictions(first, workspace, tmp_path, m
     assert {"customer_id", "tenure", "prediction", "probability_yes"} <= set(scored.columns)
 
 
+def test_predict_cli_explains_each_row_with_the_columns_that_moved_it(
+    first, workspace, tmp_path, monkeypatch
+) -> None:
+    from dlstudio.cli import main
+
+    monkeypatch.setenv("DLSTUDIO_HOME", str(workspace[0].home))
+    new = tmp_path / "new.csv"
+    rows = make_customers(30, seed=8).drop(columns=["churn"])
+    rows.to_csv(new, index=False)
+    out = tmp_path / "explained.csv"
+
+    code = main(["predict", "--model", "models:/customers@champion", "--data", str(new),
+                 "--output", str(out), "--explain"])  # fmt: skip
+
+    assert code == 0
+    scored = pd.read_csv(out, keep_default_na=False)
+    assert scored["customer_id"].tolist() == rows["customer_id"].tolist()
+    assert list(scored.columns[-3:]) == ["reason_1", "reason_2", "reason_3"]
+    columns = "|".join(rows.columns)
+    assert scored["reason_1"].str.match(
+        rf"^(?:{columns}) = .+ (?:raises|lowers) the chance of (?:yes|no) \([+-]"
+    ).all()
+
+
+def test_the_run_logs_how_much_each_column_matters_on_the_test_rows(first, workspace) -> None:
+    from dlstudio.tracking.queries.details import run_details
+
+    importance = run_details(workspace[0], first.run_id).importance
+
+    assert importance is not None and importance.metric == "f1_macro" and importance.repeats == 3
+    inputs = set(make_customers(20).columns) - {"churn", "customer_id"}  # the id is left out
+    assert set(importance.columns["column"]) <= inputs
+    assert importance.columns["worsens_by"].is_monotonic_decreasing
+
+
 def test_predict_keeps_an_input_column_named_prediction(
     first, workspace, tmp_path, monkeypatch
 ) -> None:

@@ -21,6 +21,7 @@ from dlstudio.data.checks import Finding
 from dlstudio.data.columns import to_numeric
 from dlstudio.evaluation.ensemble import squared_error
 from dlstudio.evaluation.metrics import regression_metrics
+from dlstudio.explain.importance import IMPORTANCE_FILE, permutation_importance
 from dlstudio.nn.tabm import EnsembleLoss
 from dlstudio.search.fields import DROPOUT, TABULAR_NETWORK
 from dlstudio.tasks.base import (
@@ -53,6 +54,7 @@ from dlstudio.tasks.tabular.model import (
     save_tabular,
     tensors,
     train_network,
+    typical_rows,
     use_ensemble,
 )
 from dlstudio.training.device import DeviceChoice, seed_everything
@@ -207,8 +209,13 @@ class TabularRegression(TaskTemplate):
         save_tabular(
             work_dir, network, features, choice.members,
             {"task": self.name, "weights": choice.weights, "target_scale": vars(scale)},
+            typical_rows(features, splits.train, spec.training.seed),
         )  # fmt: skip
         model = choice.model
+        importance = permutation_importance(
+            RegressionPredictor.load(work_dir).predict, splits.test[features.input_columns],
+            splits.y_test, metric="rmse", seed=spec.training.seed,
+        )  # fmt: skip
         outcome = TaskOutcome(
             metrics=model.test_metrics,
             baselines=[
@@ -221,7 +228,7 @@ class TabularRegression(TaskTemplate):
             model_dir=work_dir,
             input_example=splits.test[features.input_columns].head(5),
             history=state.history,
-            json_artifacts={"candidates.json": choice.report()},
+            json_artifacts={"candidates.json": choice.report(), IMPORTANCE_FILE: importance},
             tables={
                 "test_predictions.csv": pd.DataFrame(
                     {"actual": splits.y_test, "predicted": model.test}
@@ -323,15 +330,17 @@ class RegressionPredictor(BlendedModel):
         *,
         members: dict[str, Pipeline] | None = None,
         weights: dict[str, float] | None = None,
+        background: pd.DataFrame | None = None,
     ) -> None:
-        super().__init__(network, features, members, weights)
+        super().__init__(network, features, members, weights, background)
         self.scale = scale
 
     @classmethod
     def load(cls, model_dir: Path) -> RegressionPredictor:
         network, features, members, raw = load_tabular(model_dir)
         scale = TargetScale(**raw["target_scale"])
-        return cls(network, features, scale, members=members, weights=raw["weights"])
+        return cls(network, features, scale, members=members, weights=raw["weights"],
+                   background=raw["background"])  # fmt: skip
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:

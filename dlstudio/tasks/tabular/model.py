@@ -12,6 +12,7 @@ scikit-learn types, after the model files' signature was checked (dlstudio.track
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,10 +230,12 @@ class BlendedModel:
         features: TabularFeatures,
         members: dict[str, Pipeline] | None = None,
         weights: dict[str, float] | None = None,
+        background: pd.DataFrame | None = None,
     ) -> None:
         self.network, self.features = network.eval(), features
         self.members = members or {}
         self.weights = weights or {"network": 1.0}
+        self.background = background  # typical training rows: reason codes need them
         self.device = DeviceChoice(torch.device("cpu"), None)
 
     def blend(
@@ -259,15 +262,28 @@ class BlendedModel:
 # --- saving and loading -------------------------------------------------------------------
 
 
+BACKGROUND_FILE = "background.json"  # typical training rows, for reason codes
+BACKGROUND_ROWS = 100
+
+
+def typical_rows(features: TabularFeatures, train: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A seeded sample of the training rows' input columns: what reason codes compare a row
+    with ("a value raises the prediction above what typical values give")."""
+    rows = train[features.input_columns]
+    return rows.sample(min(len(rows), BACKGROUND_ROWS), random_state=seed)
+
+
 def save_tabular(
     folder: Path,
     network: nn.Module,
     features: TabularFeatures,
     members: dict[str, Pipeline],
     description: dict,
+    background: pd.DataFrame | None = None,
 ) -> None:
-    """``model.json`` (features, the network's shapes, ``description``), ``weights.pt`` and one
-    ``member-<key>.skops`` per classical model the prediction uses."""
+    """``model.json`` (features, the network's shapes, ``description``), ``weights.pt``, one
+    ``member-<key>.skops`` per classical model the prediction uses and ``background.json``
+    (typical training rows, as JSON: no pickle)."""
     save_network(
         folder,
         network,
@@ -283,13 +299,25 @@ def save_tabular(
 
         for key, pipeline in members.items():
             skops.io.dump(pipeline, folder / f"member-{key}.skops")
+    if background is not None:
+        text = background.to_json(orient="split", index=False, date_format="iso")
+        (folder / BACKGROUND_FILE).write_text(text, encoding="utf-8")
 
 
 def load_tabular(folder: Path) -> tuple[nn.Module, TabularFeatures, dict[str, Any], dict]:
-    """The network (in eval mode), the features, the classical members and the description."""
+    """The network (in eval mode), the features, the classical members and the description
+    (with ``background``: the typical rows, None for a model saved before they were)."""
     network, raw = load_network(folder, network_from_description)
     members = {key: _load_member(folder / f"member-{key}.skops") for key in raw.get("members", [])}
+    raw["background"] = _read_background(folder / BACKGROUND_FILE)
     return network.eval(), TabularFeatures.from_json(raw["features"]), members, raw
+
+
+def _read_background(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    text = io.StringIO(path.read_text(encoding="utf-8"))
+    return pd.read_json(text, orient="split", dtype=False, convert_dates=False)
 
 
 def _load_member(path: Path) -> Any:

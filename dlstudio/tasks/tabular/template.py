@@ -20,6 +20,7 @@ from dlstudio.data.checks import Finding
 from dlstudio.evaluation.ensemble import log_loss, macro_f1
 from dlstudio.evaluation.metrics import Decision, classification_metrics
 from dlstudio.evaluation.thresholds import tune_threshold
+from dlstudio.explain.importance import IMPORTANCE_FILE, permutation_importance
 from dlstudio.nn.tabm import EnsembleLoss
 from dlstudio.search.fields import DROPOUT, TABULAR_NETWORK
 from dlstudio.tasks.base import (
@@ -63,6 +64,7 @@ from dlstudio.tasks.tabular.model import (
     save_tabular,
     tensors,
     train_network,
+    typical_rows,
     use_ensemble,
 )
 from dlstudio.tasks.tabular.options import TabularClassificationSpec
@@ -140,8 +142,13 @@ class TabularClassification(TaskTemplate):
         }
         ensemble = use_ensemble(spec.options, PRESETS[spec.training.preset])
         choice, rule = choose_model(candidates, splits, spec, ensemble=ensemble)
-        save_model(work_dir, network, features, splits.classes, choice)
+        save_model(work_dir, network, features, splits.classes, choice,
+                   background=typical_rows(features, splits.train, spec.training.seed))  # fmt: skip
         model = choice.model
+        importance = permutation_importance(
+            TabularPredictor.load(work_dir).predict, splits.test[features.input_columns],
+            splits.test[spec.data.target], metric="f1_macro", seed=spec.training.seed,
+        )  # fmt: skip
         outcome = TaskOutcome(
             metrics=model.test_metrics,
             baselines=[
@@ -158,6 +165,7 @@ class TabularClassification(TaskTemplate):
                 **classification_reports(splits, model.test, model.decision),
                 "candidates.json": choice.report(),
                 **({"decision.json": rule} if rule else {}),
+                IMPORTANCE_FILE: importance,
             },
             stop_reason=state.stop_reason,
             holdout=splits.test[[*features.input_columns, spec.data.target]],
@@ -289,8 +297,9 @@ class TabularPredictor(BlendedModel):
         members: dict[str, Pipeline] | None = None,
         weights: dict[str, float] | None = None,
         decision: Decision | None = None,
+        background: pd.DataFrame | None = None,
     ) -> None:
-        super().__init__(network, features, members, weights)
+        super().__init__(network, features, members, weights, background)
         self.classes = classes
         self.decision = decision or Decision()
 
@@ -300,6 +309,7 @@ class TabularPredictor(BlendedModel):
         return cls(
             network, features, raw["classes"], members=members,
             weights=raw.get("weights"), decision=Decision.from_json(raw.get("decision")),
+            background=raw["background"],
         )  # fmt: skip
 
     def proba(self, frame: pd.DataFrame) -> np.ndarray:
@@ -318,10 +328,10 @@ class TabularPredictor(BlendedModel):
 
 def save_model(
     folder: Path, network: nn.Module, features: TabularFeatures, classes: list,
-    choice: ModelChoice | None = None,
+    choice: ModelChoice | None = None, *, background: pd.DataFrame | None = None,
 ) -> None:  # fmt: skip
-    """The network, the classical members the choice uses, the weights and the decision rule,
-    loadable by ``TabularPredictor.load``."""
+    """The network, the classical members the choice uses, the weights, the decision rule and
+    the typical rows (``background``), loadable by ``TabularPredictor.load``."""
     save_tabular(
         folder,
         network,
@@ -333,6 +343,7 @@ def save_model(
             "weights": choice.weights if choice else {"network": 1.0},
             "decision": (choice.model.decision if choice else Decision()).to_json(),
         },
+        background,
     )
 
 

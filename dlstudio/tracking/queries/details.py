@@ -1,6 +1,6 @@
 """One run as the Results page shows it: metrics against the baseline, the report artifacts
-(confusion matrix, per-class scores, forecasts, mistakes, test predictions, the models compared
-and the decision threshold) and where its model is."""
+(confusion matrix, per-class scores, forecasts, mistakes, test predictions, the models compared,
+the decision threshold and the columns' importance) and where its model is."""
 
 from __future__ import annotations
 
@@ -111,6 +111,7 @@ class RunDetails:
     test_predictions: pd.DataFrame | None = None  # regression: actual, predicted per test row
     candidates: ModelCandidates | None = None  # tabular: the models compared on validation
     decision: Decision | None = None  # two classes: the tuned decision threshold
+    importance: ColumnImportance | None = None  # table models: permutation importance
 
     @property
     def model_uri(self) -> str:
@@ -209,7 +210,24 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
         test_predictions=artifact("test_predictions.csv", _read_table),
         candidates=read_candidates(artifact("candidates.json", mlflow.artifacts.load_dict) or {}),
         decision=read_decision(artifact("decision.json", mlflow.artifacts.load_dict) or {}),
+        importance=artifact("importance.json", _read_importance),
     )
+
+
+@dataclass(frozen=True)
+class ColumnImportance:
+    """``importance.json``: how much the test ``metric`` worsens when a column is shuffled."""
+
+    metric: str
+    rows: int
+    repeats: int
+    columns: pd.DataFrame  # column, worsens_by, spread; the most important first
+
+
+def _read_importance(uri: str) -> ColumnImportance:
+    raw = mlflow.artifacts.load_dict(uri)
+    columns = pd.DataFrame(raw["columns"], columns=["column", "worsens_by", "spread"])
+    return ColumnImportance(raw["metric"], int(raw["rows"]), int(raw["repeats"]), columns)
 
 
 def _forecast(artifact: Callable[[str, Callable[[str], Any]], Any]) -> ForecastArtifacts | None:
