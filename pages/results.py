@@ -27,10 +27,13 @@ from dlstudio.views.text import escape_markdown, inline_code
 from dlstudio.views.text_try import LabelPrediction, accepts_sentences, predict_sentence
 from pages._widgets.images import image_mistakes
 from pages._widgets.tabular_results import (
+    calibration,
     column_importance,
     decision_threshold,
+    mistake_costs,
     model_comparison,
     test_predictions,
+    what_if_box,
 )
 from pages._widgets.widgets import ensure_navigation, show_message
 
@@ -220,8 +223,16 @@ if details.test_predictions is not None:
     test_predictions(details.test_predictions)
 if details.candidates:
     model_comparison(details.candidates)
-if details.importance is not None:
+if details.calibration:
+    calibration(details.calibration)
+    if "counts" in details.calibration:
+        mistake_costs(details.calibration, run_id)
+if details.importance is not None:  # a table model that explains itself
     column_importance(details.importance)
+    try:
+        what_if_box(cached_model(details.model_uri, settings.mlflow_tracking_uri), run_id)
+    except DLStudioError as exc:
+        show_message("warning", exc.message, exc.fix)
 
 if details.mistakes_sheet is not None:  # image runs draw their mistakes
     image_mistakes(details)

@@ -1,6 +1,6 @@
 """Streamlit sections of the Results page for tabular runs: a regression's predictions on the test
-rows, the models compared on the same rows, a two-class model's decision threshold and the
-columns the model relies on."""
+rows, the models compared on the same rows, a two-class model's decision threshold, the
+columns the model relies on and the what-if box."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from dlstudio import charts
+from dlstudio.errors import DLStudioError
 from dlstudio.tracking.queries import Decision, ModelCandidates
 from dlstudio.tracking.queries.details import CARD_METRICS, ColumnImportance
+from dlstudio.views.costs import cheapest, cost_curve, on_test_rows
 from dlstudio.views.model_choice import candidates_table, choice_note, decision_text
+from dlstudio.views.text import escape_markdown
+from dlstudio.views.what_if import WhatIfField, starting_rows, what_if, what_if_fields
+from pages._widgets.widgets import show_message
 
 
 def test_predictions(predictions: pd.DataFrame) -> None:
@@ -66,4 +71,109 @@ def column_importance(importance: ColumnImportance) -> None:
     )
     st.altair_chart(
         charts.column_importance(importance.columns, metric), key="results_column_importance"
+    )
+
+
+def what_if_box(model, run_id: str) -> None:
+    """Start from a typical training row, change its values, see the answer and reasons."""
+    st.subheader("What if")
+    rows = starting_rows(model)
+    st.caption(
+        "Start from a row of the training data, change any value, and see how the prediction "
+        "and its three strongest reasons change."
+    )
+    start = st.selectbox(
+        "Start from", range(len(rows)), format_func=lambda i: f"training row {i + 1}",
+        key=f"results_what_if_start_{run_id}",
+    )  # fmt: skip
+    original = rows.iloc[[start]].reset_index(drop=True)
+    values = original.iloc[0].to_dict()
+    grid = st.columns(3)
+    for i, field in enumerate(what_if_fields(model, original)):
+        key = f"results_what_if_{run_id}_{start}_{field.column}"
+        with grid[i % 3]:
+            values[field.column] = _field_input(field, key)
+    edited = pd.DataFrame([values])
+    try:
+        before, after = what_if(model, original), what_if(model, edited)
+    except DLStudioError as exc:
+        show_message("error", exc.message, exc.fix)
+        return
+    for note in after.notes:
+        show_message("info", note)
+    answer, was = after.answer.iloc[0], before.answer.iloc[0]
+    shown, delta = _answer(answer, was)
+    left, right = st.columns([1, 2])
+    left.metric("Prediction", escape_markdown(shown), delta and escape_markdown(delta),
+                help="The change is against the unedited row.")  # fmt: skip
+    reasons = [answer[f"reason_{k}"] for k in (1, 2, 3) if answer[f"reason_{k}"]]
+    right.dataframe(pd.DataFrame({"reason": reasons}), hide_index=True,
+                    key=f"results_what_if_reasons_{run_id}")  # fmt: skip
+
+
+def _field_input(field: WhatIfField, key: str) -> object:
+    """The widget of one column: a number box, a list of the training values, or text."""
+    if field.kind == "number":
+        return st.number_input(field.column, value=field.value, key=key, format="%g")
+    if field.kind == "choice":
+        index = field.choices.index(field.value) if field.value in field.choices else None
+        return st.selectbox(field.column, field.choices, index=index, key=key,
+                            placeholder="(missing)")  # fmt: skip
+    return st.text_input(field.column, value=field.value, key=key, help=field.help) or None
+
+
+def _answer(answer: pd.Series, was: pd.Series) -> tuple[str, str | None]:
+    """The prediction in words and its change against the unedited row."""
+    prediction = answer["prediction"]
+    if f"probability_{prediction}" in answer:  # a class: how sure, and the change of that
+        now = answer[f"probability_{prediction}"]
+        change = now - was[f"probability_{prediction}"]
+        return f"{prediction} ({now:.0%})", (f"{change:+.0%} for {prediction}" if change else None)
+    change = prediction - was["prediction"]
+    return f"{prediction:,.4g}", (f"{change:+,.4g}" if change else None)
+
+
+def calibration(report: dict) -> None:
+    """Whether a two-class model's probabilities can be taken at their word."""
+    st.subheader("Can its probabilities be trusted?")
+    positive, base = escape_markdown(report["positive_class"]), report["base_rate"]
+    st.caption(
+        f"Each point groups the test rows by the predicted chance of {positive}: on the dashed "
+        "line, what the model says comes true as often as it says. Brier score "
+        f"{report['brier']:.3f} (lower is better; always answering the share of {positive}, "
+        f"{base:.0%}, would score {base * (1 - base):.3f})."
+    )
+    chart = charts.reliability(report["bins"], report["positive_class"])
+    st.altair_chart(chart, key="results_reliability")
+
+
+def mistake_costs(report: dict, run_id: str) -> None:
+    """The threshold that costs least for the user's costs of a false alarm and of a miss."""
+    st.subheader("What a mistake costs")
+    positive = escape_markdown(report["positive_class"])
+    st.caption(
+        f"Enter what a false alarm (answering {positive} wrongly) and a miss (not answering "
+        f"{positive} when it was) cost you, in any unit: the threshold that costs least is found "
+        "on the validation rows, and the test rows say what it gives on new rows."
+    )
+    left, right = st.columns(2)
+    false_alarm = left.number_input("Cost of a false alarm", min_value=0.0, value=1.0,
+                                    key=f"results_cost_false_alarm_{run_id}")  # fmt: skip
+    miss = right.number_input("Cost of a miss", min_value=0.0, value=1.0,
+                              key=f"results_cost_miss_{run_id}")  # fmt: skip
+    try:
+        curve = cost_curve(report, false_alarm, miss)
+    except DLStudioError as exc:
+        show_message("error", exc.message, exc.fix)
+        return
+    best = cheapest(curve)
+    current = report["threshold"]
+    st.altair_chart(charts.cost_curve(curve, current=current, best=best),
+                    key="results_cost_curve")  # fmt: skip
+    ours, theirs = (on_test_rows(report, t, false_alarm, miss) for t in (best, current))
+    st.markdown(
+        f"Least cost on the validation rows at threshold **{best:.2f}**. On the test rows it "
+        f"costs **{ours.cost_per_1000:,.1f}** per 1,000 rows (precision {ours.precision:.0%}, "
+        f"recall {ours.recall:.0%}), against {theirs.cost_per_1000:,.1f} at the model's "
+        f"threshold {current:.2f} (precision {theirs.precision:.0%}, recall {theirs.recall:.0%})."
     )

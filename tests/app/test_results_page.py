@@ -19,6 +19,7 @@ from dlstudio.spec import parse_spec
 from dlstudio.tasks.text.sample import reviews
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
 from dlstudio.training import RunResult, run
+from tests.app.test_results_tabular import datasets
 from tests.conftest import make_customers
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "results.py")
@@ -111,7 +112,8 @@ def test_per_class_table_curves_links_and_downloads(finished: RunResult) -> None
     table = app.dataframe[0].value
     assert table["class"].tolist() == ["no", "yes"]
     assert table["support"].sum() == 48  # the 20 % test split of 240 rows
-    curves = chart_rows(app.get("vega_lite_chart")[1])
+    (curves,) = [rows for chart in app.get("vega_lite_chart") for rows in datasets(chart)
+                 if "metric" in rows]  # fmt: skip
     assert curves[curves.metric == "train_loss"]["epoch"].tolist() == [1, 2]
     (link,) = app.get("link_button")
     expected = (
@@ -409,6 +411,106 @@ def test_a_tabular_run_offers_no_sentence_no_image_box_and_no_mistakes(
     assert "Try a sentence" not in headers and "Classify an image" not in headers
     assert "Most confident mistakes" not in headers and "Mistakes" not in headers
     assert len(app.file_uploader) == 0
+
+
+def test_a_tabular_run_shows_what_it_relies_on_and_a_what_if_box(finished: RunResult) -> None:
+    app = results_page(finished.run_id)
+
+    assert not app.exception
+    headers = [header.value for header in app.subheader]
+    assert "What the model relies on" in headers and "What if" in headers
+    start = app.selectbox(key=f"results_what_if_start_{finished.run_id}")
+    assert start.options[0] == "training row 1" and len(start.options) == 10
+    (prediction,) = [m for m in app.metric if m.label == "Prediction"]
+    assert prediction.value.startswith(("yes (", "no ("))
+    (reasons,) = [d.value["reason"] for d in app.dataframe if "reason" in d.value]
+    assert 1 <= len(reasons) <= 3
+    assert reasons.str.contains(r" (?:raises|lowers) the chance of (?:yes|no) ").all()
+
+    key = f"results_what_if_{finished.run_id}_0"
+    assert app.selectbox(key=f"{key}_plan").options == ["basic", "plus", "premium"]
+    tenure = app.number_input(key=f"{key}_tenure")
+    tenure.set_value(71 if tenure.value < 36 else 1).run()  # the other end of the range
+    (moved,) = [m for m in app.metric if m.label == "Prediction"]
+    assert moved.proto.delta  # "+12% for no": the change against the unedited row
+    (reasons,) = [d.value["reason"] for d in app.dataframe if "reason" in d.value]
+    assert reasons.str.contains(f"tenure = {tenure.value:g} ").any()
+
+    app.text_input(key=f"{key}_signup").set_value("last spring").run()
+    assert not app.exception
+    assert "'signup' needs a date written like 2024-01-31; 'last spring' is not one." in (
+        app.error[0].value
+    )
+
+    start.set_value(3).run()  # another starting row: its own answer, its own values
+    assert not app.exception and len(app.error) == 0
+
+
+def test_a_two_class_run_shows_how_far_its_probabilities_can_be_trusted(
+    finished: RunResult,
+) -> None:
+    from dlstudio.tracking.queries.details import run_details
+
+    logged = run_details(get_settings(), finished.run_id).calibration
+    app = results_page(finished.run_id)
+
+    assert "Can its probabilities be trusted?" in [header.value for header in app.subheader]
+    assert any(f"Brier score {logged['brier']:.3f} (lower is better" in c.value
+               for c in app.caption)  # fmt: skip
+    assert sum(b["rows"] for b in logged["bins"]) == 48  # every test row, in some bin
+    (drawn,) = [rows for chart in app.get("vega_lite_chart") for rows in datasets(chart)
+                if "rows" in rows]  # the bins (the diagonal has no rows)  # fmt: skip
+    assert drawn["rows"].tolist() == [b["rows"] for b in logged["bins"]]
+
+
+def test_the_cost_tool_finds_the_cheapest_threshold_and_reports_it_on_the_test_rows(
+    finished: RunResult,
+) -> None:
+    app = results_page(finished.run_id)
+    assert "What a mistake costs" in [header.value for header in app.subheader]
+
+    from dlstudio.tracking.queries.details import run_details
+    from dlstudio.views.costs import cheapest, cost_curve, on_test_rows
+
+    app.number_input(key=f"results_cost_miss_{finished.run_id}").set_value(30.0).run()
+
+    assert not app.exception
+    (line,) = [m.value for m in app.markdown if m.value.startswith("Least cost on the valid")]
+    report = run_details(get_settings(), finished.run_id).calibration
+    best = cheapest(cost_curve(report, 1.0, 30.0))
+    ours, theirs = (on_test_rows(report, t, 1.0, 30.0) for t in (best, report["threshold"]))
+    assert line.startswith(f"Least cost on the validation rows at threshold **{best:.2f}**. On "
+                           f"the test rows it costs **{ours.cost_per_1000:,.1f}** per 1,000 rows")
+    assert f"against {theirs.cost_per_1000:,.1f} at the model's threshold" in line
+
+    app.number_input(key=f"results_cost_false_alarm_{finished.run_id}").set_value(0.0).run()
+    app.number_input(key=f"results_cost_miss_{finished.run_id}").set_value(0.0).run()
+    assert "Both costs are 0, so every threshold costs nothing." in app.error[0].value
+
+
+def test_what_if_moves_the_answer_with_an_edit_and_names_bad_values(finished: RunResult) -> None:
+    from dlstudio.errors import DataError
+    from dlstudio.predict import load_model
+    from dlstudio.views.what_if import starting_rows, what_if
+
+    model = load_model(f"runs:/{finished.run_id}/model")
+    row = starting_rows(model).iloc[[0]].reset_index(drop=True)
+    short, long = row.assign(tenure=1), row.assign(tenure=70)
+
+    before, after = what_if(model, short), what_if(model, long)
+
+    assert not before.notes and not after.notes
+    assert before.answer["probability_yes"].iloc[0] != after.answer["probability_yes"].iloc[0]
+    assert "tenure = 70 " in " ".join(after.answer[["reason_1", "reason_2", "reason_3"]].iloc[0])
+
+    unseen = what_if(model, row.assign(plan="platinum"))
+    assert unseen.notes == ["'platinum' was not seen (at least twice) in the training rows of "
+                            "'plan': the model reads it as an unknown value."]  # fmt: skip
+    with pytest.raises(DataError) as caught:
+        what_if(model, row.assign(tenure="ten"))
+    assert caught.value.message == "'tenure' needs a number; 'ten' is not one."
+    with pytest.raises(DataError, match=r"'signup' needs a date written like 2024-01-31"):
+        what_if(model, row.assign(signup="last spring"))
 
 
 def test_a_text_run_without_mistakes_says_so(mlflow_home: Path) -> None:

@@ -193,6 +193,15 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
             expect_honest_verdict(page)
             shot("4-results")
+            # what a mistake costs: misses 20 times dearer than false alarms
+            expect(page.get_by_text("Can its probabilities be trusted?")).to_be_visible()
+            miss = page.locator("[class*='st-key-results_cost_miss_'] input")
+            miss.fill("20")
+            miss.press("Enter")
+            expect(page.get_by_text(re.compile(r"^Least cost on the validation rows at threshold "
+                                               r"0\.\d\d\. On the test rows it costs"))).to_be_visible()  # fmt: skip
+            page.get_by_role("heading", name="What a mistake costs").scroll_into_view_if_needed()
+            shot("4-results-costs")
 
             # 5. A 1-minute search for better settings, saved under the same name: the Jobs
             # page follows its trials, Results lists them and names the registered version
@@ -268,8 +277,8 @@ def test_a_page_reaching_the_dashboard_by_another_name_sees_nothing(served_app: 
 
 
 def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path) -> None:
-    """The regression flow: a house-price table -> the regression template -> its charts and
-    the columns it relies on -> predicted prices for new rows with the reasons of each (the
+    """The regression flow: a house-price table -> the regression template -> its charts, the
+    columns it relies on and a what-if -> predicted prices for new rows with the reasons of each (the
     target column is not needed to score)."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -325,6 +334,14 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             expect(page.get_by_text("What the model relies on")).to_be_visible()
             expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
             expect_honest_verdict(page)
+            # what if: a much larger house, and the prediction moves against the unedited row
+            area = page.locator("[class*='st-key-results_what_if_'][class*='_area_sqm'] input")
+            area.fill("400")
+            area.press("Enter")
+            answer = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+            expect(answer.get_by_test_id("stMetricDelta")).to_be_visible()
+            reason = page.locator("[role=gridcell]", has_text=re.compile(r"^area_sqm = 400 raises "))
+            expect(reason).to_be_attached()  # the grid draws on a canvas; its table is hidden
             shot("2-results")
 
             page.goto(f"{served_app}/predict")
@@ -332,12 +349,17 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             page.get_by_role("option", name="houses").click()
             # the page reruns for the chosen model: upload only once its versions are listed
             expect(page.locator(".st-key-predict_version_houses")).to_be_visible()
+            upload_file(page, ".st-key-predict_upload", new_rows)
+            expect(page.get_by_text("25 rows scored")).to_be_visible()
+            expect_columns_on_screen(page, ["prediction"])
+            # then the reasons of each prediction, for the same rows
             explain = page.locator(".st-key-predict_explain input")  # a switch
             explain.check(force=True)
             expect(explain).to_be_checked()
-            upload_file(page, ".st-key-predict_upload", new_rows)
-            expect(page.get_by_text("25 rows scored")).to_be_visible(timeout=2 * MINUTE)
+            headers = page.get_by_test_id("stDataFrame").last.locator("[role=columnheader]")
+            expect(headers.filter(has_text="reason_1")).to_be_attached(timeout=2 * MINUTE)
             expect_columns_on_screen(page, ["prediction", "reason_1"])
+            wait_until_idle(page)  # the download button of this run, not the one before
             button = page.get_by_role("button", name="Download predictions (CSV)")
             with page.expect_download() as download:
                 button.click()

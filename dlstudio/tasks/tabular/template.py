@@ -17,6 +17,11 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from torch import nn
 
 from dlstudio.data.checks import Finding
+from dlstudio.evaluation.calibration import (
+    CALIBRATION_FILE,
+    calibration_report,
+    counts_by_threshold,
+)
 from dlstudio.evaluation.ensemble import log_loss, macro_f1
 from dlstudio.evaluation.metrics import Decision, classification_metrics
 from dlstudio.evaluation.thresholds import tune_threshold
@@ -165,6 +170,7 @@ class TabularClassification(TaskTemplate):
                 **classification_reports(splits, model.test, model.decision),
                 "candidates.json": choice.report(),
                 **({"decision.json": rule} if rule else {}),
+                **_calibration(splits, model.val, model.test, rule),
                 IMPORTANCE_FILE: importance,
             },
             stop_reason=state.stop_reason,
@@ -180,6 +186,21 @@ class TabularClassification(TaskTemplate):
 
 
 CLASSICAL = {"hgb": "HistGradientBoosting", "logreg": "logistic regression"}
+
+
+def _calibration(splits: Splits, val: np.ndarray, test: np.ndarray, rule: dict | None) -> dict:
+    """``calibration.json`` of a two-class model (its positive class is the rule's): the test
+    rows' calibration, and each threshold's counts on the validation and the test rows."""
+    if rule is None:
+        return {}
+    names = [plain_value(label) for label in splits.classes]
+    positive = names.index(rule["positive_class"])
+    is_test, is_val = splits.y_test == positive, splits.y_val == positive
+    report = calibration_report(is_test, test[:, positive], str(names[positive]))
+    report["threshold"] = rule["threshold"]
+    report["counts"] = {"validation": counts_by_threshold(is_val, val[:, positive]),
+                        "test": counts_by_threshold(is_test, test[:, positive])}  # fmt: skip
+    return {CALIBRATION_FILE: report}
 
 
 def classical_candidates(

@@ -112,6 +112,7 @@ class RunDetails:
     candidates: ModelCandidates | None = None  # tabular: the models compared on validation
     decision: Decision | None = None  # two classes: the tuned decision threshold
     importance: ColumnImportance | None = None  # table models: permutation importance
+    calibration: dict | None = None  # two classes: calibration.json (Brier score, bins)
 
     @property
     def model_uri(self) -> str:
@@ -211,6 +212,7 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
         candidates=read_candidates(artifact("candidates.json", mlflow.artifacts.load_dict) or {}),
         decision=read_decision(artifact("decision.json", mlflow.artifacts.load_dict) or {}),
         importance=artifact("importance.json", _read_importance),
+        calibration=artifact("calibration.json", mlflow.artifacts.load_dict),
     )
 
 
