@@ -27,6 +27,7 @@ from pages._widgets.widgets import ensure_navigation, show_message
 ensure_navigation()
 
 settings = get_settings()
+EXPLAIN_ROWS = 5_000  # reasons take about 2 s per 100 rows with TabM (bench/explain.py)
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
@@ -127,13 +128,22 @@ else:
         key="predict_explain",
         help="Adds reason_1 to reason_3: the three columns that raise or lower each row's "
         "prediction the most, compared with typical rows of the training data. It takes longer: "
-        "about a second per 100 rows.",
+        "about 2 seconds per 100 rows, and at most 5,000 rows here.",
     )
     if upload is None:
         st.stop()
     try:
         model = cached_model(model_uri, settings.mlflow_tracking_uri)
         frame = read_upload(upload.getvalue(), filename=upload.name).frame
+        if explain and len(frame) > EXPLAIN_ROWS:
+            show_message(
+                "warning",
+                f"The file has {len(frame):,} rows: explaining more than {EXPLAIN_ROWS:,} here "
+                "would keep the page busy for many minutes, so these predictions have no reasons.",
+                f"Upload the rows you want explained (up to {EXPLAIN_ROWS:,}), or run "
+                "`dlstudio predict --explain` on the command line for the whole file.",
+            )
+            explain = False
         if explain:
             with st.spinner(f"Explaining {len(frame):,} predictions..."):
                 predictions = explained(model_uri, settings.mlflow_tracking_uri, upload.getvalue(),

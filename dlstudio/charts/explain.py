@@ -35,12 +35,13 @@ def reliability(bins: list[dict], positive_class: str) -> alt.LayerChart:
     diagonal = alt.Chart(pd.DataFrame({"predicted": [0, 1], "observed": [0, 1]})).mark_line(
         strokeDash=DASHED, opacity=0.5
     ).encode(x=x, y=y)  # fmt: skip
-    line = alt.Chart(data).mark_line(point=True).encode(
-        x=x, y=y, size=alt.Size("rows:Q", legend=None),
-        tooltip=[alt.Tooltip("predicted:Q", format=".0%"), alt.Tooltip("observed:Q", format=".0%"),
-                 "rows:Q"],
+    tooltip = [alt.Tooltip("predicted:Q", format=".0%"), alt.Tooltip("observed:Q", format=".0%"),
+               "rows:Q"]  # fmt: skip
+    line = alt.Chart(data).mark_line().encode(x=x, y=y, tooltip=tooltip)
+    points = alt.Chart(data).mark_circle(opacity=1).encode(
+        x=x, y=y, size=alt.Size("rows:Q", title="test rows"), tooltip=tooltip
     )  # fmt: skip
-    return alt.layer(diagonal, line).properties(height=300)
+    return alt.layer(diagonal, line, points).properties(height=300)
 
 
 def cost_curve(curve: pd.DataFrame, *, current: float, best: float) -> alt.VConcatChart:

@@ -112,6 +112,20 @@ def test_explained_predictions_add_three_reasons_per_row(trained: str) -> None:
     ).all()
 
 
+def test_a_file_too_long_to_explain_here_is_scored_without_reasons(trained: str) -> None:
+    app = open_page()
+    app.toggle(key="predict_explain").set_value(True).run()
+    rows = make_customers(5_001, seed=9).drop(columns=["churn"])
+
+    upload(app, "everyone.csv", rows.to_csv(index=False).encode())
+
+    assert not app.exception
+    assert "The file has 5,001 rows: explaining more than 5,000 here" in app.warning[0].value
+    assert "dlstudio predict --explain" in app.warning[0].value
+    table = app.dataframe[0].value
+    assert len(table) == 5_001 and "reason_1" not in table.columns
+
+
 def test_a_file_missing_a_column_names_it(trained: str) -> None:
     app = open_page()
 
