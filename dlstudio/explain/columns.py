@@ -56,5 +56,15 @@ class ColumnCodec:
         """A value as the user wrote it: "Month-to-month", "42", "(empty)"."""
         if code < 0:
             return "(empty)"
-        value = self.values[column][round(code)]
-        return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
+        return as_written(self.values[column][round(code)])
+
+
+def as_written(value: object) -> str:
+    """A cell as a user reads it: "42", "Month-to-month", "2024-01-31" (a date at midnight
+    without its time)."""
+    if isinstance(value, float | np.floating):
+        return f"{value:g}"
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        stamp = pd.Timestamp(value)
+        return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+    return str(value)

@@ -49,13 +49,15 @@ def explain_rows(
     seed: int = 0,
     permutations: int = PERMUTATIONS,
     background_rows: int = BACKGROUND_ROWS,
+    predictions: pd.DataFrame | None = None,
 ) -> Reasons:
     """The reasons of each row of ``frame`` for what ``predict`` returns for it.
 
     ``predict`` maps raw rows to the model's prediction table: ``probability_<class>`` columns
     (a classifier: the predicted class's probability is explained) or a numeric ``prediction``
     (a regressor). ``background`` holds typical rows of the training data: a column "raises"
-    a prediction when its value moves it above what the typical values give.
+    a prediction when its value moves it above what the typical values give. ``predictions``:
+    ``predict(frame)``, when the caller has it already.
     """
     import torch
     from captum.attr import ShapleyValueSampling
@@ -63,7 +65,7 @@ def explain_rows(
     columns = list(background.columns)
     sample = background.sample(min(len(background), background_rows), random_state=seed)
     codec = ColumnCodec.fit(sample, frame, columns=columns)
-    labels, chosen = _explained_output(predict(frame))
+    labels, chosen = _explained_output(predict(frame) if predictions is None else predictions)
     k = len(sample)
 
     def model(encoded: torch.Tensor) -> torch.Tensor:
@@ -119,7 +121,7 @@ def with_reasons(predictor: Any, frame: pd.DataFrame, name: str) -> pd.DataFrame
     predictions = predictor.predict(frame)
     if frame.empty:
         return predictions.assign(**{f"reason_{k + 1}": pd.Series(dtype=object) for k in range(TOP)})
-    reasons = explain_rows(predictor.predict, frame, background)
+    reasons = explain_rows(predictor.predict, frame, background, predictions=predictions)
     return pd.concat([predictions, reasons.text.set_axis(predictions.index)], axis=1)
 
 

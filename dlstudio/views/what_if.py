@@ -9,6 +9,7 @@ import pandas as pd
 
 from dlstudio.data.columns import to_boolean, to_datetime, to_numeric
 from dlstudio.errors import DataError
+from dlstudio.explain.columns import as_written
 
 STARTING_ROWS = 10
 NEEDS = {"numeric": "a number", "boolean": "yes or no (true/false, 1/0)"}
@@ -105,6 +106,6 @@ def what_if_fields(model, row: pd.DataFrame) -> list[WhatIfField]:
             fields.append(WhatIfField(column, "choice", None if value is None else str(value),
                                       choices))  # fmt: skip
         else:
-            fields.append(WhatIfField(column, "text", None if value is None else str(value),
+            fields.append(WhatIfField(column, "text", None if value is None else as_written(value),
                                       help="A date, written like the training rows' dates."))  # fmt: skip
     return fields

@@ -122,6 +122,10 @@ def test_the_codec_round_trips_numbers_text_and_missing_values() -> None:
     pd.testing.assert_frame_equal(decoded, frame, check_dtype=False)
     assert codec.shown(0, encoded[1, 0]) == "(empty)" and codec.shown(0, encoded[0, 0]) == "1.5"
     assert codec.shown(2, encoded[2, 2]) == "Rome"
+    dates = pd.DataFrame({"day": pd.to_datetime(["2024-01-31", "2024-02-01 09:30"], format="ISO8601")})
+    by_day = ColumnCodec.fit(dates, columns=["day"])
+    shown = [by_day.shown(0, code) for code in by_day.encode(dates)[:, 0]]
+    assert shown == ["2024-01-31", "2024-02-01 09:30:00"]  # midnight reads as a date
 
 
 class UnexplainedModel(ThresholdModel):
