@@ -1,8 +1,6 @@
 """Results: one run's scores against the classical baseline, the models it compared, its mistakes
 or its predictions, and its curves."""
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -10,7 +8,6 @@ from dlstudio import charts
 from dlstudio.data.uploads import IMAGE_TYPES
 from dlstudio.errors import DLStudioError
 from dlstudio.evaluation.forecast import coverage_verdict
-from dlstudio.predict import load_model
 from dlstudio.settings import Settings, get_settings
 from dlstudio.tracking.queries import (
     RunDetails,
@@ -24,7 +21,8 @@ from dlstudio.tracking.queries import (
 from dlstudio.tracking.queries.search import SearchTrials, search_trials
 from dlstudio.views.image_try import accepts_images, predict_image
 from dlstudio.views.text import escape_markdown, inline_code
-from dlstudio.views.text_try import LabelPrediction, accepts_sentences, predict_sentence
+from dlstudio.views.text_try import accepts_sentences
+from pages._widgets.answers import run_model, show_answer
 from pages._widgets.images import image_mistakes
 from pages._widgets.tabular_results import (
     calibration,
@@ -35,6 +33,7 @@ from pages._widgets.tabular_results import (
     test_predictions,
     what_if_box,
 )
+from pages._widgets.text_results import text_mistakes, try_sentence
 from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
@@ -109,45 +108,6 @@ def search_section(search: SearchTrials, run_id: str) -> None:
 @st.cache_data(ttl=5, show_spinner=False)
 def load_history(settings: Settings, run_id: str) -> pd.DataFrame:
     return run_history(settings, run_id)
-
-
-@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
-def cached_model(model_uri: str, tracking_uri: str):
-    """A loaded model, shared by every session; ``tracking_uri`` is part of the key because
-    the same URI names another model in another tracking store."""
-    return load_model(model_uri, settings)
-
-
-def show_answer(
-    details: RunDetails,
-    ask: Callable[[object], LabelPrediction],
-    *,
-    label: str,
-    key: str,
-    picture: bytes | None = None,
-) -> None:
-    """The run's model's answer to ``ask(model)`` (a typed sentence, an uploaded image) and each
-    class's probability; ``picture`` is shown beside the answer."""
-    try:
-        model = cached_model(details.model_uri, settings.mlflow_tracking_uri)
-        answer = ask(model)
-    except DLStudioError as exc:
-        show_message("warning", exc.message, exc.fix)
-        return
-    label_column, table_column = st.columns([1, 2])
-    label_column.metric(label, escape_markdown(answer.label), help=f"{answer.confidence:.0%} sure.")
-    if picture is not None:
-        label_column.image(picture, width=160)
-    table_column.dataframe(
-        answer.probabilities,
-        hide_index=True,
-        key=key,
-        column_config={
-            "probability": st.column_config.ProgressColumn(
-                "Probability", format="percent", min_value=0.0, max_value=1.0
-            )
-        },
-    )
 
 
 settings = get_settings()
@@ -230,47 +190,16 @@ if details.calibration:
 if details.importance is not None:  # a table model that explains itself
     column_importance(details.importance)
     try:
-        what_if_box(cached_model(details.model_uri, settings.mlflow_tracking_uri), run_id)
+        what_if_box(run_model(details), run_id)
     except DLStudioError as exc:
         show_message("warning", exc.message, exc.fix)
 
 if details.mistakes_sheet is not None:  # image runs draw their mistakes
     image_mistakes(details)
 elif details.mistakes is not None:
-    st.subheader("Most confident mistakes")
-    st.caption(
-        "The test texts the model got wrong while it was most sure of its answer, the surest "
-        "first (at most 20). Look for mislabelled rows, sarcasm or words it never saw in training."
-    )
-    if details.mistakes.empty:
-        st.info("No mistakes on the test texts.")
-    else:
-        st.dataframe(
-            details.mistakes,
-            hide_index=True,
-            key="results_mistakes",
-            column_config={
-                "text": st.column_config.TextColumn("Text", width="large"),
-                "true": "True label",
-                "predicted": "Predicted",
-                "probability": st.column_config.NumberColumn(
-                    "Probability", format="percent", help="How sure the model was of its answer."
-                ),
-            },
-        )
-
+    text_mistakes(details, run_id)
 if accepts_sentences(details.task):
-    st.subheader("Try a sentence")
-    with st.form("results_try_sentence"):
-        sentence = st.text_input("Sentence", placeholder="Love the camera!", key="results_sentence")
-        submitted = st.form_submit_button("Label", key="results_label")
-    if submitted:
-        show_answer(
-            details,
-            lambda model: predict_sentence(model, sentence),
-            label="Predicted label",
-            key="results_sentence_probabilities",
-        )
+    try_sentence(details)
 
 if accepts_images(details.task):
     st.subheader("Classify an image")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from dlstudio.errors import DataError, DLStudioError
+from dlstudio.explain.words import WordWeights, word_weights
+from dlstudio.views.text import escape_markdown
 
 SENTENCE_TASKS = frozenset({"text_sentiment"})  # templates whose model reads one text column
 PROBABILITY_PREFIX = "probability_"
@@ -95,3 +98,54 @@ def predict_sentence(model, sentence: str) -> LabelPrediction:
 
 def _is_p(column: object) -> bool:
     return str(column).startswith(PROBABILITY_PREFIX)
+
+
+HIGHLIGHT_SHARE = 0.15  # a word is coloured when it moves the chance this share of the strongest
+
+
+def highlighted(weights: WordWeights) -> str:
+    """The text as Markdown: words that raised the chance of its label on green, words that
+    lowered it on red (the strongest of each in bold), the others plain; every word escaped."""
+    values = np.abs(np.asarray(weights.weights, dtype=np.float64))
+    strongest = float(values.max()) if len(values) else 0.0
+    shown = []
+    for word, weight in zip(weights.words, weights.weights, strict=True):
+        text = escape_markdown(word)
+        if strongest > 0 and abs(weight) >= HIGHLIGHT_SHARE * strongest:
+            if abs(weight) == strongest:
+                text = f"**{text}**"
+            text = f":{'green' if weight > 0 else 'red'}-background[{text}]"
+        shown.append(text)
+    return " ".join(shown)
+
+
+def highlight_legend(label: str) -> str:
+    """What the colours of ``highlighted`` mean, for ``label``."""
+    return (
+        f"Green words raised the chance of {escape_markdown(repr(label))}, red words lowered it "
+        "(in bold: the strongest); each is weighed by deleting it from the sentence."
+    )
+
+
+def sentence_words(model, sentence: str) -> WordWeights:
+    """How much each word of ``sentence`` moved the model towards its predicted label.
+
+    Raises:
+        DataError: the sentence is empty.
+        DLStudioError: the model is not a one-column text classifier.
+    """
+    frame = sentence_frame(model, sentence)
+    return word_weights(model.predict, text_column(model), list(frame.iloc[:, 0]))[0]
+
+
+MISTAKES_WEIGHED = 10  # the surest mistakes whose words are weighed
+
+
+def mistake_words(model, mistakes: pd.DataFrame) -> list[WordWeights]:
+    """For the surest mistakes (``text``, ``predicted`` columns): how much each word moved the
+    model towards its wrong answer."""
+    top = mistakes.head(MISTAKES_WEIGHED)
+    return word_weights(
+        model.predict, text_column(model), top["text"].fillna("").astype(str).tolist(),
+        labels=top["predicted"].astype(str).tolist(),
+    )  # fmt: skip

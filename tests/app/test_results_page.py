@@ -19,6 +19,8 @@ from dlstudio.spec import parse_spec
 from dlstudio.tasks.text.sample import reviews
 from dlstudio.tracking.setup import configure_tracking, ensure_experiment
 from dlstudio.training import RunResult, run
+from dlstudio.views.text import escape_markdown
+from dlstudio.views.text_try import MISTAKES_WEIGHED
 from tests.app.test_results_tabular import datasets
 from tests.conftest import make_customers
 
@@ -394,6 +396,34 @@ def test_a_typed_sentence_gets_a_label_and_each_class_probability(text_run: str)
     assert label.value == probabilities["class"].iloc[0]  # the most likely class
 
 
+def test_a_typed_sentence_shows_the_words_behind_its_label(text_run: str) -> None:
+    app = results_page(text_run)
+    app.text_input(key="results_sentence").input("Love the camera, hate the battery!")
+    app.button(key="results_label").click().run()
+    assert not app.exception
+    (label,) = [m for m in app.metric if m.label == "Predicted label"]
+    (legend,) = [c.value for c in app.caption if c.value.startswith("Green words raised")]
+    assert repr(label.value) in legend  # the colours are for the predicted label
+    (words,) = [m.value for m in app.markdown if "Love" in m.value and "battery" in m.value]
+    assert "-background[" in words  # at least the strongest word is coloured
+
+
+def test_the_mistakes_words_are_weighed_on_demand(text_run: str) -> None:
+    mistakes = json.loads(
+        Path(MlflowClient().download_artifacts(text_run, "mistakes.json")).read_text()
+    )
+    if not mistakes:
+        pytest.skip("this tiny model made no mistakes on its test texts")
+    app = results_page(text_run)
+    assert not any("-background[" in m.value for m in app.markdown)  # nothing weighed yet
+    app.toggle(key="results_mistake_words").set_value(True).run()
+    assert not app.exception
+    lines = [m.value for m in app.markdown if "predicted" in m.value and "*true" in m.value]
+    assert len(lines) == min(len(mistakes), MISTAKES_WEIGHED)
+    first = mistakes[0]
+    assert f"predicted {escape_markdown(first['predicted'])}" in lines[0]
+
+
 def test_an_empty_sentence_asks_for_one_instead_of_failing(text_run: str) -> None:
     app = results_page(text_run)
     app.text_input(key="results_sentence").input("   ")
@@ -479,8 +509,10 @@ def test_the_cost_tool_finds_the_cheapest_threshold_and_reports_it_on_the_test_r
     report = run_details(get_settings(), finished.run_id).calibration
     best = cheapest(cost_curve(report, 1.0, 30.0))
     ours, theirs = (on_test_rows(report, t, 1.0, 30.0) for t in (best, report["threshold"]))
-    assert line.startswith(f"Least cost on the validation rows at threshold **{best:.2f}**. On "
-                           f"the test rows it costs **{ours.cost_per_1000:,.1f}** per 1,000 rows")
+    assert line.startswith(
+        f"Least cost on the validation rows at threshold **{best:.2f}**. On "
+        f"the test rows it costs **{ours.cost_per_1000:,.1f}** per 1,000 rows"
+    )
     assert f"against {theirs.cost_per_1000:,.1f} at the model's threshold" in line
 
     app.number_input(key=f"results_cost_false_alarm_{finished.run_id}").set_value(0.0).run()
