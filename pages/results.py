@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from dlstudio import charts
-from dlstudio.data.uploads import IMAGE_TYPES
 from dlstudio.errors import DLStudioError
 from dlstudio.evaluation.forecast import coverage_verdict
 from dlstudio.settings import Settings, get_settings
@@ -19,11 +18,11 @@ from dlstudio.tracking.queries import (
     run_url,
 )
 from dlstudio.tracking.queries.search import SearchTrials, search_trials
-from dlstudio.views.image_try import accepts_images, predict_image
+from dlstudio.views.image_try import accepts_images
 from dlstudio.views.text import escape_markdown, inline_code
 from dlstudio.views.text_try import accepts_sentences
-from pages._widgets.answers import run_model, show_answer
-from pages._widgets.images import image_mistakes
+from pages._widgets.answers import run_model
+from pages._widgets.images import image_mistakes, try_image
 from pages._widgets.tabular_results import (
     calibration,
     column_importance,
@@ -202,23 +201,7 @@ if accepts_sentences(details.task):
     try_sentence(details)
 
 if accepts_images(details.task):
-    st.subheader("Classify an image")
-    image = st.file_uploader(
-        "Image",
-        type=list(IMAGE_TYPES),
-        key="results_image",
-        help="A JPEG, PNG, BMP, WebP or GIF file. The model sees it resized to a square, "
-        "as in training.",
-    )
-    if image is not None:
-        picture = image.getvalue()
-        show_answer(
-            details,
-            lambda model: predict_image(model, picture, filename=image.name),
-            label="Predicted class",
-            key="results_image_probabilities",
-            picture=picture,
-        )
+    try_image(details)
 
 forecast = details.forecast
 if forecast:

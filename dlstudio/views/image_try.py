@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from dlstudio.errors import DataError
+from dlstudio.data.image_decode import decode_image
+from dlstudio.errors import DataError, DLStudioError
+from dlstudio.explain.heatmaps import heat_maps, overlay
 from dlstudio.predict import predict_frame, predict_upload
 from dlstudio.tasks import get_template, task_names
 from dlstudio.views.text_try import LabelPrediction, read_prediction, single_input
@@ -68,6 +71,29 @@ def predict_image(model, data: bytes, *, filename: str) -> LabelPrediction:
             f"{filename!r} could not be classified: {row[PROBLEM_COLUMN]}.", fix=IMAGE_FIX
         )
     return read_prediction(row)
+
+
+def image_heat(model, data: bytes, label: str) -> np.ndarray:
+    """The image as the model sees it (its size and channels), with a Grad-CAM heat map over
+    it of where the evidence for ``label`` lies (uint8 RGB).
+
+    Raises:
+        DataError: the bytes are not a readable image.
+        DLStudioError: the model is not a network this studio trained on images.
+    """
+    predictor = getattr(model, "predictor", None)
+    network = getattr(predictor, "model", None)
+    if network is None or not hasattr(network, "backbone") or label not in predictor.classes:
+        raise DLStudioError(
+            "This model cannot show where it looked.",
+            fix="Heat maps are drawn for image classification models trained by dlstudio.",
+        )
+    try:
+        image = decode_image(data, size=predictor.size, channels=predictor.channels)
+    except ValueError as exc:
+        raise DataError(f"The image could not be read: {exc}.", fix=IMAGE_FIX) from None
+    heat = heat_maps(network, image[None], [predictor.classes.index(label)])[0]
+    return overlay(image, heat)
 
 
 def predict_image_files(model, uploads: list[tuple[str, bytes]]) -> ImagePredictions:

@@ -7,11 +7,17 @@ import streamlit as st
 
 from dlstudio.charts import target_balance
 from dlstudio.data.report import ImageReport
+from dlstudio.data.uploads import IMAGE_TYPES
+from dlstudio.errors import DLStudioError
 from dlstudio.tracking.queries import RunDetails
+from dlstudio.views.image_try import image_heat, predict_image
 from dlstudio.views.text import escape_markdown
+from dlstudio.views.text_try import LabelPrediction
+from pages._widgets.answers import show_answer
 from pages._widgets.widgets import show_message
 
 THUMBNAIL_WIDTH = 96
+HEAT_LEGEND = "Red: the parts that led the model to its answer; blue: parts it did not use."
 
 
 def image_dataset(report: ImageReport, *, name: str) -> None:
@@ -55,7 +61,15 @@ def image_mistakes(details: RunDetails) -> None:
     if details.mistakes is None or details.mistakes.empty:
         st.info("No mistakes on the test images.")
         return
-    st.image(details.mistakes_sheet, caption="Each image: true class -> predicted (probability).")
+    caption = "Each image: true class -> predicted (probability)."
+    if details.mistakes_heat is not None and st.toggle(
+        "Show where the model looked",
+        key="results_mistake_heat",
+        help="Grad-CAM: the parts of each photo that raised the chance of the wrong class.",
+    ):
+        st.image(details.mistakes_heat, caption=f"{caption} {HEAT_LEGEND}")
+    else:
+        st.image(details.mistakes_sheet, caption=caption)
     st.dataframe(
         details.mistakes,
         hide_index=True,
@@ -70,3 +84,36 @@ def image_mistakes(details: RunDetails) -> None:
             "image": st.column_config.TextColumn("File", help="The image's path in the ZIP."),
         },
     )
+
+
+def try_image(details: RunDetails) -> None:
+    """Upload an image: the model's class, each class's probability and where it looked."""
+    st.subheader("Classify an image")
+    image = st.file_uploader(
+        "Image",
+        type=list(IMAGE_TYPES),
+        key="results_image",
+        help="A JPEG, PNG, BMP, WebP or GIF file. The model sees it resized to a square, "
+        "as in training.",
+    )
+    if image is None:
+        return
+    picture = image.getvalue()
+    answer: list[LabelPrediction] = []
+
+    def ask(model) -> LabelPrediction:
+        answer.append(predict_image(model, picture, filename=image.name))
+        return answer[0]
+
+    model = show_answer(
+        details, ask, label="Predicted class", key="results_image_probabilities", picture=picture
+    )
+    if model is None:
+        return
+    try:
+        with st.spinner("Finding where the model looked..."):
+            heat = image_heat(model, picture, answer[0].label)
+    except DLStudioError as exc:
+        show_message("warning", exc.message, exc.fix)
+        return
+    st.image(heat, width=320, caption=f"Where the model found {answer[0].label!r}. {HEAT_LEGEND}")

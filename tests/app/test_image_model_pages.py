@@ -20,6 +20,7 @@ from dlstudio.spec import parse_spec
 from dlstudio.tasks.images.sample import shapes_zip
 from dlstudio.tracking.setup import configure_tracking
 from dlstudio.training import RunResult, run
+from pages._widgets.images import HEAT_LEGEND
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS, APP = str(ROOT / "pages" / "results.py"), str(ROOT / "app.py")
@@ -108,6 +109,33 @@ def test_an_uploaded_image_gets_its_class_and_each_class_probability(
     assert set(probabilities["class"]) == CLASSES
     assert probabilities["probability"].sum() == pytest.approx(1.0, abs=1e-5)
     assert label.value == probabilities["class"].iloc[0] == predicted(image_run.run_id, image)
+
+
+def test_the_mistakes_show_where_the_model_looked_on_demand(image_run: RunResult) -> None:
+    assert "mistakes_heatmaps.png" in {
+        a.path for a in MlflowClient().list_artifacts(image_run.run_id)
+    }
+    app = results_page(image_run.run_id)
+    captions = [i.proto.imgs[0].caption for i in app.get("image") if i.proto.imgs[0].caption]
+    assert not any(HEAT_LEGEND in c for c in captions)  # the plain photos first
+
+    app.toggle(key="results_mistake_heat").set_value(True).run()
+
+    assert not app.exception
+    captions = [i.proto.imgs[0].caption for i in app.get("image") if i.proto.imgs[0].caption]
+    assert any(c.startswith("Each image: true class") and HEAT_LEGEND in c for c in captions)
+
+
+def test_an_uploaded_image_shows_where_the_model_found_its_class(image_run: RunResult) -> None:
+    image = member("shapes/circle/002.png")
+    app = results_page(image_run.run_id)
+    app.file_uploader(key="results_image").set_value(("circle.png", image, "image/png")).run()
+
+    assert not app.exception
+    (label,) = [m for m in app.metric if m.label == "Predicted class"]
+    captions = [i.proto.imgs[0].caption for i in app.get("image") if i.proto.imgs[0].caption]
+    (heat,) = [c for c in captions if c.startswith("Where the model found")]
+    assert f"{label.value!r}" in heat and HEAT_LEGEND in heat
 
 
 def test_an_unreadable_upload_says_why_instead_of_failing(image_run: RunResult) -> None:

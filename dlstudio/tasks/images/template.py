@@ -55,7 +55,7 @@ from dlstudio.tasks.images.finetune import FineTune, FineTuned, fine_tune
 from dlstudio.tasks.images.model import ImagePredictor, input_example, predict_batch
 from dlstudio.tasks.images.options import ImageClassificationSpec
 from dlstudio.tasks.images.presets import BATCH_SIZE, FINE_TUNE, PRESETS
-from dlstudio.tasks.images.report import contact_sheet, mistakes
+from dlstudio.tasks.images.report import HEAT_SHEET, contact_sheet, mistake_heat, mistakes
 from dlstudio.training.callbacks import EarlyStopping
 from dlstudio.training.device import DeviceChoice, seed_everything
 from dlstudio.training.loop import Callback, FitConfig, FitState, TensorData, fit
@@ -178,6 +178,7 @@ class ImageClassification(TaskTemplate):
         worst = mistakes(splits, proba)
         reports["mistakes.json"] = worst
         test_images = images[splits.test.index.to_numpy()]
+        heat = mistake_heat(model, test_images, worst, splits.classes)
         if folder.skipped:
             notes.append(f"{len(folder.skipped):,} files were skipped (see the data checks).")
         return TaskOutcome(
@@ -189,7 +190,10 @@ class ImageClassification(TaskTemplate):
             input_example=input_example(test_images[:2]),
             history=state.history,
             json_artifacts=reports,
-            figures={"mistakes.png": contact_sheet(test_images, worst)},
+            figures={
+                "mistakes.png": contact_sheet(test_images, worst),
+                HEAT_SHEET: contact_sheet(test_images, worst, heat),
+            },
             stop_reason=state.stop_reason,
             notes=notes,
             holdout=input_example(test_images).assign(label=splits.test["label"].to_numpy()),

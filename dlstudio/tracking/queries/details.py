@@ -108,6 +108,7 @@ class RunDetails:
     forecast: ForecastArtifacts | None = None  # forecasting runs only
     mistakes: pd.DataFrame | None = None  # text or image, true, predicted, probability
     mistakes_sheet: bytes | None = None  # image runs: PNG of the mistakes' thumbnails
+    mistakes_heat: bytes | None = None  # the same with Grad-CAM heat maps over them
     test_predictions: pd.DataFrame | None = None  # regression: actual, predicted per test row
     candidates: ModelCandidates | None = None  # tabular: the models compared on validation
     decision: Decision | None = None  # two classes: the tuned decision threshold
@@ -208,6 +209,7 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
         forecast=_forecast(artifact),
         mistakes=artifact("mistakes.json", _read_mistakes),
         mistakes_sheet=artifact("mistakes.png", _read_bytes),
+        mistakes_heat=artifact("mistakes_heatmaps.png", _read_bytes),
         test_predictions=artifact("test_predictions.csv", _read_table),
         candidates=read_candidates(artifact("candidates.json", mlflow.artifacts.load_dict) or {}),
         decision=read_decision(artifact("decision.json", mlflow.artifacts.load_dict) or {}),
