@@ -186,7 +186,7 @@ if details.calibration:
     calibration(details.calibration)
     if "counts" in details.calibration:
         mistake_costs(details.calibration, run_id)
-if details.importance is not None:  # a table model that explains itself
+if details.importance is not None and details.importance.of_rows:  # a table model
     column_importance(details.importance)
     try:
         what_if_box(run_model(details), run_id)
@@ -250,6 +250,8 @@ if forecast:
             "error on the past data; below 1 is smaller than that.",
         )
         st.altair_chart(charts.horizon_errors(forecast.horizon_errors, metric))
+    if details.importance is not None:  # the inputs and lags of the network
+        column_importance(details.importance)
 
 st.subheader("Learning curves")
 st.altair_chart(charts.learning_curves(load_history(settings, run_id)))

@@ -8,14 +8,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dlstudio.charts.explain import column_importance, cost_curve, reliability
+from dlstudio.charts.explain import column_importance, cost_curve, lag_importance, reliability
 from dlstudio.charts.forecasts import forecast, horizon_errors
 from dlstudio.charts.regression import error_by_decile, predicted_vs_actual, residuals
 from dlstudio.charts.search import importance_bars, search_progress
 
 __all__ = [
     "column_importance", "confusion_matrix", "cost_curve", "error_by_decile", "forecast", "horizon_errors",
-    "importance_bars", "learning_curves", "metric_bars", "predicted_vs_actual", "reliability", "residuals",
+    "importance_bars", "lag_importance", "learning_curves", "metric_bars", "predicted_vs_actual", "reliability", "residuals",
     "run_curves", "search_progress", "target_balance",
 ]  # fmt: skip
 

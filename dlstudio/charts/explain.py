@@ -8,20 +8,37 @@ import pandas as pd
 from dlstudio.charts.common import DASHED, value_tooltips
 
 
-def column_importance(columns: pd.DataFrame, metric: str, *, top: int = 15) -> alt.LayerChart:
-    """One bar per column (the most important ``top``): how much ``metric`` worsens when the
-    column is shuffled, with a rule for the spread over the shuffles."""
+def column_importance(
+    columns: pd.DataFrame, metric: str, *, top: int = 15, where: str = "test"
+) -> alt.LayerChart:
+    """One bar per column (the most important ``top``): how much ``metric`` (on the ``where``
+    rows) worsens when the column is shuffled, with a rule for the spread over the shuffles."""
     data = columns.head(top).assign(
         low=lambda f: f["worsens_by"] - f["spread"], high=lambda f: f["worsens_by"] + f["spread"]
     )
     y = alt.Y("column:N", title=None, sort=None)
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("worsens_by:Q", title=f"how much the test {metric} worsens when shuffled"),
+        x=alt.X("worsens_by:Q", title=f"how much the {where} {metric} worsens when shuffled"),
         y=y,
         tooltip=["column:N", *value_tooltips("worsens_by", "spread")],
     )  # fmt: skip
     spread = alt.Chart(data).mark_rule().encode(x="low:Q", x2="high:Q", y=y)
     return alt.layer(bars, spread).properties(height=alt.Step(24))
+
+
+def lag_importance(lags: pd.DataFrame, metric: str) -> alt.LayerChart:
+    """One bar per lag (1: the last value before the forecast starts): how much ``metric``
+    worsens when that one past value is shuffled, with a rule for the spread."""
+    data = lags.assign(
+        low=lambda f: f["worsens_by"] - f["spread"], high=lambda f: f["worsens_by"] + f["spread"]
+    )
+    x = alt.X("lag:O", title="steps before the forecast starts")
+    bars = alt.Chart(data).mark_bar().encode(
+        x=x, y=alt.Y("worsens_by:Q", title=f"{metric} worsens by"),
+        tooltip=["lag:O", *value_tooltips("worsens_by", "spread")],
+    )  # fmt: skip
+    spread = alt.Chart(data).mark_rule().encode(x=x, y="low:Q", y2="high:Q")
+    return alt.layer(bars, spread).properties(height=220)
 
 
 def reliability(bins: list[dict], positive_class: str) -> alt.LayerChart:
@@ -49,7 +66,9 @@ def cost_curve(curve: pd.DataFrame, *, current: float, best: float) -> alt.VConc
     validation rows, each with a rule at the model's threshold and a dashed one at the
     cheapest."""
     x = alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1]))
-    marks = pd.DataFrame({"threshold": [current, best], "rule": ["model's threshold", "least cost"]})
+    marks = pd.DataFrame(
+        {"threshold": [current, best], "rule": ["model's threshold", "least cost"]}
+    )
     rules = alt.Chart(marks).mark_rule().encode(
         x=x, strokeDash=alt.StrokeDash("rule:N", title=None), tooltip=["rule:N", "threshold:Q"]
     )  # fmt: skip
@@ -63,5 +82,6 @@ def cost_curve(curve: pd.DataFrame, *, current: float, best: float) -> alt.VConc
         color=alt.Color("measure:N", title=None), tooltip=["threshold:Q", "measure:N", "value:Q"],
     )  # fmt: skip
     return alt.vconcat(
-        alt.layer(cost, rules).properties(height=200), alt.layer(quality, rules).properties(height=160)
+        alt.layer(cost, rules).properties(height=200),
+        alt.layer(quality, rules).properties(height=160),
     )

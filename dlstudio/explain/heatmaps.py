@@ -50,8 +50,10 @@ def heat_maps(classifier: nn.Module, images: np.ndarray, targets: list[int]) -> 
         )  # fmt: skip
         cam = LayerAttribution.interpolate(cam.detach(), (height, width), "bilinear")
         maps.append(cam[:, 0].float().cpu().numpy())
-    heat = np.concatenate(maps) if maps else np.zeros((0, height, width))
-    peak = heat.reshape(len(heat), -1).max(axis=1, initial=0.0).reshape(-1, 1, 1)
+    if not maps:  # no images (a run without mistakes)
+        return np.zeros((0, height, width))
+    heat = np.concatenate(maps)
+    peak = heat.reshape(len(heat), -1).max(axis=1).reshape(-1, 1, 1)
     return np.divide(heat, peak, out=np.zeros_like(heat), where=peak > 0)
 
 

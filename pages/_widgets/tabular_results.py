@@ -61,17 +61,39 @@ def decision_threshold(decision: Decision) -> None:
 
 
 def column_importance(importance: ColumnImportance) -> None:
-    """Which columns the model relies on: permutation importance on the test rows."""
+    """Which inputs the model relies on: permutation importance on the test rows (a table
+    model) or the backtest windows (a forecaster, with one bar per lag too)."""
     st.subheader("What the model relies on")
     metric = CARD_METRICS.get(importance.metric, importance.metric)
-    st.caption(
-        f"How much the test {metric} gets worse when one column's values are shuffled across the "
-        f"{importance.rows:,} test rows ({importance.repeats} shuffles; the line shows their "
-        "spread). Near 0: the model barely uses the column. Below 0: shuffling it did not hurt."
-    )
+    if importance.of_rows:
+        st.caption(
+            f"How much the test {metric} gets worse when one column's values are shuffled across "
+            f"the {importance.rows:,} test rows ({importance.repeats} shuffles; the line shows "
+            "their spread). Near 0: the model barely uses the column. Below 0: shuffling it did "
+            "not hurt."
+        )
+    else:
+        st.caption(
+            f"How much the network's backtest {metric} gets worse when one input is shuffled "
+            f"across the {importance.rows:,} {escape_markdown(importance.unit)}, all its time "
+            f"steps together ({importance.repeats} shuffles; the line shows their spread). The "
+            "statistical models in the blend read none of these inputs. Near 0: the network "
+            "barely uses it."
+        )
+    where = "test" if importance.of_rows else "backtest"
     st.altair_chart(
-        charts.column_importance(importance.columns, metric), key="results_column_importance"
+        charts.column_importance(importance.columns, metric, where=where),
+        key="results_column_importance",
     )
+    if importance.lags is not None:
+        st.caption(
+            "Each past value on its own: how much the backtest error grows when the value that "
+            "many steps before the forecast starts is shuffled (the others stay, so a lag the "
+            "neighbouring ones stand in for scores near 0)."
+        )
+        st.altair_chart(
+            charts.lag_importance(importance.lags, metric), key="results_lag_importance"
+        )
 
 
 def what_if_box(model, run_id: str) -> None:

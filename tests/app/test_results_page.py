@@ -331,7 +331,7 @@ def test_a_trained_forecast_shows_its_chart_and_errors_by_step(
     app = results_page(result.run_id)
     assert not app.exception
     assert "MASE · primary" in [m.label for m in app.metric]
-    forecast_chart, errors_chart, curves = app.get("vega_lite_chart")
+    forecast_chart, errors_chart, inputs, lags, curves = app.get("vega_lite_chart")
     lines = chart_layers(forecast_chart)["line"].groupby("line").size().to_dict()
     assert lines["actual"] == 60  # the whole (short) history
     horizon = lines["forecast"]  # one origin here: its whole horizon
@@ -339,6 +339,14 @@ def test_a_trained_forecast_shows_its_chart_and_errors_by_step(
     assert set(chart_rows(errors_chart)["step"]) == set(range(1, horizon + 1))
     assert app.selectbox(key="results_horizon_metric").value == "mase"
     assert "train_loss" in set(chart_rows(curves)["metric"])
+    logged = mlflow.artifacts.load_dict(f"runs:/{result.run_id}/importance.json")
+    (drawn,) = datasets(inputs)
+    assert drawn["column"].tolist() == [c["column"] for c in logged["columns"]]
+    assert "recent values of sales" in drawn["column"].tolist()
+    (by_lag,) = datasets(lags)
+    assert by_lag["lag"].tolist() == [c["lag"] for c in logged["lags"]]
+    (caption,) = [c.value for c in app.caption if "backtest windows" in c.value]
+    assert f"across the {logged['rows']:,} backtest windows" in caption
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,11 @@ def test_every_image_network_gives_one_map_per_image_scaled_0_to_1(kind: str) ->
     assert maps.min() >= 0 and maps.max() <= 1 and np.isfinite(maps).all()
 
 
+def test_no_images_give_no_maps() -> None:  # a run without mistakes
+    images = np.zeros((0, 16, 16, 1), np.uint8)
+    assert heat_maps(BrightnessClassifier(), images, []).shape == (0, 16, 16)
+
+
 def test_a_network_without_global_pooling_is_refused() -> None:
     with pytest.raises(ValueError, match="no global pooling layer"):
         pooling_layer(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))

@@ -195,6 +195,13 @@ def test_several_series_with_a_covariate(mlflow_home, tmp_path) -> None:
     result = run(spec(path, series_column="store", covariates=["promo"], time_column="day"))
     assert result.metrics["test_mase"] > 0
     assert any("needs future values of promo" in note for note in result.notes)
+    importance = mlflow.artifacts.load_dict(f"runs:/{result.run_id}/importance.json")
+    assert {c["column"] for c in importance["columns"]} == {
+        "recent values of sales", "calendar (time of year, week, day)", "promo",
+        "Holt-Winters forecast",
+    }  # fmt: skip
+    assert importance["unit"] == "backtest windows" and importance["metric"] == "mase"
+    assert [lag["lag"] for lag in importance["lags"]] == list(range(1, len(importance["lags"]) + 1))
     model = load_model(result.model_uri)
     with pytest.raises(DataError) as caught:
         predict_frame(model, frame)

@@ -14,6 +14,7 @@ import torch
 
 from dlstudio.data.checks import Finding
 from dlstudio.evaluation import forecast as fc
+from dlstudio.explain.importance import IMPORTANCE_FILE
 from dlstudio.nn.recurrent import PinballLoss, RNNForecaster
 from dlstudio.search.fields import DROPOUT, RECURRENT_CELL
 from dlstudio.tasks.base import (
@@ -42,6 +43,7 @@ from dlstudio.tasks.forecasting.features import (
     Windows,
     join_windows,
 )
+from dlstudio.tasks.forecasting.importance import backtest_importance
 from dlstudio.tasks.forecasting.model import (
     PRESETS,
     ForecastPredictor,
@@ -216,6 +218,8 @@ class Forecasting(TaskTemplate):
         network_scores = {**score(backtest, "network"), **score_interval(backtest, "network")}
         ours.update({f"network_{k}": v for k, v in network_scores.items()})
         choice = candidates(validation, combination, backtest, cell)
+        importance = backtest_importance(network, model_plan, test_w, scales, device,
+                                         seed=spec.training.seed)  # fmt: skip
         save_model(work_dir, network, model_plan)
         predictor = ForecastPredictor.load(work_dir)
         tables, notes = run_tables(series, data.frame, layout, backtest, the_plan, predictor)
@@ -230,6 +234,7 @@ class Forecasting(TaskTemplate):
             json_artifacts={
                 "horizon_errors.json": {"rows": horizon_rows(backtest, cell)},
                 "candidates.json": choice,
+                IMPORTANCE_FILE: importance,
             },
             tables=tables,
             figures=run_figures(tables, "combination"),

@@ -218,6 +218,9 @@ def run_details(settings: Settings, run_id: str) -> RunDetails:
     )
 
 
+TEST_ROWS = "test rows"
+
+
 @dataclass(frozen=True)
 class ColumnImportance:
     """``importance.json``: how much the test ``metric`` worsens when a column is shuffled."""
@@ -226,12 +229,25 @@ class ColumnImportance:
     rows: int
     repeats: int
     columns: pd.DataFrame  # column, worsens_by, spread; the most important first
+    unit: str = TEST_ROWS  # what was shuffled across: test rows, or a forecast's backtest windows
+    lags: pd.DataFrame | None = None  # a forecast's: lag, worsens_by, spread; lag 1 first
+
+    @property
+    def of_rows(self) -> bool:
+        """Whether it was measured over the test rows of a table model (one row, one answer)."""
+        return self.unit == TEST_ROWS
 
 
 def _read_importance(uri: str) -> ColumnImportance:
     raw = mlflow.artifacts.load_dict(uri)
     columns = pd.DataFrame(raw["columns"], columns=["column", "worsens_by", "spread"])
-    return ColumnImportance(raw["metric"], int(raw["rows"]), int(raw["repeats"]), columns)
+    lags = (
+        pd.DataFrame(raw["lags"], columns=["lag", "worsens_by", "spread"])
+        if "lags" in raw
+        else None
+    )
+    return ColumnImportance(raw["metric"], int(raw["rows"]), int(raw["repeats"]), columns,
+                            raw.get("unit", TEST_ROWS), lags)  # fmt: skip
 
 
 def _forecast(artifact: Callable[[str, Callable[[str], Any]], Any]) -> ForecastArtifacts | None:
