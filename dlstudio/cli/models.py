@@ -1,4 +1,5 @@
-"""``dlstudio models list|promote|rollback|trust``: the registered models and their champions."""
+"""``dlstudio models list|promote|rollback|trust|export``: the registered models and their
+champions."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from dlstudio.cli.common import add_command
 
 
 def add_model_commands(commands: argparse._SubParsersAction) -> None:
-    """Register ``models list|promote|rollback|trust`` under the top-level parser."""
+    """Register ``models list|promote|rollback|trust|export`` under the top-level parser."""
     models = commands.add_parser(
-        "models", help="registered models: list, promote, roll back, trust"
+        "models", help="registered models: list, promote, roll back, trust, export"
     )
     sub = models.add_subparsers(title="models commands", required=True)
     listing = add_command(sub, "list", "registered models, versions, scores and champion", _list)
@@ -30,6 +31,14 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     trust.add_argument("name", help="registered model name")
     trust.add_argument("--version", required=True, help="version number to trust")
+    export = add_command(
+        sub, "export", "write a version as an ONNX graph (preprocessing beside it when it cannot "
+        "be in the graph), checked against the model's own predictions", _export,
+    )  # fmt: skip
+    export.add_argument("name", help="registered model name")
+    export.add_argument("--version", help="version number to export (default: the champion)")
+    export.add_argument("--format", choices=["onnx"], default="onnx", help="file format")
+    export.add_argument("--out", required=True, help="the .onnx file to write (its folder exists)")
 
 
 def _client():
@@ -91,4 +100,19 @@ def _trust(args: argparse.Namespace) -> int:
     trust_model_version(args.name, args.version, get_settings(), by=getpass.getuser())
     print(f"{args.name}: version {args.version} is signed by this studio and loads in predict, "
           "the dashboard and retraining")  # fmt: skip
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dlstudio.explain.onnx_export import export_registered
+
+    result = export_registered(args.name, args.version, Path(args.out))
+    version = result.model_uri.rsplit("/", 1)[-1]
+    print(f"{args.name} version {version}: {result.kind} -> {result.onnx}")
+    for path in result.beside:
+        print(f"  beside it: {path}")
+    print(f"  checked with onnxruntime on {result.rows_checked} inputs: max abs difference "
+          f"{result.max_abs_difference:.1e} ({result.seconds:.1f} s)")  # fmt: skip
     return 0
