@@ -22,7 +22,9 @@ from dlstudio.views.image_try import accepts_images
 from dlstudio.views.text import escape_markdown, inline_code
 from dlstudio.views.text_try import accepts_sentences
 from pages._widgets.answers import run_model
+from pages._widgets.export import onnx_export
 from pages._widgets.images import image_mistakes, try_image
+from pages._widgets.report import report_download
 from pages._widgets.tabular_results import (
     calibration,
     column_importance,
@@ -279,3 +281,9 @@ links[2].download_button(
     mime="text/plain",
     key="results_model_download",
 )
+handover = st.columns(3)
+with handover[0]:
+    report_download(settings, details)
+if not forecast:  # a forecaster reads whole histories: no ONNX graph for it
+    with handover[1]:
+        onnx_export(settings, details)

@@ -563,3 +563,20 @@ def test_a_text_run_without_mistakes_says_so(mlflow_home: Path) -> None:
     app = results_page(run.info.run_id)
     assert not app.exception
     assert "No mistakes on the test texts." in [info.value for info in app.info]
+
+
+def test_a_run_offers_its_model_report_and_an_onnx_export(finished: RunResult) -> None:
+    app = results_page(finished.run_id)
+    assert not app.exception
+    (report,) = [b for b in app.get("download_button") if b.proto.id.endswith("download_report")]
+    assert report.proto.label == "Download the model report"
+    warnings = [w.value for w in app.warning]  # the verdict's
+
+    app.button(key="results_onnx_export").click().run()
+
+    assert not app.exception
+    assert [w.value for w in app.warning] == warnings  # no refusal
+    (onnx,) = [
+        b for b in app.get("download_button") if b.proto.id.endswith("results_onnx_download")
+    ]
+    assert onnx.proto.label == "Download model-onnx.zip"
