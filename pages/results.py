@@ -187,7 +187,7 @@ if details.candidates:
 if details.calibration:
     calibration(details.calibration)
     if "counts" in details.calibration:
-        mistake_costs(details.calibration, run_id)
+        mistake_costs(details.calibration, run_id, details.registered)
 if details.importance is not None and details.importance.of_rows:  # a table model
     column_importance(details.importance)
     try:

@@ -1,4 +1,4 @@
-"""``dlstudio models list|promote|rollback|trust|export``: the registered models and their
+"""``dlstudio models list|promote|rollback|trust|threshold|export``: the registered models and their
 champions."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 
 from dlstudio.cli.common import add_command
+from dlstudio.errors import DLStudioError
 
 
 def add_model_commands(commands: argparse._SubParsersAction) -> None:
@@ -31,6 +32,15 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     trust.add_argument("name", help="registered model name")
     trust.add_argument("--version", required=True, help="version number to trust")
+    threshold = add_command(
+        sub, "threshold", "answer the positive class of a two-class model from another "
+        "threshold: a new version, made the champion (models rollback undoes it)", _threshold,
+    )  # fmt: skip
+    threshold.add_argument("name", help="registered model name")
+    threshold.add_argument("--version", help="version to start from (default: the champion)")
+    threshold.add_argument("--threshold", type=float, required=True,
+                           help="0.01 to 0.99 in steps of 0.01")  # fmt: skip
+    threshold.add_argument("--reason", default="", help="recorded with the decision")
     export = add_command(
         sub, "export", "write a version as an ONNX graph (preprocessing beside it when it cannot "
         "be in the graph), checked against the model's own predictions", _export,
@@ -100,6 +110,25 @@ def _trust(args: argparse.Namespace) -> int:
     trust_model_version(args.name, args.version, get_settings(), by=getpass.getuser())
     print(f"{args.name}: version {args.version} is signed by this studio and loads in predict, "
           "the dashboard and retraining")  # fmt: skip
+    return 0
+
+
+def _threshold(args: argparse.Namespace) -> int:
+    from dlstudio.settings import get_settings
+    from dlstudio.tracking.registry import describe_model
+    from dlstudio.tracking.threshold import use_threshold
+
+    version = args.version
+    if version is None:
+        champion = describe_model(args.name, _client()).champion
+        if champion is None:
+            raise DLStudioError(f"{args.name} has no champion.",
+                                fix="give the version to start from with --version N")  # fmt: skip
+        version = champion.version
+    change = use_threshold(args.name, version, args.threshold, reason=args.reason,
+                           by=getpass.getuser(), now=datetime.now(UTC), settings=get_settings())  # fmt: skip
+    print(f"{change.model}: version {change.version} (version {change.source_version} at "
+          f"threshold {change.threshold:.2f}; it was {change.previous:.2f}) is the champion")  # fmt: skip
     return 0
 
 

@@ -56,9 +56,9 @@ def load_studio_model(model_uri: str, settings: Settings) -> StudioModel:
 
     configure_tracking(settings)
     client = MlflowClient()
-    pinned, run_id = _pin(model_uri, client)
+    pinned, run_id = pin_version(model_uri, client)
     with tempfile.TemporaryDirectory(prefix="dlstudio-model-") as scratch:
-        metadata, model_dir = _download(pinned, Path(scratch))
+        metadata, model_dir = download_model(pinned, Path(scratch))
         signature = client.get_run(run_id).data.tags.get(SIGNATURE_TAG) if run_id else None
         if not signature_matches(model_dir, signature, settings):
             raise UntrustedModel(
@@ -81,11 +81,11 @@ def trust_model_version(name: str, version: str, settings: Settings, *, by: str)
 
     configure_tracking(settings)
     client = MlflowClient()
-    pinned, run_id = _pin(f"models:/{name}/{version}", client)
+    pinned, run_id = pin_version(f"models:/{name}/{version}", client)
     if not run_id:
         raise DLStudioError(f"{pinned} has no training run to record the trust on.")
     with tempfile.TemporaryDirectory(prefix="dlstudio-model-") as scratch:
-        _, model_dir = _download(pinned, Path(scratch))
+        _, model_dir = download_model(pinned, Path(scratch))
         _template(model_dir, pinned).load_predictor(model_dir)  # data only: JSON and weights
         signature = sign_model(model_dir, settings)
     client.set_tag(run_id, SIGNATURE_TAG, signature)
@@ -93,7 +93,7 @@ def trust_model_version(name: str, version: str, settings: Settings, *, by: str)
     return signature
 
 
-def _pin(model_uri: str, client: Any) -> tuple[str, str | None]:
+def pin_version(model_uri: str, client: Any) -> tuple[str, str | None]:
     """``model_uri`` pinned to one version (an alias may move meanwhile) and its run id."""
     from mlflow.exceptions import MlflowException
 
@@ -116,7 +116,7 @@ def _pin(model_uri: str, client: Any) -> tuple[str, str | None]:
     raise _not_found(model_uri, None)
 
 
-def _download(pinned: str, scratch: Path) -> tuple[Any, Path]:
+def download_model(pinned: str, scratch: Path) -> tuple[Any, Path]:
     """The MLmodel description and the folder of the model's own files (``model_dir``)."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException

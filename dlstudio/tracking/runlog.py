@@ -105,17 +105,25 @@ def log_model(outcome: TaskOutcome, predictor: Any, *, task: str, settings: Sett
     # would drop a parameter the signature lacks without a word)
     params = ParamSchema([ParamSpec(EXPLAIN_PARAM, "boolean", False)])
     signature = ModelSignature(inputs=_raw_columns(example), outputs=outputs, params=params)
+    metadata = {"dlstudio_task": task, "dlstudio_row_wise": row_wise, "dlstudio_explains": explains}
+    return log_model_dir(outcome.model_dir, signature=signature, input_example=example,
+                         metadata=metadata)  # fmt: skip
+
+
+def log_model_dir(
+    model_dir: Path, *, signature: ModelSignature, input_example: Any, metadata: dict
+) -> str:
+    """Log the pyfunc over ``model_dir`` (already signed) in the active run; its URI."""
     with _pins_trusted():
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(ENTRY_FILE),
-            artifacts={"model_dir": str(outcome.model_dir)},
+            artifacts={"model_dir": str(model_dir)},
             code_paths=[str(PACKAGE_DIR)],
             signature=signature,
-            input_example=example,
+            input_example=input_example,
             pip_requirements=_requirements(),
-            metadata={"dlstudio_task": task, "dlstudio_row_wise": row_wise,
-                      "dlstudio_explains": explains},
+            metadata=metadata,
         )
     return info.model_uri
 

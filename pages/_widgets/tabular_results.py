@@ -9,12 +9,16 @@ import streamlit as st
 
 from dlstudio import charts
 from dlstudio.errors import DLStudioError
+from dlstudio.jobs.store import utc_now
+from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import Decision, ModelCandidates
 from dlstudio.tracking.queries.details import CARD_METRICS, ColumnImportance
+from dlstudio.tracking.threshold import use_threshold
 from dlstudio.views.costs import cheapest, cost_curve, on_test_rows
 from dlstudio.views.model_choice import candidates_table, choice_note, decision_text
 from dlstudio.views.text import escape_markdown
 from dlstudio.views.what_if import WhatIfField, starting_rows, what_if, what_if_fields
+from pages._widgets.operate import current_user
 from pages._widgets.widgets import show_message
 
 
@@ -169,7 +173,7 @@ def calibration(report: dict) -> None:
     st.altair_chart(chart, key="results_reliability")
 
 
-def mistake_costs(report: dict, run_id: str) -> None:
+def mistake_costs(report: dict, run_id: str, registered: list[str] | None = None) -> None:
     """The threshold that costs least for the user's costs of a false alarm and of a miss."""
     st.subheader("What a mistake costs")
     positive = escape_markdown(report["positive_class"])
@@ -199,3 +203,35 @@ def mistake_costs(report: dict, run_id: str) -> None:
         f"recall {ours.recall:.0%}), against {theirs.cost_per_1000:,.1f} at the model's "
         f"threshold {current:.2f} (precision {theirs.precision:.0%}, recall {theirs.recall:.0%})."
     )
+    if best != current:
+        use_threshold_button(registered or [], best, f"least cost with a false alarm costing "
+                             f"{false_alarm:g} and a miss {miss:g}")  # fmt: skip
+
+
+def use_threshold_button(registered: list[str], threshold: float, reason: str) -> None:
+    """Make the registered model answer from ``threshold``: a new version, made the champion."""
+    if not registered:
+        st.caption("To answer from this threshold, save the model under a name (Train: \"Save "
+                   "the model as\"), then use it here.")  # fmt: skip
+        return
+    name, version = registered[0].rsplit(" version ", 1)
+    if not st.button(
+        f"Use threshold {threshold:.2f} for {name}",
+        key="results_use_threshold",
+        help=f"A new version of {name} (version {version} answering from {threshold:.2f}), made "
+        "the champion: Predict and the served model use it. The Models page's roll back, or "
+        f"`dlstudio models rollback {name}`, undoes it.",
+    ):
+        return
+    try:
+        with st.spinner("Making the new version..."):
+            change = use_threshold(name, version, threshold, reason=reason, by=current_user(),
+                                   now=utc_now(), settings=get_settings())  # fmt: skip
+    except DLStudioError as exc:
+        show_message("error", exc.message, exc.fix)
+        return
+    st.success(escape_markdown(
+        f"Version {change.version} of {name!r} answers from threshold {change.threshold:.2f} "
+        f"(version {change.source_version} answered from {change.previous:.2f}) and is the "
+        "champion."
+    ))  # fmt: skip

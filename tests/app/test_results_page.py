@@ -125,6 +125,7 @@ def test_per_class_table_curves_links_and_downloads(finished: RunResult) -> None
     assert [b.proto.label for b in app.get("download_button")] == [
         "Download the spec",
         "Download the model URI",
+        "Download the model report",
     ]
     assert f"runs:/{finished.run_id}/model" in app.code[0].value
 
