@@ -202,6 +202,11 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
                                                r"0\.\d\d\. On the test rows it costs"))).to_be_visible()  # fmt: skip
             page.get_by_role("heading", name="What a mistake costs").scroll_into_view_if_needed()
             shot("4-results-costs")
+            # the model report: one HTML file for a reviewer
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Download the model report").click()
+            report = tmp_path / "report.html"
+            download.value.save_as(report)
 
             # 5. A 1-minute search for better settings, saved under the same name: the Jobs
             # page follows its trials, Results lists them and names the registered version
@@ -227,7 +232,9 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
             expect(page.get_by_text("Finished.")).to_be_visible(timeout=4 * MINUTE)
             page.get_by_role("link", name="See the results").click()
             expect(page.get_by_role("heading", name="Search")).to_be_visible()
-            expect(page.get_by_text(re.compile(r"This run is trial \d+ of a search"))).to_be_visible()
+            expect(
+                page.get_by_text(re.compile(r"This run is trial \d+ of a search"))
+            ).to_be_visible()
             expect(page.get_by_text("The best trial's model is saved as customers version 2")
                    ).to_be_visible()  # fmt: skip
             page.get_by_role("heading", name="Search").scroll_into_view_if_needed()
@@ -255,6 +262,9 @@ def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> 
     predictions = pd.read_csv(saved)
     assert len(predictions) == 240
     assert set(predictions["prediction"]) <= {"yes", "no"}
+    page_of_report = report.read_text(encoding="utf-8")
+    assert page_of_report.startswith("<!DOCTYPE html>") and "<h1>Model report: " in page_of_report
+    assert "Intended use and limits" in page_of_report and "<script" not in page_of_report
     assert {"probability_yes", "probability_no"} <= set(predictions.columns)
 
 
@@ -340,7 +350,9 @@ def test_regression_upload_train_results_predict(served_app: str, tmp_path: Path
             area.press("Enter")
             answer = page.get_by_test_id("stMetric").filter(has_text="Prediction")
             expect(answer.get_by_test_id("stMetricDelta")).to_be_visible()
-            reason = page.locator("[role=gridcell]", has_text=re.compile(r"^area_sqm = 400 raises "))
+            reason = page.locator(
+                "[role=gridcell]", has_text=re.compile(r"^area_sqm = 400 raises ")
+            )
             expect(reason).to_be_attached()  # the grid draws on a canvas; its table is hidden
             shot("2-results")
 
@@ -540,7 +552,15 @@ def test_image_sample_train_default_results_try_predict(served_app: str, tmp_pat
             expect_honest_verdict(page)
             upload_file(page, ".st-key-results_image", one)
             expect(page.get_by_text("Predicted class")).to_be_visible(timeout=3 * MINUTE)
+            expect(page.get_by_text(re.compile(r"^Where the model found '"))).to_be_visible()
             shot("2-results")
+            # the mistakes with where the model looked (Grad-CAM)
+            page.locator(".st-key-results_mistake_heat input").check(force=True)
+            expect(
+                page.get_by_text(re.compile(r"Each image: true class .*Red: the parts"))
+            ).to_be_visible()
+            page.get_by_role("heading", name="Mistakes").scroll_into_view_if_needed()
+            shot("2-results-heat")
 
             # 4. Predict: the registered model classifies every image of a new ZIP
             page.goto(f"{served_app}/predict")
@@ -624,7 +644,17 @@ def test_text_sample_train_default_results_try_predict(served_app: str, tmp_path
             page.get_by_role("button", name="Label").click()
             # the first sentence loads the model with MiniLM: a minute or more on a busy CPU
             expect(page.get_by_text("Predicted label")).to_be_visible(timeout=3 * MINUTE)
+            expect(
+                page.get_by_text(re.compile(r"^Green words raised the chance of"))
+            ).to_be_visible()
             shot("2-results")
+            # the words behind the surest mistakes
+            page.locator(".st-key-results_mistake_words input").check(force=True)
+            expect(
+                page.get_by_text(re.compile(r"^Green words pushed the model towards its wrong"))
+            ).to_be_visible(timeout=2 * MINUTE)
+            page.get_by_role("heading", name="Most confident mistakes").scroll_into_view_if_needed()
+            shot("2-results-words")
 
             # 4. Predict: the registered model labels new reviews
             page.goto(f"{served_app}/predict")
