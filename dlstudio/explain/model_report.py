@@ -16,6 +16,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -85,6 +86,7 @@ class ReportInputs:
     made: datetime
     data: DataSummary | None = None  # None: not recorded with the run
     findings: tuple[Finding, ...] | None = None  # None: not recorded with the run
+    logged: dict[str, bytes] | None = None  # the PNG figures the run logged (not drawn twice)
 
 
 def summarize_data(data: TrainingData, *, target: str | None) -> DataSummary:
@@ -116,7 +118,18 @@ def read_inputs(settings: Settings, run_id: str, *, now: datetime) -> ReportInpu
     details = run_details(settings, run_id)
     start_ms = get_run(MlflowClient(), run_id).info.start_time
     started = datetime.fromtimestamp(start_ms / 1000, UTC) if start_ms else None
-    return ReportInputs(details, run_history(settings, run_id), started, now)
+    logged = {name: png for name in h.LOGGED_FIGURES if (png := _logged_png(run_id, name))}
+    return ReportInputs(details, run_history(settings, run_id), started, now, logged=logged)
+
+
+def _logged_png(run_id: str, name: str) -> bytes | None:
+    """A figure the run logged, or None (an older run, or one that draws no such figure)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{name}")).read_bytes()
+    except (MlflowException, OSError):
+        return None
 
 
 def log_report(run_id: str, source: DataSource, *, findings: list[Finding],
@@ -171,8 +184,8 @@ def render_report(inputs: ReportInputs) -> str:
         _data_section(inputs.data),
         _checks_section(inputs.findings),
         _scores_section(details),
-        *h.result_sections(details),
-        h.curves_section(inputs.history),
+        *h.result_sections(details, inputs.logged or {}),
+        h.curves_section(inputs.history, (inputs.logged or {}).get(h.CURVES_PNG)),
         h.section("Intended use and limits", h.bullets(_use_and_limits(inputs))),
         h.section("Spec", h.paragraph(REPEAT, kind="muted"), h.preformatted(spec)),
         h.paragraph(footer, kind="muted"),

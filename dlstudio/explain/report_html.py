@@ -127,12 +127,16 @@ def preformatted(text: str) -> str:
     return f"<pre>{esc(text)}</pre>"
 
 
+CURVES_PNG, CONFUSION_PNG = "learning_curves.png", "confusion_matrix.png"
+LOGGED_FIGURES = (CURVES_PNG, CONFUSION_PNG)  # logged by every run that draws them
+
+
 def svg(figure: Figure, caption: str = "") -> str:
     """A matplotlib figure as inline SVG (text kept as text, so it stays small and searchable),
     with an escaped caption; the figure is closed."""
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": str(id(figure))}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg")  # laid out by the figure (tight_layout)
     plt.close(figure)
     drawing = _SVG_METADATA.sub("", _SVG_START.sub("", buffer.getvalue(), count=1))
     note = f'<figcaption class="muted">{esc(caption)}</figcaption>' if caption else ""
@@ -191,12 +195,13 @@ def predicted_figure(predictions: pd.DataFrame) -> Figure:
     return figure
 
 
-def result_sections(details: RunDetails) -> list[str]:
+def result_sections(details: RunDetails, logged: dict[str, bytes]) -> list[str]:
     """The Results page's charts and tables, for what this run logged (each template logs its
-    own artifacts, so no section asks which template it was)."""
+    own artifacts, so no section asks which template it was); ``logged``: the run's own PNG
+    figures by name, embedded rather than drawn again."""
     sections = [
         _candidates(details),
-        _classes(details),
+        _classes(details, logged.get(CONFUSION_PNG)),
         _predictions(details),
         _forecast(details),
         _mistakes(details),
@@ -206,8 +211,11 @@ def result_sections(details: RunDetails) -> list[str]:
     return [part for part in sections if part]
 
 
-def curves_section(history: pd.DataFrame) -> str:
-    """Losses and validation scores by epoch (``history``: epoch, metric, value)."""
+def curves_section(history: pd.DataFrame, logged_png: bytes | None = None) -> str:
+    """Losses and validation scores by epoch (``history``: epoch, metric, value), or the run's
+    own ``learning_curves.png`` when given."""
+    if logged_png is not None:
+        return section("Learning curves", png(logged_png, "Losses and validation scores by epoch."))
     if history.empty:
         return ""
     wide = history.pivot_table(index="epoch", columns="metric", values="value").reset_index()
@@ -226,13 +234,15 @@ def _candidates(details: RunDetails) -> str:
     )
 
 
-def _classes(details: RunDetails) -> str:
+def _classes(details: RunDetails, logged_png: bytes | None = None) -> str:
     if not details.labels:
         return ""
-    labels = [plain(label) for label in details.labels]
-    drawing = figures.confusion_matrix({"labels": labels, "matrix": details.confusion})
     per_class = "" if details.per_class is None else table(details.per_class)
     caption = "Test rows: the true class down, the predicted class across."
+    if logged_png is not None:
+        return section("Confusion matrix and scores per class", png(logged_png, caption), per_class)
+    labels = [plain(label) for label in details.labels]
+    drawing = figures.confusion_matrix({"labels": labels, "matrix": details.confusion})
     return section("Confusion matrix and scores per class", svg(drawing, caption), per_class)
 
 
