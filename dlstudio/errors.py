@@ -40,3 +40,20 @@ class UsageError(DLStudioError):
     """A command was asked for something that cannot be done as asked (a name, a file)."""
 
     exit_code = 2
+
+
+class NotAllowed(DLStudioError):
+    """The signed-in user's role does not allow the action (or the thing is someone else's)."""
+
+    exit_code = 3
+
+
+class SignInError(DLStudioError):
+    """A sign-in failed: unknown user, wrong password, locked account, expired session."""
+
+    exit_code = 3
+
+
+class DatabaseUnavailable(DLStudioError):
+    """A database dlstudio needs (the job store, MLflow's backend store) cannot be reached; the
+    message names its host and port, never its password."""

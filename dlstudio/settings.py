@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,27 @@ class Settings(BaseSettings):
         ge=0,
         description="GPUs each job asks of the Ray cluster; default 1 when the cluster has GPUs "
         "and the job's device allows one, else 0.",
+    )
+
+    sign_in: Literal["off", "accounts", "sso"] = Field(
+        default="off",
+        description="Who may use the dashboard: off (one person on this machine, the default), "
+        "accounts (user names and passwords kept by `dlstudio users`), or sso (the company's "
+        "OpenID Connect sign-in, configured under [auth] in .streamlit/secrets.toml).",
+    )
+    session_minutes: int = Field(
+        default=60, gt=0, description="A signed-in dashboard session ends after this many idle "
+        "minutes; the next click asks to sign in again.",
+    )  # fmt: skip
+    sso_role: Literal["viewer", "analyst", "admin"] = Field(
+        default="viewer",
+        description="Role of a person's first SSO sign-in (an admin changes it with `dlstudio "
+        "users set-role`).",
+    )
+    user: str | None = Field(
+        default=None,
+        description="Whom the CLI acts as when sign-in is on; default the login name of the "
+        "shell account.",
     )
 
     @property

@@ -19,6 +19,7 @@ from dlstudio.cli.train import (
     add_train_command,
 )
 from dlstudio.cli.ui import add_mlflow_ui_command, add_ui_command
+from dlstudio.cli.users import add_user_commands
 from dlstudio.errors import DLStudioError
 
 
@@ -70,4 +71,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(commands)
     add_schedule_commands(commands)
     add_mlflow_ui_command(commands)
+    add_user_commands(commands)
     return parser
