@@ -1,14 +1,17 @@
-"""dlstudio dashboard: page config, navigation by section, and the status in the sidebar."""
+"""dlstudio dashboard: page config, sign-in when it is on, navigation by section (the Audit page
+for admins), and the status in the sidebar."""
 
 import os
 
 import streamlit as st
 
+from dlstudio.auth import Role
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
 from dlstudio.views.hosts import host_allowed
 from dlstudio.views.status import device_status
 from dlstudio.views.text import escape_markdown
+from pages._widgets.access import sign_in_gate
 from pages._widgets.widgets import APP_RAN_KEY, RESUME_KEY
 
 st.set_page_config(page_title="dlstudio", page_icon=":bar_chart:", layout="wide")
@@ -39,6 +42,11 @@ pages = {
         st.Page("pages/schedules.py", title="Schedules", icon=":material/schedule:"),
     ],
 }
+user = sign_in_gate()  # None: the sign-in form was the page, nothing else is shown
+if user is None:
+    st.stop()
+if user.role is Role.ADMIN:
+    pages["Operate"].append(st.Page("pages/audit.py", title="Audit", icon=":material/policy:"))
 navigation = st.navigation(pages)
 st.session_state[APP_RAN_KEY] = True
 if resume := st.session_state.pop(RESUME_KEY, None):  # a deep link opened on a fresh server

@@ -3,6 +3,7 @@ them before training."""
 
 import streamlit as st
 
+from dlstudio.auth import Action
 from dlstudio.charts import target_balance
 from dlstudio.data.catalog import catalog_frame
 from dlstudio.data.readers import LoadedTable, read_table
@@ -20,6 +21,7 @@ from dlstudio.settings import get_settings
 from dlstudio.tasks import get_template
 from dlstudio.views.datasets import data_kind, suggest_task, templates_reading
 from dlstudio.views.text import escape_markdown, plain_dates
+from pages._widgets.access import audited_here, current_user, why_not
 from pages._widgets.images import image_dataset
 from pages._widgets.widgets import ensure_navigation, show_message
 
@@ -47,21 +49,29 @@ def load_image_report(name: str, version: str, task: str) -> ImageReport:
 
 def manage(store: DatasetStore, name: str) -> None:
     st.subheader(escape_markdown(f"Manage {name!r}"))
+    owner = store.owner(name)
+    cannot_rename = why_not(Action.RENAME, owner=owner)
+    cannot_delete = why_not(Action.DELETE, owner=owner)
     left, right = st.columns(2)
-    left.text_input("New name", key="data_new_name")
-    left.button("Rename", on_click=rename, args=(store, name), key="data_rename")
+    left.text_input("New name", key="data_new_name", disabled=cannot_rename is not None)
+    left.button("Rename", on_click=rename, args=(store, name), key="data_rename",
+                disabled=cannot_rename is not None, help=cannot_rename)  # fmt: skip
     sure = right.checkbox(
-        escape_markdown(f"Delete {name!r} and all its versions"), key=f"data_confirm_{name}"
-    )
+        escape_markdown(f"Delete {name!r} and all its versions"), key=f"data_confirm_{name}",
+        disabled=cannot_delete is not None, help=cannot_delete,
+    )  # fmt: skip
     right.button(
-        "Delete", disabled=not sure, on_click=delete, args=(store, name), key="data_delete"
-    )
+        "Delete", disabled=not sure or cannot_delete is not None, on_click=delete,
+        args=(store, name), key="data_delete", help=cannot_delete,
+    )  # fmt: skip
 
 
 def rename(store: DatasetStore, old: str) -> None:
     new = st.session_state.data_new_name.strip()
     try:
-        store.rename(old, new)
+        with audited_here(Action.RENAME, f"dataset {old}", owner=store.owner(old),
+                          detail=f"to {new}"):  # fmt: skip
+            store.rename(old, new)
     except DLStudioError as exc:
         st.session_state.data_flash = ("error", exc.message, exc.fix)
         return
@@ -71,7 +81,8 @@ def rename(store: DatasetStore, old: str) -> None:
 
 def delete(store: DatasetStore, name: str) -> None:
     try:
-        store.delete(name)
+        with audited_here(Action.DELETE, f"dataset {name}", owner=store.owner(name)):
+            store.delete(name)
     except DLStudioError as exc:
         st.session_state.data_flash = ("error", exc.message, exc.fix)
         return
@@ -88,13 +99,17 @@ st.caption(
 if flash := st.session_state.pop("data_flash", None):  # left by a rename or delete
     show_message(*flash)
 
-with st.expander("Upload data", expanded=not store.list_names()):
+cannot_upload = why_not(Action.UPLOAD)
+with st.expander("Upload data", expanded=not store.list_names() and not cannot_upload):
+    if cannot_upload:
+        st.caption(escape_markdown(cannot_upload))
     upload = st.file_uploader(
         f"CSV, Excel (.xlsx), Parquet, or a ZIP of images, up to {get_settings().max_upload_mb} MB",
         type=list(DATASET_TYPES),
         key="data_upload",
         help="A table has one row per example. A ZIP of images has one folder per class "
         "(cats/1.jpg, dogs/2.jpg), optionally inside train/, val/ and test/ folders.",
+        disabled=cannot_upload is not None,
     )
     if upload is not None:
         dataset_name = st.text_input(
@@ -105,7 +120,11 @@ with st.expander("Upload data", expanded=not store.list_names()):
         )
         if st.button("Save", type="primary", key="data_save"):
             try:
-                stored = store.save(dataset_name.strip(), upload.getvalue(), filename=upload.name)
+                with audited_here(Action.UPLOAD, f"dataset {dataset_name.strip()}",
+                                  detail=f"file {upload.name}") as done:  # fmt: skip
+                    stored = store.save(dataset_name.strip(), upload.getvalue(),
+                                        filename=upload.name, by=current_user().name)  # fmt: skip
+                    done.detail += f", version {stored.version}"
             except DLStudioError as exc:
                 show_message("error", exc.message, exc.fix)
             else:

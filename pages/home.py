@@ -4,6 +4,7 @@ import os
 
 import streamlit as st
 
+from dlstudio.auth import Action
 from dlstudio.credentials import mask_url
 from dlstudio.data.store import DatasetStore
 from dlstudio.jobs.autostart import ensure_worker
@@ -15,6 +16,7 @@ from dlstudio.views.datasets import add_sample
 from dlstudio.views.jobs import jobs_table
 from dlstudio.views.status import device_status
 from dlstudio.views.text import inline_code
+from pages._widgets.access import audited_here, current_user, why_not
 from pages._widgets.widgets import ensure_navigation, job_store
 
 ensure_navigation()
@@ -51,8 +53,11 @@ for name, column in zip(task_names(), st.columns(max(1, len(task_names()))), str
     with column.container(border=True):
         st.markdown(f"**{template.title}**")
         st.caption(sample.description if sample else template.description)
-        if sample and st.button("Use this sample", key=f"home_sample_{name}"):
-            version = add_sample(DatasetStore.default(), sample)
+        cannot = why_not(Action.UPLOAD)
+        if sample and st.button("Use this sample", key=f"home_sample_{name}",
+                                disabled=cannot is not None, help=cannot):  # fmt: skip
+            with audited_here(Action.UPLOAD, f"dataset {sample.name}", detail="sample"):
+                version = add_sample(DatasetStore.default(), sample, by=current_user().name)
             st.session_state["train_task"] = name
             st.session_state["train_dataset"] = version.name
             st.switch_page("pages/train.py")

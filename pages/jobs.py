@@ -4,13 +4,16 @@ import pandas as pd
 import streamlit as st
 
 from dlstudio import charts
+from dlstudio.auth import Action
+from dlstudio.errors import DLStudioError
 from dlstudio.jobs import JobStatus
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import UnknownRun, run_history
 from dlstudio.views.jobs import duration, jobs_table, progress_share, progress_text
 from dlstudio.views.text import escape_markdown
-from pages._widgets.widgets import ensure_navigation, job_store
+from pages._widgets.access import audited_here, why_not
+from pages._widgets.widgets import ensure_navigation, job_store, show_message
 
 ensure_navigation()
 
@@ -114,17 +117,27 @@ show_job(job_id)
 
 if active:
     confirming = st.session_state.get("jobs_confirm_cancel") == job_id
-    if not confirming and st.button("Cancel this job", key="jobs_cancel"):
+    cannot = why_not(Action.CANCEL, owner=store.get(job_id).submitted_by)
+    if not confirming and st.button(
+        "Cancel this job", key="jobs_cancel", disabled=cannot is not None, help=cannot
+    ):
         st.session_state["jobs_confirm_cancel"] = job_id
         st.rerun()
     if confirming:
         st.warning("Cancel this job? A running job stops within seconds; this cannot be undone.")
         yes, no = st.columns(2)
         if yes.button("Yes, cancel it", type="primary", key="jobs_cancel_yes"):
-            _, message = store.cancel(job_id, now=utc_now())
             st.session_state.pop("jobs_confirm_cancel")
-            st.toast(message)
-            st.rerun()
+            try:
+                with audited_here(Action.CANCEL, f"job {job_id}",
+                                  owner=store.get(job_id).submitted_by) as done:  # fmt: skip
+                    _, message = store.cancel(job_id, now=utc_now())
+                    done.detail = message
+            except DLStudioError as exc:
+                show_message("error", exc.message, exc.fix)
+            else:
+                st.toast(message)
+                st.rerun()
         if no.button("Keep it running", key="jobs_cancel_no"):
             st.session_state.pop("jobs_confirm_cancel")
             st.rerun()

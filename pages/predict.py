@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from dlstudio import charts
+from dlstudio.auth import Action
 from dlstudio.data.uploads import ARCHIVE_TYPES, IMAGE_TYPES, TABLE_TYPES, read_upload
 from dlstudio.errors import DLStudioError
 from dlstudio.predict import (
@@ -22,6 +23,7 @@ from dlstudio.settings import get_settings
 from dlstudio.tracking.queries import finished_run_choices
 from dlstudio.views.image_try import predict_image_files, reads_images
 from dlstudio.views.text import answers_first, inline_code
+from pages._widgets.access import record_once, why_not
 from pages._widgets.widgets import ensure_navigation, show_message
 
 ensure_navigation()
@@ -83,6 +85,9 @@ except DLStudioError as exc:
     show_error(exc)
     st.stop()
 
+if cannot := why_not(Action.PREDICT):  # checked here, before anything is uploaded or scored
+    show_message("info", cannot, "ask an admin for the analyst role to predict")
+    st.stop()
 if reads_images(card):
     uploads = st.file_uploader(
         f"Images to classify: image files or ZIPs of images, up to {settings.max_upload_mb} MB "
@@ -102,6 +107,8 @@ if reads_images(card):
         show_error(exc)
         st.stop()
     predictions = batch.table
+    record_once("predict:" + ",".join(u.file_id for u in uploads), Action.PREDICT,
+                model_uri, f"{batch.classified} images")  # fmt: skip
     stem = Path(uploads[0].name).stem if len(uploads) == 1 else "images"
     images = "image" if batch.classified == 1 else "images"
     st.caption(f"{batch.classified:,} {images} classified with {inline_code(model_uri)}.")
@@ -153,6 +160,8 @@ else:
     except DLStudioError as exc:
         show_error(exc)
         st.stop()
+    record_once(f"predict:{upload.file_id}:{explain}", Action.PREDICT, model_uri,
+                f"{len(predictions)} rows of {upload.name}")  # fmt: skip
     stem = Path(upload.name).stem
     if row_wise:
         st.caption(f"{len(predictions):,} rows scored with {inline_code(model_uri)}.")

@@ -1,11 +1,11 @@
 """Train: pick a template, a dataset and its columns, a preset; check; submit a background job."""
 
-import getpass
 import json
 from typing import get_args
 
 import streamlit as st
 
+from dlstudio.auth import Action
 from dlstudio.data.readers import read_table
 from dlstudio.data.store import DatasetStore
 from dlstudio.errors import DLStudioError
@@ -19,6 +19,8 @@ from dlstudio.views.datasets import data_kind, template_for
 from dlstudio.views.forms import advanced_fields, build_spec
 from dlstudio.views.jobs import duration
 from dlstudio.views.status import device_status
+from dlstudio.views.text import escape_markdown
+from pages._widgets.access import audited_here, current_user, why_not
 from pages._widgets.widgets import (
     ensure_navigation,
     field_widget,
@@ -193,12 +195,23 @@ with st.expander("Show as YAML"):
     st.caption("Run the same from a terminal: `dlstudio train spec.yaml`")
 spec_json = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
 submitted = st.session_state.get("train_submitted", {})  # spec -> job id, this session
+cannot_train = why_not(Action.TRAIN)
+if cannot_train:
+    st.caption(escape_markdown(cannot_train))
 if st.button(
-    "Train", type="primary", disabled=bool(errors) or spec_json in submitted, key="train_submit"
-):
-    job = job_store().submit(
-        spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
-    )
+    "Train", type="primary", key="train_submit", help=cannot_train,
+    disabled=bool(errors) or spec_json in submitted or cannot_train is not None,
+):  # fmt: skip
+    try:
+        with audited_here(Action.TRAIN, f"dataset {spec.data.dataset or spec.data.path}",
+                          detail=f"{spec.task}, preset {spec.training.preset}") as done:  # fmt: skip
+            job = job_store().submit(
+                spec.model_dump(mode="json"), submitted_by=current_user().name, now=utc_now()
+            )
+            done.detail += f"; job {job.id}"
+    except DLStudioError as exc:
+        show_message("error", exc.message, exc.fix)
+        st.stop()
     st.session_state["train_submitted"] = {**submitted, spec_json: job.id}
     st.session_state["jobs_selected"] = job.id
     st.rerun()  # draw the page again with the button disabled for this spec

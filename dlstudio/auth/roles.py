@@ -54,7 +54,7 @@ class Rule:
 RULES: dict[Action, Rule] = {
     Action.UPLOAD: Rule(Role.ANALYST, what="upload data"),
     Action.RENAME: Rule(Role.ANALYST, Role.ADMIN, "rename datasets"),
-    Action.DELETE: Rule(Role.ANALYST, Role.ADMIN, "delete"),
+    Action.DELETE: Rule(Role.ANALYST, Role.ADMIN, "delete datasets"),
     Action.TRAIN: Rule(Role.ANALYST, what="train models"),
     Action.CANCEL: Rule(Role.ANALYST, Role.ADMIN, "cancel jobs"),
     Action.PREDICT: Rule(Role.ANALYST, what="predict"),
@@ -96,8 +96,8 @@ def refusal(user: User, action: Action, *, owner: str | None = None) -> str | No
         if RANK[user.role] >= RANK[rule.own_only_below]:
             return None
         return (
-            f"{user.name} is {_a(user.role)}: {user.role.value}s {rule.what} of their own only, "
-            f"and this belongs to {owner}."
+            f"{user.name} is {_a(user.role)}: {user.role.value}s may {rule.what} of their own "
+            f"only, and this belongs to {owner}."
         )
     return f"{user.name} is {_a(user.role)}: {user.role.value}s cannot {rule.what}."
 

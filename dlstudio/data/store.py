@@ -52,6 +52,7 @@ class DatasetVersion:
     created_at: datetime
     n_rows: int | None = None  # None for versions stored before shapes were recorded
     n_columns: int | None = None
+    uploaded_by: str | None = None  # None for versions stored before owners were recorded
 
     @property
     def ref(self) -> str:
@@ -71,7 +72,13 @@ class DatasetStore:
         return cls(get_settings().datasets_dir)
 
     def save(
-        self, name: str, source: Path | bytes, *, filename: str, now: datetime | None = None
+        self,
+        name: str,
+        source: Path | bytes,
+        *,
+        filename: str,
+        now: datetime | None = None,
+        by: str | None = None,
     ) -> DatasetVersion:
         """Store ``source`` as a version of dataset ``name``; identical content is stored once.
 
@@ -101,6 +108,7 @@ class DatasetStore:
             "size_bytes": size,
             "created_at": (now or datetime.now(UTC)).isoformat(),
             "sha256": digest,
+            **({"uploaded_by": by} if by else {}),
         }
         self._commit(name, version, source, meta)
         return self._load(name, version)
@@ -141,6 +149,12 @@ class DatasetStore:
             f"Dataset {name!r} has no version {version!r}.",
             fix=f"Use one of its versions ({listed}), or just {name!r} for the latest.",
         )
+
+    def owner(self, name: str) -> str:
+        """Who uploaded the first version of ``name`` ("unknown" before owners were recorded):
+        analysts rename and delete only their own datasets."""
+        versions = self.versions(name)
+        return (versions[-1].uploaded_by if versions else None) or "unknown"
 
     def rename(self, old: str, new: str) -> None:
         """Give dataset ``old`` the name ``new``, with all its versions."""
@@ -201,6 +215,7 @@ class DatasetStore:
             created_at=datetime.fromisoformat(meta["created_at"]),
             n_rows=shape.get("rows"),
             n_columns=shape.get("columns"),
+            uploaded_by=meta.get("uploaded_by"),
         )
 
     def _require(self, name: str) -> None:

@@ -35,12 +35,12 @@ def template_for(kind: DataKind, *, current: str | None = None) -> str:
     return next(iter(templates_reading(kind)), task_names()[0])
 
 
-def add_sample(store: DatasetStore, sample: Sample) -> DatasetVersion:
+def add_sample(store: DatasetStore, sample: Sample, *, by: str | None = None) -> DatasetVersion:
     """Store a template's sample as a dataset (the same content is stored once)."""
     if sample.archive is not None:
-        return store.save(sample.name, sample.archive, filename=f"{sample.name}.zip")
+        return store.save(sample.name, sample.archive, filename=f"{sample.name}.zip", by=by)
     data = sample.frame.to_csv(index=False).encode("utf-8")
-    return store.save(sample.name, data, filename=f"{sample.name}.csv")
+    return store.save(sample.name, data, filename=f"{sample.name}.csv", by=by)
 
 
 def suggest_task(frame: pd.DataFrame, *, name: str | None = None) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import streamlit as st
 
+from dlstudio.auth import Action
 from dlstudio.data.readers import read_table
 from dlstudio.data.store import DatasetStore, DatasetVersion
 from dlstudio.errors import DLStudioError
@@ -20,6 +21,7 @@ from dlstudio.tracking.registry import ModelInfo
 from dlstudio.views import schedules as view
 from dlstudio.views.datasets import data_kind, templates_reading
 from dlstudio.views.text import escape_markdown
+from pages._widgets.access import audited_here, session_user_name, why_not
 from pages._widgets.widgets import role_pickers, show_message
 
 CONFIRM = "schedules_confirm"  # the one action waiting for "yes": (kind, subject, detail)
@@ -27,8 +29,19 @@ PRESETS = ["fast", "balanced", "best"]
 
 
 def current_user() -> str:
-    """Who presses the buttons: the signed-in user when the app has login, else "dashboard"."""
-    return st.user.get("name") or st.user.get("email") or "dashboard"
+    """Who presses the buttons: the signed-in user, or the local account with sign-in off."""
+    return session_user_name()
+
+
+def audited_step(name: str, owner: str | None, detail: str, step):
+    """``step()`` as a schedule change of ``name`` (owned by ``owner``): role checked, recorded;
+    its result, or None when it was refused or failed (the error is shown)."""
+    try:
+        with audited_here(Action.SCHEDULE, f"schedule {name}", owner=owner, detail=detail):
+            return step()
+    except DLStudioError as exc:
+        show_error(exc)
+        return None
 
 
 def show_error(exc: DLStudioError) -> None:
@@ -61,27 +74,36 @@ def schedule_panel(store: JobStore, schedule: Schedule, settings: Settings) -> N
     """One schedule: pause or resume, run now, remove (asks first), and its history."""
     name, when = schedule.name, view.describe_cron(schedule.cron) or schedule.cron
     about = escape_markdown(f"retrains {schedule.model!r}, {when} ({schedule.timezone})")
+    owner = schedule.created_by
+    cannot = why_not(Action.SCHEDULE, owner=owner)
+    rules = {"disabled": cannot is not None, "help": cannot}
     with st.expander(f"**{escape_markdown(name)}**: {about}"):
         with st.container(horizontal=True):
-            if schedule.state == ACTIVE and st.button("Pause", key=f"schedules_pause_{name}"):
-                scheduling.pause(store, name)
+            pause = lambda: scheduling.pause(store, name)  # noqa: E731
+            if (
+                schedule.state == ACTIVE
+                and st.button("Pause", key=f"schedules_pause_{name}", **rules)
+                and audited_step(name, owner, "paused", pause)
+            ):
                 st.rerun()
-            if schedule.state != ACTIVE and st.button("Resume", key=f"schedules_resume_{name}"):
-                scheduling.resume(store, name, now=utc_now())
-                st.rerun()
-            if st.button("Run now", key=f"schedules_run_{name}"):
-                job = scheduling.run_now(store, name, now=utc_now())
-                st.session_state["jobs_selected"] = job.id
-                st.toast(f"Job {job.id} queued: a worker trains it in the background.")
-                st.rerun()
-            if st.button("Remove", key=f"schedules_remove_{name}"):
+            if schedule.state != ACTIVE and st.button("Resume", key=f"schedules_resume_{name}",
+                                                      **rules):  # fmt: skip
+                resume = lambda: scheduling.resume(store, name, now=utc_now())  # noqa: E731
+                if audited_step(name, owner, "resumed", resume):
+                    st.rerun()
+            if st.button("Run now", key=f"schedules_run_{name}", **rules):
+                run_now = lambda: scheduling.run_now(store, name, now=utc_now())  # noqa: E731
+                if job := audited_step(name, owner, "run now", run_now):
+                    st.session_state["jobs_selected"] = job.id
+                    st.toast(f"Job {job.id} queued: a worker trains it in the background.")
+                    st.rerun()
+            if st.button("Remove", key=f"schedules_remove_{name}", **rules):
                 ask(("remove", name, ""))
         if confirmed(
             ("remove", name, ""),
             f"Remove schedule {name!r} and its history? Its jobs, runs and models stay.",
             yes="Yes, remove it",
-        ):
-            scheduling.remove(store, name)
+        ) and audited_step(name, owner, "removed", lambda: scheduling.remove(store, name) or True):
             st.rerun()
         schedule_history(store, schedule, settings)
 
@@ -202,21 +224,16 @@ def new_schedule_form(store: JobStore, settings: Settings, *, now: datetime) -> 
         + ", ".join(f"{t:%a %Y-%m-%d %H:%M}" for t in upcoming)
         + f" ({escape_markdown(timezone)})."
     )
+    cannot = why_not(Action.SCHEDULE)
     if st.button(
-        "Save schedule", type="primary", key="schedules_new_save", disabled=not name.strip()
-    ):
-        try:
-            scheduling.add_schedule(
-                store,
-                name=name,
-                cron=cron,
-                spec=spec,
-                timezone=timezone,
-                created_by=current_user(),
-                now=now,
-            )
-        except DLStudioError as exc:
-            show_error(exc)
+        "Save schedule", type="primary", key="schedules_new_save", help=cannot,
+        disabled=not name.strip() or cannot is not None,
+    ):  # fmt: skip
+        added = audited_step(name.strip(), None, f"added: {cron} ({timezone}), retrains {model}",
+                             lambda: scheduling.add_schedule(
+                                 store, name=name, cron=cron, spec=spec, timezone=timezone,
+                                 created_by=current_user(), now=now))  # fmt: skip
+        if added is None:
             return
         st.toast(escape_markdown(f"Schedule {name.strip()!r} saved."))
         st.rerun()
@@ -258,13 +275,15 @@ def model_panel(model: ModelInfo, settings: Settings) -> None:
             placeholder="no other version",
             width=200,
         )
+        cannot_promote = why_not(Action.PROMOTE)
         if st.button(
             f"Make version {chosen} the champion" if chosen else "Promote",
-            disabled=chosen is None,
+            disabled=chosen is None or cannot_promote is not None,
+            help=cannot_promote,
             key=f"schedules_promote_{name}",
         ):
             ask(("promote", name, str(chosen)))
-        cannot = (
+        cannot = why_not(Action.ROLLBACK) or (
             "No champion yet: nothing to roll back."
             if champion is None
             else "Only one version: there is no earlier champion to go back to."
@@ -286,9 +305,12 @@ def model_panel(model: ModelInfo, settings: Settings) -> None:
             "uses the champion from now on.",
             yes="Yes, promote it",
         ):
-            decision = view.promote_version(
-                settings, name, promoting[2], by=current_user(), now=utc_now()
-            )
+            with audited_here(Action.PROMOTE, f"model {name} version {promoting[2]}",
+                              detail="made the champion by hand") as done:  # fmt: skip
+                decision = view.promote_version(
+                    settings, name, promoting[2], by=current_user(), now=utc_now()
+                )
+                done.detail = f"champion was version {decision.previous_champion or '-'}"
             st.toast(escape_markdown(f"Version {decision.version} of {name!r} is the champion."))
             st.rerun()
         if confirmed(
@@ -296,7 +318,9 @@ def model_panel(model: ModelInfo, settings: Settings) -> None:
             f"Give the champion of {name!r} back to the version that held it before?",
             yes="Yes, roll back",
         ):
-            decision = view.roll_back(settings, name, by=current_user(), now=utc_now())
+            with audited_here(Action.ROLLBACK, f"model {name}") as done:
+                decision = view.roll_back(settings, name, by=current_user(), now=utc_now())
+                done.detail = f"version {decision.version} is the champion again"
             st.toast(
                 escape_markdown(
                     f"Rolled back: version {decision.version} of {name!r} is the champion again."

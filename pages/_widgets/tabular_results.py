@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dlstudio import charts
+from dlstudio.auth import Action
 from dlstudio.errors import DLStudioError
 from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
@@ -18,6 +19,7 @@ from dlstudio.views.costs import cheapest, cost_curve, on_test_rows
 from dlstudio.views.model_choice import candidates_table, choice_note, decision_text
 from dlstudio.views.text import escape_markdown
 from dlstudio.views.what_if import WhatIfField, starting_rows, what_if, what_if_fields
+from pages._widgets.access import audited_here, why_not
 from pages._widgets.operate import current_user
 from pages._widgets.widgets import show_message
 
@@ -215,18 +217,25 @@ def use_threshold_button(registered: list[str], threshold: float, reason: str) -
                    "the model as\"), then use it here.")  # fmt: skip
         return
     name, version = registered[0].rsplit(" version ", 1)
+    cannot = why_not(Action.THRESHOLD)
     if not st.button(
         f"Use threshold {threshold:.2f} for {name}",
         key="results_use_threshold",
-        help=f"A new version of {name} (version {version} answering from {threshold:.2f}), made "
+        disabled=cannot is not None,
+        help=cannot or f"A new version of {name} (version {version} answering from {threshold:.2f}), made "
         "the champion: Predict and the served model use it. The Models page's roll back, or "
         f"`dlstudio models rollback {name}`, undoes it.",
     ):
         return
     try:
-        with st.spinner("Making the new version..."):
+        with (
+            audited_here(Action.THRESHOLD, f"model {name} version {version}",
+                         detail=f"threshold {threshold:.2f}: {reason}") as done,
+            st.spinner("Making the new version..."),
+        ):  # fmt: skip
             change = use_threshold(name, version, threshold, reason=reason, by=current_user(),
                                    now=utc_now(), settings=get_settings())  # fmt: skip
+            done.target = f"model {name} version {change.version}"
     except DLStudioError as exc:
         show_message("error", exc.message, exc.fix)
         return

@@ -99,6 +99,11 @@ def ensure_navigation() -> None:
         page = Path(inspect.stack()[1].filename)
         st.session_state[RESUME_KEY] = f"{page.parent.name}/{page.name}"  # app.py goes on there
         st.switch_page("app.py")
+    from pages._widgets.access import session_user  # access imports this module
+
+    if session_user() is None:  # app.py's sign-in was bypassed or the session ended
+        st.warning("Sign in first: open the dashboard's start page.")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,6 +11,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from streamlit.testing.v1 import AppTest
 
+from dlstudio.auth import AuditTrail
+from dlstudio.auth.roles import local_user
 from dlstudio.data.store import DatasetStore
 from dlstudio.jobs import JobStatus, JobStore, scheduling
 from dlstudio.jobs.store import utc_now
@@ -191,13 +193,19 @@ def test_models_lists_versions_and_promotes_and_rolls_back(mlflow_home: Path) ->
     app.button(key="schedules_yes_promote_churn_2").click().run()
     model = describe_model("churn", client)
     assert model.champion.version == "2"
-    assert model.champion.decision["decided_by"] == "test@example.com"  # AppTest's st.user
+    local = local_user().name  # sign-in is off: the account that runs the dashboard
+    assert model.champion.decision["decided_by"] == local
     assert table(app, "version").loc[0, "aliases"] == "champion"
 
     app.button(key="schedules_rollback_churn").click().run()
     app.button(key="schedules_yes_rollback_churn_").click().run()
     assert describe_model("churn", client).champion.version == "1"
     assert table(app, "version").loc[1, "decision"] == "rolled back"
+    trail = AuditTrail.from_settings(get_settings()).entries()
+    assert [(e.who, e.action, e.target, e.outcome) for e in trail[:2]] == [
+        (local, "roll back", "model churn", "done"),
+        (local, "promote", "model churn version 2", "done"),
+    ]
 
 
 def test_roll_back_is_disabled_with_the_reason_when_there_is_one_version(mlflow_home) -> None:

@@ -47,21 +47,25 @@ def test_roles_allow_what_the_issue_lists(user, action, owner, allowed) -> None:
 def test_a_refusal_says_who_what_and_whom_to_ask() -> None:
     assert refusal(VIEWER, Action.TRAIN) == "vic is a viewer: viewers cannot train models."
     assert refusal(ANALYST, Action.CANCEL, owner="boss") == (
-        "ann is an analyst: analysts cancel jobs of their own only, and this belongs to boss."
+        "ann is an analyst: analysts may cancel jobs of their own only, and this belongs to boss."
     )
 
 
 def test_audited_records_refused_done_and_failed_actions() -> None:
     settings = get_settings()
-    with pytest.raises(NotAllowed) as refused:
-        with audited(settings, VIEWER, Action.TRAIN, "dataset churn"):
-            raise AssertionError("a refused action must not run")
+    with (
+        pytest.raises(NotAllowed) as refused,
+        audited(settings, VIEWER, Action.TRAIN, "dataset churn"),
+    ):
+        raise AssertionError("a refused action must not run")
     assert "ask an admin" in refused.value.fix and "set-role vic analyst" in refused.value.fix
     with audited(settings, ANALYST, Action.TRAIN, "dataset churn") as pending:
         pending.target = "job 1234"
-    with pytest.raises(DataError):
-        with audited(settings, ANALYST, Action.UPLOAD, "dataset x", detail="x.csv"):
-            raise DataError("The file is empty.")
+    with (
+        pytest.raises(DataError),
+        audited(settings, ANALYST, Action.UPLOAD, "dataset x", detail="x.csv"),
+    ):
+        raise DataError("The file is empty.")
     entries = AuditTrail.from_settings(settings).entries()
     assert [(e.who, e.action, e.target, e.outcome) for e in entries] == [
         ("ann", "upload", "dataset x", "failed"),
@@ -76,9 +80,11 @@ def test_the_audit_table_refuses_updates_and_deletes(tmp_path) -> None:
     trail = AuditTrail(engine)
     trail.record(ADMIN, Action.PROMOTE, "model churn version 2")
     for statement in ("UPDATE audit SET who = 'someone else'", "DELETE FROM audit"):
-        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
-            with engine.begin() as connection:
-                connection.execute(text(statement))
+        with (
+            pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"),
+            engine.begin() as connection,
+        ):
+            connection.execute(text(statement))
     assert [e.who for e in trail.entries()] == ["boss"]
 
 
