@@ -20,6 +20,7 @@ class Role(StrEnum):
 
 
 RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.ADMIN: 2}
+USER_TAG = "dlstudio.user"  # on MLflow runs and model versions: whom they were made for
 
 
 class Action(StrEnum):

@@ -59,3 +59,25 @@ def quiet_libraries(enabled: bool) -> Iterator[None]:
             os.environ.pop(key, None)
         if mlflow_logger:
             mlflow_logger.setLevel(level)
+
+
+def acting_name() -> str:
+    """Who a command acts as (recorded as its "by"): see :func:`dlstudio.auth.acting_user`."""
+    from dlstudio.auth import acting_user
+    from dlstudio.settings import get_settings
+
+    return acting_user(get_settings()).name
+
+
+def audited_command(
+    action: str, target: str, *, owner: str | None = None, detail: str = ""
+) -> contextlib.AbstractContextManager:
+    """The command's change, checked against the acting user's role (with sign-in on) and
+    recorded in the audit trail: done, refused or failed."""
+    from dlstudio.auth import Action, acting_user, audited
+    from dlstudio.settings import get_settings
+
+    settings = get_settings()
+    return audited(
+        settings, acting_user(settings), Action(action), target, owner=owner, detail=detail
+    )

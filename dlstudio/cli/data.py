@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from dlstudio.cli.common import add_command
+from dlstudio.cli.common import acting_name, add_command, audited_command
 from dlstudio.cli.samples import add_sample_arguments, sample_command
 
 
@@ -37,7 +37,10 @@ def _add(args: argparse.Namespace) -> int:
     from dlstudio.data.store import DatasetStore
 
     path = Path(args.path)
-    stored = DatasetStore.default().save(args.name, path, filename=path.name)
+    with audited_command("upload", f"dataset {args.name}", detail=f"file {path.name}") as done:
+        stored = DatasetStore.default().save(args.name, path, filename=path.name,
+                                             by=acting_name())  # fmt: skip
+        done.target = f"dataset {stored.ref}"
     print(f"stored {stored.ref} ({stored.size_bytes:,} bytes); train with --dataset {stored.name}")
     return 0
 
@@ -95,6 +98,8 @@ def _holds_images(source: str) -> bool:
 def _remove(args: argparse.Namespace) -> int:
     from dlstudio.data.store import DatasetStore
 
-    DatasetStore.default().delete(args.name)
+    store = DatasetStore.default()
+    with audited_command("delete", f"dataset {args.name}", owner=store.owner(args.name)):
+        store.delete(args.name)
     print(f"removed dataset {args.name!r}", file=sys.stderr)
     return 0

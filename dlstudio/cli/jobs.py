@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from dlstudio.cli.common import add_command
+from dlstudio.cli.common import add_command, audited_command
 
 if TYPE_CHECKING:
     from dlstudio.jobs.status import JobStatus
@@ -118,7 +118,11 @@ def _show(args: argparse.Namespace) -> int:
 def _cancel(args: argparse.Namespace) -> int:
     from dlstudio.jobs.store import utc_now
 
-    _, message = _store().cancel(args.job_id, now=utc_now())
+    store = _store()
+    owner = store.get(args.job_id).submitted_by
+    with audited_command("cancel", f"job {args.job_id}", owner=owner) as done:
+        _, message = store.cancel(args.job_id, now=utc_now())
+        done.detail = message
     print(message, file=sys.stderr)
     return 0
 

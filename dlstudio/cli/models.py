@@ -4,11 +4,10 @@ champions."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 from datetime import UTC, datetime
 
-from dlstudio.cli.common import add_command
+from dlstudio.cli.common import acting_name, add_command, audited_command
 from dlstudio.errors import DLStudioError
 
 
@@ -87,8 +86,11 @@ def _list(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from dlstudio.tracking.promotion import promote
 
-    decision = promote(args.name, args.version, reason=args.reason, by=getpass.getuser(),
-                       now=datetime.now(UTC), client=_client())  # fmt: skip
+    with audited_command("promote", f"model {args.name} version {args.version}",
+                         detail=args.reason or "") as done:  # fmt: skip
+        decision = promote(args.name, args.version, reason=args.reason, by=acting_name(),
+                           now=datetime.now(UTC), client=_client())  # fmt: skip
+        done.detail = f"champion was version {decision.previous_champion or '-'}"
     before = f" (was version {decision.previous_champion})" if decision.previous_champion else ""
     print(f"{decision.model}: version {decision.version} is the champion{before}")
     return 0
@@ -97,7 +99,9 @@ def _promote(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     from dlstudio.tracking.promotion import rollback
 
-    decision = rollback(args.name, by=getpass.getuser(), now=datetime.now(UTC), client=_client())
+    with audited_command("roll back", f"model {args.name}") as done:
+        decision = rollback(args.name, by=acting_name(), now=datetime.now(UTC), client=_client())
+        done.detail = f"version {decision.version} is the champion again"
     print(f"{decision.model}: version {decision.version} is the champion again "
           f"(was version {decision.previous_champion})")  # fmt: skip
     return 0
@@ -107,7 +111,8 @@ def _trust(args: argparse.Namespace) -> int:
     from dlstudio.settings import get_settings
     from dlstudio.tracking.loading import trust_model_version
 
-    trust_model_version(args.name, args.version, get_settings(), by=getpass.getuser())
+    with audited_command("trust model", f"model {args.name} version {args.version}"):
+        trust_model_version(args.name, args.version, get_settings(), by=acting_name())
     print(f"{args.name}: version {args.version} is signed by this studio and loads in predict, "
           "the dashboard and retraining")  # fmt: skip
     return 0
@@ -125,8 +130,11 @@ def _threshold(args: argparse.Namespace) -> int:
             raise DLStudioError(f"{args.name} has no champion.",
                                 fix="give the version to start from with --version N")  # fmt: skip
         version = champion.version
-    change = use_threshold(args.name, version, args.threshold, reason=args.reason,
-                           by=getpass.getuser(), now=datetime.now(UTC), settings=get_settings())  # fmt: skip
+    with audited_command("threshold", f"model {args.name} version {version}",
+                         detail=f"threshold {args.threshold}") as done:  # fmt: skip
+        change = use_threshold(args.name, version, args.threshold, reason=args.reason,
+                               by=acting_name(), now=datetime.now(UTC), settings=get_settings())  # fmt: skip
+        done.target = f"model {args.name} version {change.version}"
     print(f"{change.model}: version {change.version} (version {change.source_version} at "
           f"threshold {change.threshold:.2f}; it was {change.previous:.2f}) is the champion")  # fmt: skip
     return 0
@@ -137,7 +145,8 @@ def _export(args: argparse.Namespace) -> int:
 
     from dlstudio.explain.onnx_export import export_registered
 
-    result = export_registered(args.name, args.version, Path(args.out))
+    with audited_command("export", f"model {args.name}", detail=f"ONNX to {args.out}"):
+        result = export_registered(args.name, args.version, Path(args.out))
     version = result.model_uri.rsplit("/", 1)[-1]
     print(f"{args.name} version {version}: {result.kind} -> {result.onnx}")
     for path in result.beside:

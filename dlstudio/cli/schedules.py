@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 from pathlib import Path
 
-from dlstudio.cli.common import add_command
+from dlstudio.cli.common import acting_name, add_command, audited_command
 
 
 def add_schedule_commands(commands: argparse._SubParsersAction) -> None:
@@ -45,6 +44,14 @@ def _store():
     return JobStore.from_settings(get_settings())
 
 
+def _changing(name: str, detail: str):
+    """A change of schedule ``name``: analysts change their own, admins any (audited)."""
+    from dlstudio.jobs import scheduling
+
+    owner = scheduling.get_schedule(_store(), name).created_by  # an unknown name is told here
+    return audited_command("schedule", f"schedule {name}", owner=owner, detail=detail)
+
+
 def _add(args: argparse.Namespace) -> int:
     from dlstudio.cli.spec_args import resolve_data_paths
     from dlstudio.jobs import scheduling
@@ -59,9 +66,11 @@ def _add(args: argparse.Namespace) -> int:
     if args.promote_if:
         tracking["promote_if"] = args.promote_if
     spec = parse_spec(raw).model_dump(mode="json")
-    schedule = scheduling.add_schedule(_store(), name=args.name, cron=args.cron, spec=spec,
-                                       timezone=args.timezone, created_by=getpass.getuser(),
-                                       now=utc_now())  # fmt: skip
+    with audited_command("schedule", f"schedule {args.name}",
+                         detail=f"added: {args.cron} ({args.timezone})"):  # fmt: skip
+        schedule = scheduling.add_schedule(_store(), name=args.name, cron=args.cron, spec=spec,
+                                           timezone=args.timezone, created_by=acting_name(),
+                                           now=utc_now())  # fmt: skip
     print(f"schedule {schedule.name!r} retrains {schedule.model!r}; next run "
           f"{_local(schedule.next_run_at, schedule.timezone)}")  # fmt: skip
     return 0
@@ -85,7 +94,8 @@ def _list(args: argparse.Namespace) -> int:
 def _pause(args: argparse.Namespace) -> int:
     from dlstudio.jobs import scheduling
 
-    scheduling.pause(_store(), args.name)
+    with _changing(args.name, "paused"):
+        scheduling.pause(_store(), args.name)
     print(f"schedule {args.name!r} paused")
     return 0
 
@@ -94,7 +104,8 @@ def _resume(args: argparse.Namespace) -> int:
     from dlstudio.jobs import scheduling
     from dlstudio.jobs.store import utc_now
 
-    schedule = scheduling.resume(_store(), args.name, now=utc_now())
+    with _changing(args.name, "resumed"):
+        schedule = scheduling.resume(_store(), args.name, now=utc_now())
     print(
         f"schedule {args.name!r} resumed; next run {_local(schedule.next_run_at, schedule.timezone)}"
     )
@@ -104,7 +115,8 @@ def _resume(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     from dlstudio.jobs import scheduling
 
-    scheduling.remove(_store(), args.name)
+    with _changing(args.name, "removed"):
+        scheduling.remove(_store(), args.name)
     print(f"schedule {args.name!r} removed")
     return 0
 
@@ -113,7 +125,9 @@ def _run(args: argparse.Namespace) -> int:
     from dlstudio.jobs import scheduling
     from dlstudio.jobs.store import utc_now
 
-    job = scheduling.run_now(_store(), args.name, now=utc_now())
+    with _changing(args.name, "run now") as done:
+        job = scheduling.run_now(_store(), args.name, now=utc_now())
+        done.detail += f": job {job.id}"
     print(f"queued job {job.id} (a worker runs it; follow with: dlstudio jobs show {job.id})")
     return 0
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
 import sys
 from typing import Any
 
-from dlstudio.cli.common import add_command
+from dlstudio.cli.common import acting_name, add_command, audited_command
 from dlstudio.cli.preflight import check_before_training
 from dlstudio.cli.spec_args import add_spec_arguments, build_spec
 
@@ -58,11 +57,13 @@ def _train(args: argparse.Namespace) -> int:
     from dlstudio.training import run
     from dlstudio.training.callbacks import ConsoleProgress
 
-    if spec.search is not None:
-        return _search(spec, args)
-    # Anything a library prints must not spoil the one JSON object on stdout.
-    with contextlib.redirect_stdout(sys.stderr):
-        result = run(spec, callbacks=[ConsoleProgress(sys.stderr)])
+    with audited_command("train", _data_of(spec), detail=f"{spec.task}, in the foreground") as done:
+        if spec.search is not None:
+            return _search(spec, args)
+        # Anything a library prints must not spoil the one JSON object on stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            result = run(spec, callbacks=[ConsoleProgress(sys.stderr)], user=acting_name())
+        done.detail += f"; run {result.run_id}"
     if args.json:
         payload = result.to_json()
         print(json.dumps(payload, indent=2, default=str))
@@ -87,7 +88,7 @@ def _search(spec: Any, args: argparse.Namespace) -> int:
     with contextlib.redirect_stdout(sys.stderr):
         found = run_search(
             spec, callbacks=[ConsoleProgress(sys.stderr)],
-            report=lambda line: print(line, file=sys.stderr),
+            report=lambda line: print(line, file=sys.stderr), user=acting_name(),
         )  # fmt: skip
     if found.best is None:
         raise DLStudioError(
@@ -141,17 +142,25 @@ def _submit(args: argparse.Namespace) -> int:
     from dlstudio.training.runner import check_run
 
     raise_for_errors(check_run(spec, get_settings())[1])  # unreadable or untrainable data too
-    job = JobStore.from_settings(get_settings()).submit(
-        spec.model_dump(mode="json"), submitted_by=getpass.getuser(), now=utc_now()
-    )
+    with audited_command("train", _data_of(spec), detail=spec.task) as done:
+        job = JobStore.from_settings(get_settings()).submit(
+            spec.model_dump(mode="json"), submitted_by=acting_name(), now=utc_now()
+        )
+        done.detail += f"; job {job.id}"
     print(json.dumps({"job_id": job.id}) if args.json else job.id)
     return 0
+
+
+def _data_of(spec: Any) -> str:
+    return f"dataset {spec.data.dataset or spec.data.path or 'from a SQL query'}"
 
 
 def _predict(args: argparse.Namespace) -> int:
     from dlstudio.predict import predict_file
 
-    rows = predict_file(args.model, args.data, args.output, explain=args.explain)
+    with audited_command("predict", args.model, detail=f"file {args.data}") as done:
+        rows = predict_file(args.model, args.data, args.output, explain=args.explain)
+        done.detail += f", {rows} rows"
     print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
     return 0
 

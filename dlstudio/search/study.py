@@ -126,6 +126,7 @@ def run_search(
     job_id: str | None = None,
     report: Callable[[str], None] = log.info,
     on_ready: Callable[[bool], None] | None = None,
+    user: str | None = None,
 ) -> SearchResult:
     """Search the template's space (narrowed by ``spec.search.ranges``) within
     ``spec.search.budget``; every trial is a run. ``report`` gets one line per trial (how it
@@ -190,7 +191,7 @@ def run_search(
         try:
             result = run(parse_spec(with_values(base, values)), settings=settings,
                          callbacks=[reporter, *callbacks], tags=tags, job_id=job_id,
-                         keep=kept.offer if kept else None)  # fmt: skip
+                         keep=kept.offer if kept else None, user=user)  # fmt: skip
         except TrialPruned:
             _tag(client, reporter.run_id, "pruned", reporter.best)
             raise optuna.TrialPruned() from None
@@ -241,7 +242,7 @@ def run_search(
         wait_for_others(study, job_id, limit=max(60.0, (budget.seconds or 600) / 2))
     found = _finish(study, client, parent_id, key, results, budget, cancelled, spent, started)
     if found.best is not None and spec.tracking.register_as:
-        found.best = _register_best(spec, found, kept, client, settings, report)
+        found.best = _register_best(spec, found, kept, client, settings, report, user)
     return found
 
 
@@ -275,7 +276,7 @@ def _create_parent(spec: RunSpec, study: optuna.Study, client: MlflowClient,
 
 def _register_best(spec: RunSpec, found: SearchResult, kept: _BestModel | None,
                    client: MlflowClient, settings: Settings,
-                   report: Callable[[str], None]) -> RunResult:  # fmt: skip
+                   report: Callable[[str], None], user: str | None) -> RunResult:  # fmt: skip
     """Register the best trial's model. It is in memory when this process trained it; a trial
     of a helper or of the worker before a restart is trained once more with its values (same
     seed and rows) and that run is registered."""
@@ -289,7 +290,7 @@ def _register_best(spec: RunSpec, found: SearchResult, kept: _BestModel | None,
         raw["search"] = None
         best = run(parse_spec(raw), settings=settings,
                    tags={"mlflow.parentRunId": found.parent_run_id,
-                         "dlstudio.search_refit": str(found.best_trial)})  # fmt: skip
+                         "dlstudio.search_refit": str(found.best_trial)}, user=user)  # fmt: skip
     version = best.registered
     client.set_tag(found.parent_run_id, "dlstudio.search_registered",
                    f"{version['name']} version {version['version']}")  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from dlstudio.auth.roles import USER_TAG, local_user
 from dlstudio.data.checks import Finding, raise_for_errors
 from dlstudio.data.sources import DataSource, load_data
 from dlstudio.evaluation.metrics import Verdict
@@ -113,6 +113,7 @@ def run(
     settings: Settings | None = None,
     tags: dict[str, str] | None = None,
     keep: Callable[[Trained], None] | None = None,
+    user: str | None = None,
 ) -> RunResult:
     """Check the data, train, evaluate against the baseline and log everything to MLflow.
 
@@ -136,6 +137,7 @@ def run(
         "dlstudio.dataset_rows": str(len(source.data.frame)),
         "dlstudio.device": device.label,
         **({"dlstudio.job_id": job_id} if job_id else {}),
+        USER_TAG: user or local_user().name,  # whom the run is for: the job's submitter
         **(tags or {}),  # a search's trial: mlflow.parentRunId and its number
     }
     with mlflow.start_run(experiment_id=experiment_id, tags=tags) as active:
@@ -244,6 +246,8 @@ def _register(
     log_reference(source.data.frame, seed=spec.training.seed)
     version = register_model(model_uri, name)
     client = MlflowClient()
+    owner = mlflow.active_run().data.tags.get(USER_TAG) or local_user().name
+    client.set_model_version_tag(name, version, USER_TAG, owner)
     champion = describe_model(name, client).champion
     drift = None
     if champion is not None and champion.version != version:
@@ -252,7 +256,7 @@ def _register(
     if drift is not None:
         mlflow.log_dict(drift.to_json(), "drift.json")
     decision = challenge(name, version, outcome, predictor, promote_if=spec.tracking.promote_if,
-                         by=getpass.getuser(), now=datetime.now(UTC), drift=drift, client=client,
+                         by=owner, now=datetime.now(UTC), drift=drift, client=client,
                          settings=settings)  # fmt: skip
     mlflow.set_tags({"dlstudio.decision": decision.decision,
                      "dlstudio.decision_reason": decision.reason[:5000]})  # fmt: skip
