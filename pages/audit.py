@@ -57,7 +57,7 @@ table["at"] = table["at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC")
 st.dataframe(table, hide_index=True, width="stretch", key="audit_table")  # cells are text
 st.caption(f"{len(entries):,} entries, newest first.")
 st.download_button(
-    "Download as CSV",
+    "Download the audit trail (CSV)",
     as_csv(entries),
     file_name=f"dlstudio-audit-{datetime.now(UTC):%Y%m%d}.csv",
     mime="text/csv",

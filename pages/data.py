@@ -100,9 +100,9 @@ if flash := st.session_state.pop("data_flash", None):  # left by a rename or del
     show_message(*flash)
 
 cannot_upload = why_not(Action.UPLOAD)
+if cannot_upload:
+    st.caption(escape_markdown(cannot_upload))
 with st.expander("Upload data", expanded=not store.list_names() and not cannot_upload):
-    if cannot_upload:
-        st.caption(escape_markdown(cannot_upload))
     upload = st.file_uploader(
         f"CSV, Excel (.xlsx), Parquet, or a ZIP of images, up to {get_settings().max_upload_mb} MB",
         type=list(DATASET_TYPES),

@@ -144,7 +144,7 @@ def test_an_admin_reads_the_audit_page_and_downloads_it(signed_in_home: Path) ->
     assert not app.exception, app.exception
     table = app.dataframe[0].value
     assert {"sign in", "sign in failed", "users", "read audit"} <= set(table["action"])
-    assert app.get("download_button")[0].proto.label == "Download as CSV"
+    assert app.get("download_button")[0].proto.label == "Download the audit trail (CSV)"
 
 
 def test_the_audit_page_refuses_an_analyst_who_opens_it_directly(signed_in_home: Path) -> None:
