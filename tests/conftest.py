@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytest_plugins = ["tests.postgres"]  # a real PostgreSQL server, started when a test needs one
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

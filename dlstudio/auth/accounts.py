@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from dlstudio.auth.audit import REFUSED, add_entry
 from dlstudio.auth.roles import Action, Role, User
 from dlstudio.auth.tables import metadata, users
+from dlstudio.database import create_tables
 from dlstudio.errors import SignInError, UsageError
 from dlstudio.jobs.records import as_utc
 from dlstudio.jobs.store import JobStore
@@ -48,7 +49,7 @@ class Accounts:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(engine, metadata)  # once, under a lock on PostgreSQL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Accounts:

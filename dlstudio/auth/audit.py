@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, select
 
 from dlstudio.auth.roles import Action, User
 from dlstudio.auth.tables import audit, metadata
+from dlstudio.database import create_tables
 from dlstudio.jobs.records import as_utc
 from dlstudio.jobs.store import JobStore
 from dlstudio.settings import Settings
@@ -40,7 +41,7 @@ class AuditTrail:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(engine, metadata)  # once, under a lock on PostgreSQL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditTrail:

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 
+from dlstudio.database import connect_args, create_tables, with_psycopg
 from dlstudio.errors import UnknownJob
 from dlstudio.jobs.records import Job, JobEvent, WorkerInfo, as_utc, job_from_row
 from dlstudio.jobs.status import JobStatus
 from dlstudio.jobs.tables import job_events, jobs, metadata, workers
 from dlstudio.settings import Settings, private_sqlite_file
 
-MAX_ATTEMPTS = 2  # a job whose worker died is run once more, then failed
+MAX_ATTEMPTS = 2  # a job whose worker died, or whose database failed, is run once more
 STALE_FAILURE = (
     "The job stopped twice without finishing (its worker process died or the machine restarted). "
     "Submit it again; if it keeps failing, try a smaller preset or batch size."
@@ -28,7 +29,7 @@ class JobStore:
     def __init__(self, url: str) -> None:
         self.url = url  # as given: str(engine.url) would mask a PostgreSQL password
         self.engine = _engine(url)
-        metadata.create_all(self.engine)
+        create_tables(self.engine, metadata)  # DatabaseUnavailable when it cannot be reached
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobStore:
@@ -45,7 +46,9 @@ class JobStore:
         """Move the oldest queued job to running for ``worker_id``; None when the queue is empty.
 
         One conditional UPDATE: among racing workers exactly one matches ``state = 'queued'``
-        for a given row, so no job ever runs twice.
+        for a given row, so no job ever runs twice. On PostgreSQL the oldest row another worker
+        is claiming is skipped (SKIP LOCKED; SQLite has no row locks), so it takes the next one
+        instead of finding nothing.
         """
         token = uuid.uuid4().hex
         oldest = (
@@ -53,6 +56,7 @@ class JobStore:
             .where(jobs.c.state == JobStatus.QUEUED.value)
             .order_by(jobs.c.submitted_at, jobs.c.id)
             .limit(1)
+            .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
         with self.engine.begin() as connection:
@@ -282,7 +286,7 @@ class JobStore:
 
 def _engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(with_psycopg(url), pool_pre_ping=True, connect_args=connect_args(url))
     private_sqlite_file(url)
     engine = create_engine(url, connect_args={"timeout": 30})
 

@@ -15,7 +15,9 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from multiprocessing.connection import Connection
 
 from dlstudio.jobs.executor import STOP_GRACE_SECONDS, Executor
@@ -174,8 +176,10 @@ class Worker:
         poll_seconds: float = 0.5,
         concurrency: int = 1,
         executor_name: str = "local",
+        prepare: Callable[[], None] | None = None,
     ) -> None:
         self.store, self.poll_seconds, self.concurrency = store, poll_seconds, concurrency
+        self.prepare = prepare  # runs once registered, before the first claim
         self.executor = executor or LocalExecutor(
             store, torch_threads=threads_per_job(get_settings(), concurrency)
         )
@@ -194,6 +198,8 @@ class Worker:
         alive = threading.Event()
         threading.Thread(target=self._announce, args=(alive,), daemon=True).start()
         try:
+            if self.prepare is not None:
+                self.prepare()
             self.store.recover_stale(now=utc_now(), stale_after=STALE_AFTER)
             slots = [
                 threading.Thread(target=self._slot, args=(i, max_jobs), daemon=True)
@@ -313,7 +319,7 @@ def start_worker(
         chosen = LocalExecutor(store, torch_threads=threads, warm=warm)
     worker = Worker(
         store, executor=chosen, poll_seconds=poll_seconds, concurrency=concurrency,
-        executor_name=executor,
+        executor_name=executor, prepare=partial(prepare_tracking, settings),
     )  # fmt: skip
     if parent_pid:
         worker.stop_with(parent_pid)
@@ -321,6 +327,14 @@ def start_worker(
         signal.signal(signum, lambda *_: worker.stopping.set())
     worker.run(max_jobs=max_jobs)
     return 0
+
+
+def prepare_tracking(settings: Settings) -> None:
+    """Create MLflow's tables before the first job is claimed: once, under a lock, so workers
+    and jobs starting together on a fresh database never race to create them."""
+    from dlstudio.tracking.setup import configure_tracking  # MLflow: imported by the worker only
+
+    configure_tracking(settings)
 
 
 def default_concurrency() -> int:

@@ -1,4 +1,5 @@
-"""Point MLflow at the embedded SQLite store (or the team's server) and find experiments."""
+"""Point MLflow at its store (the embedded SQLite, the team's PostgreSQL or server) and find
+experiments."""
 
 from __future__ import annotations
 
@@ -10,13 +11,27 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from dlstudio.errors import SpecError
+from dlstudio.database import (
+    MLFLOW_SCHEMA_LOCK,
+    is_postgresql,
+    same_database,
+    schema_lock,
+    server_of,
+)
+from dlstudio.errors import DLStudioError, SpecError
 from dlstudio.settings import Settings, private_sqlite_file
 
 
 def configure_tracking(settings: Settings) -> str:
     """Set MLflow's tracking and registry URI from the settings; return the URI."""
     uri = settings.mlflow_tracking_uri
+    if same_database(uri, settings.job_database_url):
+        raise DLStudioError(
+            f"MLFLOW_TRACKING_URI and DLSTUDIO_DATABASE_URL name one database ({server_of(uri)}): "
+            "MLflow has a table named jobs too, so each needs a database of its own",
+            fix="create a second database (e.g. CREATE DATABASE mlflow) and point "
+            "MLFLOW_TRACKING_URI at it",
+        )
     users_choice = {name: os.environ.get(name) for name in _URI_VARIABLES}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -30,11 +45,14 @@ def configure_tracking(settings: Settings) -> str:
             os.environ[name] = value
     if uri.startswith("sqlite:") and uri not in _ready:
         _create_store(uri, settings)
+    elif is_postgresql(uri) and uri not in _ready:
+        _create_shared_store(uri)
     return uri
 
 
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-_ready: set[str] = set()  # SQLite stores this process has opened (and migrated)
+_ready: set[str] = set()  # database stores this process has opened (and migrated)
+_DATABASES = ("sqlite", "postgresql", "postgres", "mysql", "mssql")  # MLflow's SQL stores
 
 
 def _create_store(uri: str, settings: Settings) -> None:
@@ -50,11 +68,21 @@ def _create_store(uri: str, settings: Settings) -> None:
     _ready.add(uri)
 
 
+def _create_shared_store(uri: str) -> None:
+    """Open a PostgreSQL store once per process, under an advisory lock: workers starting
+    together on a fresh database would otherwise all create MLflow's tables, and all but one
+    fail. Connecting first also fails fast (MLflow itself retries for about 100 s)."""
+    with schema_lock(uri, MLFLOW_SCHEMA_LOCK, setting="MLFLOW_TRACKING_URI"):
+        MlflowClient(uri).search_experiments(max_results=1)
+    _ready.add(uri)
+
+
 def ensure_experiment(name: str, settings: Settings) -> str:
     """The id of experiment ``name``, created on first use.
 
-    With the embedded SQLite store, artifacts go under ``<home>/mlartifacts/<name>``: MLflow's
-    default would be ``./mlartifacts`` relative to whatever folder the process started in.
+    With a database store (the embedded SQLite, or PostgreSQL without an MLflow server),
+    artifacts go under ``<home>/mlartifacts/<name>``: MLflow's default would be
+    ``./mlartifacts`` relative to whatever folder the process started in.
     """
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
@@ -66,7 +94,7 @@ def ensure_experiment(name: str, settings: Settings) -> str:
     if experiment is not None:
         return experiment.experiment_id
     location = None
-    if settings.mlflow_tracking_uri.startswith("sqlite:"):
+    if settings.mlflow_tracking_uri.split(":", 1)[0].split("+", 1)[0] in _DATABASES:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
         location = (settings.artifact_root / slug).as_uri()
     try:

@@ -182,3 +182,26 @@ def test_an_idle_session_ends_and_the_next_click_asks_to_sign_in_again(
 
 
 
+
+
+def test_sso_asks_for_the_company_sign_in_then_gives_a_first_comer_the_sso_role(
+    mlflow_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLSTUDIO_SIGN_IN", "sso")
+    monkeypatch.setenv("DLSTUDIO_SSO_ROLE", "analyst")
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.user = {"is_logged_in": False}
+    app.run()
+    assert app.button(key="access_sso").label == "Sign in with your company account"
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.user = {"is_logged_in": True, "email": "eve@example.com", "name": "Eve"}
+    app.run()
+    assert not app.exception, app.exception
+    shown = [c.value.replace("\\", "") for c in app.sidebar.caption]  # Markdown escapes
+    assert "Signed in as eve@example.com (analyst)" in shown
+    account = Accounts.from_settings(get_settings()).get("eve@example.com")
+    assert account.role is Role.ANALYST and not account.has_password
+    assert trail()[:2] == [
+        ("eve@example.com", "sign in", "user eve@example.com", "done"),
+        ("eve@example.com", "users", "user eve@example.com", "done"),
+    ]

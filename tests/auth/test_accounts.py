@@ -17,8 +17,11 @@ ROOT = User("root", Role.ADMIN, signed_in=False)
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def engine(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path):
+    """The project database on SQLite and on a real PostgreSQL server."""
+    if request.param == "postgresql":
+        return create_engine(request.getfixturevalue("postgres_url"))
     return create_engine(f"sqlite:///{tmp_path / 'project.db'}")
 
 

@@ -12,6 +12,7 @@ from dlstudio.auth import Action, AuditTrail, Role, User, audited, refusal
 from dlstudio.auth.audit import as_csv
 from dlstudio.errors import DataError, NotAllowed
 from dlstudio.settings import get_settings
+from tests.postgres import ON_BOTH_DATABASES
 
 VIEWER, ANALYST, ADMIN = User("vic", Role.VIEWER), User("ann", Role.ANALYST), User("boss", Role.ADMIN)
 
@@ -51,7 +52,8 @@ def test_a_refusal_says_who_what_and_whom_to_ask() -> None:
     )
 
 
-def test_audited_records_refused_done_and_failed_actions() -> None:
+@ON_BOTH_DATABASES
+def test_audited_records_refused_done_and_failed_actions(database: str) -> None:
     settings = get_settings()
     with (
         pytest.raises(NotAllowed) as refused,
@@ -75,8 +77,11 @@ def test_audited_records_refused_done_and_failed_actions() -> None:
     assert entries[0].detail == "x.csv; The file is empty."
 
 
-def test_the_audit_table_refuses_updates_and_deletes(tmp_path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_audit_table_refuses_updates_and_deletes(kind: str, request, tmp_path) -> None:
+    url = (request.getfixturevalue("postgres_url") if kind == "postgresql"
+           else f"sqlite:///{tmp_path / 'audit.db'}")  # fmt: skip
+    engine = create_engine(url)
     trail = AuditTrail(engine)
     trail.record(ADMIN, Action.PROMOTE, "model churn version 2")
     for statement in ("UPDATE audit SET who = 'someone else'", "DELETE FROM audit"):

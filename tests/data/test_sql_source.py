@@ -1,9 +1,8 @@
-"""Training data from a SQL query over a SQLAlchemy URL (a SQLite file here; PostgreSQL takes
-the same path)."""
+"""Training data from a SQL query over a SQLAlchemy URL (a SQLite file; and a real PostgreSQL
+database, ``postgres_url`` of tests/postgres.py, for its read-only transaction)."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -204,17 +203,6 @@ def test_the_statement_check_reads_quotes_and_comments_as_the_database_does(
     else:
         with pytest.raises(DataError, match=refusal):
             read_statement(query, dialect=dialect)
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    """A PostgreSQL database to write to, e.g. postgresql+psycopg://postgres@/postgres?host=/tmp
-    (the test is skipped without it, or without a driver)."""
-    url = os.environ.get("DLSTUDIO_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("set DLSTUDIO_TEST_POSTGRES_URL to run the PostgreSQL checks")
-    pytest.importorskip("psycopg")
-    return url
 
 
 def test_postgresql_queries_run_in_a_read_only_transaction(

@@ -1,5 +1,6 @@
-"""Schedules on a real SQLite job store: cron times, due runs, missed runs, racing workers,
-pause/resume, and a retrain end to end through a worker (promotion decision recorded)."""
+"""Schedules on a real job store (SQLite; PostgreSQL too for the store-level ones): cron times,
+due runs, missed runs, racing workers, pause/resume, and a retrain end to end through a worker
+(promotion decision recorded)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
 from dlstudio.tracking.registry import describe_model
 from dlstudio.tracking.setup import configure_tracking
+from tests.postgres import ON_BOTH_DATABASES
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -35,8 +37,8 @@ def spec(csv: Path | str = "customers.csv", **tracking) -> dict:
 
 
 @pytest.fixture
-def store(isolated_home: Path) -> JobStore:
-    return JobStore.from_settings(get_settings())
+def store(isolated_home: Path, database: str) -> JobStore:
+    return JobStore.from_settings(get_settings())  # ON_BOTH_DATABASES: SQLite and PostgreSQL
 
 
 def add(
@@ -76,6 +78,7 @@ def test_an_unknown_time_zone_is_refused() -> None:
         sched.next_run("0 3 * * *", "Mars/Olympus", MONDAY)
 
 
+@ON_BOTH_DATABASES
 def test_add_computes_the_first_time_and_refuses_duplicates(store: JobStore) -> None:
     schedule = add(store)
     assert schedule.next_run_at == datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -90,6 +93,7 @@ def test_a_schedule_must_register_a_model(store: JobStore) -> None:
         add(store, spec=raw)
 
 
+@ON_BOTH_DATABASES
 def test_tick_queues_nothing_before_the_time_and_one_job_at_it(store: JobStore) -> None:
     add(store)
     assert sched.tick(store, now=MONDAY + timedelta(days=6, hours=16)) == []
@@ -103,6 +107,7 @@ def test_tick_queues_nothing_before_the_time_and_one_job_at_it(store: JobStore) 
     assert [run.job.id for run in sched.history(store, "weekly")] == [jobs[0].id]
 
 
+@ON_BOTH_DATABASES
 def test_runs_missed_while_no_worker_ran_collapse_into_one(store: JobStore) -> None:
     add(store)
     three_weeks_later = datetime(2026, 12, 16, 12, 0, tzinfo=UTC)  # 3 Mondays were missed
@@ -114,6 +119,7 @@ def test_runs_missed_while_no_worker_ran_collapse_into_one(store: JobStore) -> N
     )
 
 
+@ON_BOTH_DATABASES
 def test_two_workers_ticking_at_once_queue_one_job(store: JobStore) -> None:
     add(store)
     due = datetime(2026, 11, 30, 3, 0, 1, tzinfo=UTC)
@@ -135,6 +141,7 @@ def test_two_workers_ticking_at_once_queue_one_job(store: JobStore) -> None:
     assert len(store.list_jobs()) == 1
 
 
+@ON_BOTH_DATABASES
 def test_paused_schedules_do_not_fire_and_resume_from_now(store: JobStore) -> None:
     add(store)
     sched.pause(store, "weekly")
@@ -146,6 +153,7 @@ def test_paused_schedules_do_not_fire_and_resume_from_now(store: JobStore) -> No
     assert resumed.next_run_at == datetime(2026, 12, 28, 3, 0, tzinfo=UTC)
 
 
+@ON_BOTH_DATABASES
 def test_run_now_queues_a_job_and_keeps_the_timetable(store: JobStore) -> None:
     before = add(store)
     job = sched.run_now(store, "weekly", now=MONDAY)
@@ -154,6 +162,7 @@ def test_run_now_queues_a_job_and_keeps_the_timetable(store: JobStore) -> None:
     assert sched.history(store, "weekly")[0].reason == "run now"
 
 
+@ON_BOTH_DATABASES
 def test_unknown_names_list_the_schedules(store: JobStore) -> None:
     add(store)
     with pytest.raises(DLStudioError) as caught:
@@ -270,6 +279,7 @@ def test_timetables_at_least_5_minutes_apart_are_kept(store: JobStore, cron: str
     assert sched.get_schedule(store, "weekly").cron == cron
 
 
+@ON_BOTH_DATABASES
 def test_a_due_time_is_skipped_while_the_previous_job_is_unfinished(store: JobStore) -> None:
     add(store, "0 3 * * *")
     day = datetime(2026, 11, 24, 3, 0, 1, tzinfo=UTC)
@@ -291,6 +301,7 @@ def test_a_due_time_is_skipped_while_the_previous_job_is_unfinished(store: JobSt
     assert schedule.last_run_at == day  # the last time a job was queued
 
 
+@ON_BOTH_DATABASES
 def test_once_the_previous_job_finished_the_next_time_queues_again(store: JobStore) -> None:
     add(store, "0 3 * * *")
     day = datetime(2026, 11, 24, 3, 0, 1, tzinfo=UTC)
@@ -304,6 +315,7 @@ def test_once_the_previous_job_finished_the_next_time_queues_again(store: JobSto
     assert [run.reason for run in sched.history(store, "weekly")] == ["scheduled", "scheduled"]
 
 
+@ON_BOTH_DATABASES
 def test_a_job_queued_by_run_now_also_makes_the_timetable_wait(store: JobStore) -> None:
     add(store)
     manual = sched.run_now(store, "weekly", now=MONDAY)
@@ -333,6 +345,7 @@ def test_skipped_times_show_in_the_cli_and_page_history(
     assert table["decision"].iloc[0] == "skipped"  # not the decision of the job it waited for
 
 
+@ON_BOTH_DATABASES
 def test_a_stored_schedule_that_fires_every_second_is_paused_not_fired(store: JobStore) -> None:
     # given a schedule saved before these checks (written straight to the table)
     schedule = add(store)

@@ -1,4 +1,5 @@
-"""The job store on a real SQLite file: submit, atomic claim (raced), cancel, restart."""
+"""The job store on a real SQLite file and a real PostgreSQL database: submit, atomic claim
+(raced), cancel, restart."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SPEC = parse_spec({"data": {"path": "churn.csv", "target": "Churn"}}).model_dump(mode="json")
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'dlstudio.db'}"
 
 
@@ -60,7 +63,7 @@ def _claim_all(db_url: str, worker: str) -> list[str]:
 
 
 def test_racing_workers_never_claim_a_job_twice(store: JobStore, db_url: str) -> None:
-    # given 4 worker processes on one SQLite file and 40 queued jobs
+    # given 4 worker processes on one database and 40 queued jobs
     ids = submit(store, 40)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(4, mp_context=context) as pool:

@@ -97,3 +97,30 @@ def test_cancel_stops_a_running_job_and_kills_its_mlflow_run(store, customers_cs
     assert cancelled.state is JobStatus.CANCELLED
     configure_tracking(get_settings())
     assert mlflow.get_run(cancelled.mlflow_run_id).info.status == "KILLED"
+
+
+def test_a_shutdown_wrapped_by_mlflow_still_requeues_the_job(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given SIGTERM landing while MLflow writes a metric: MLflow wraps whatever it catches
+    from mlflow.exceptions import MlflowException
+
+    from dlstudio import training
+    from dlstudio.jobs.execute import execute_job
+    from dlstudio.jobs.worker import WorkerShutdown
+
+    def stopped_inside_mlflow(*args, **kwargs):
+        try:
+            raise WorkerShutdown("the worker is shutting down")
+        except WorkerShutdown as exc:
+            raise MlflowException(exc)  # noqa: B904 - as MLflow's log_batch does
+
+    monkeypatch.setattr(training, "run", stopped_inside_mlflow)
+    store = JobStore.from_settings(get_settings())
+    job = store.submit(job_spec(Path("churn.csv")), submitted_by="ana", now=utc_now())
+    store.claim_next("w", now=utc_now())
+
+    execute_job(store, job.id, get_settings())
+
+    assert store.get(job.id).state is JobStatus.QUEUED  # not failed as an internal error
+    assert store.events(job.id)[-1].message == "worker shut down; queued again"

@@ -1,4 +1,5 @@
-"""`dlstudio worker` as a real process: SIGTERM requeues the running job, SIGKILL is recovered."""
+"""`dlstudio worker` as a real process: SIGTERM requeues the running job (with the job store
+and MLflow on SQLite, and on PostgreSQL), SIGKILL is recovered."""
 
 from __future__ import annotations
 
@@ -20,10 +21,13 @@ from dlstudio.jobs.store import utc_now
 from dlstudio.settings import get_settings
 from dlstudio.spec import parse_spec
 from dlstudio.tracking.setup import configure_tracking
+from tests.postgres import ON_BOTH_DATABASES
 
 
 @pytest.fixture
-def store(mlflow_home: Path) -> JobStore:
+def store(mlflow_home: Path, database: str, request: pytest.FixtureRequest) -> JobStore:
+    if database.startswith("postgresql"):  # MLflow's store on PostgreSQL too
+        request.getfixturevalue("mlflow_postgres")
     return JobStore.from_settings(get_settings())
 
 
@@ -50,6 +54,7 @@ def wait_until_training(store: JobStore, job_id: str, timeout: float = 120) -> N
         time.sleep(0.2)
 
 
+@ON_BOTH_DATABASES
 def test_sigterm_requeues_the_running_job_and_kills_its_run(store, customers_csv, worker) -> None:
     job_id = long_job(store, customers_csv)
     wait_until_training(store, job_id)
