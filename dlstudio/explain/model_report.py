@@ -219,7 +219,7 @@ def _about(inputs: ReportInputs) -> list[tuple[str, object]]:
         ("Dataset", details.dataset),
         ("Data version (fingerprint)", tags.get("dlstudio.dataset_version")),
         ("Rows", _rows(inputs)),
-        ("Trained by", tags.get("mlflow.user")),
+        ("Trained by", tags.get("dlstudio.user") or tags.get("mlflow.user")),  # the job's owner
         ("Job", tags.get("dlstudio.job_id")),
         ("Started", _when(inputs.started)),
         ("Device", tags.get("dlstudio.device")),
