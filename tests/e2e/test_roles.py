@@ -144,8 +144,13 @@ def test_viewer_analyst_and_admin_each_do_what_their_role_allows(studio, tmp_pat
             expect(page.get_by_text("vic is a viewer: viewers cannot upload data.")).to_be_visible()
             go(page, "Train")
             expect(page.get_by_text("vic is a viewer: viewers cannot train models.")).to_be_visible()
-            expect(page.get_by_role("button", name="Train", exact=True)).to_be_disabled()
+            train = page.get_by_role("button", name="Train", exact=True)
+            expect(train).to_be_disabled()
             shot("1-viewer")
+            # forced: the button enabled in the page's DOM and clicked; the server refuses
+            train.evaluate("button => { button.disabled = false; button.click(); }")
+            refusal = page.get_by_test_id("stAlertContentError")
+            expect(refusal).to_contain_text("viewers cannot train models")
             sign_out(page)
 
             # 4. the admin: a second version (threshold, from the CLI), then promotes version 1
@@ -173,6 +178,7 @@ def test_viewer_analyst_and_admin_each_do_what_their_role_allows(studio, tmp_pat
     with saved.open(newline="") as handle:
         rows = {(r["who"], r["action"], r["outcome"]): r for r in csv.DictReader(handle)}
     assert ("vic", "sign in failed", "refused") in rows
+    assert ("vic", "train", "refused") in rows  # the forced click
     assert ("ann", "upload", "done") in rows
     assert rows[("ann", "train", "done")]["target"].startswith("dataset customers@")
     assert rows[("boss", "threshold", "done")]["target"] == "model churn version 2"
