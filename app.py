@@ -6,6 +6,7 @@ import os
 import streamlit as st
 
 from dlstudio.auth import Role
+from dlstudio.errors import DLStudioError
 from dlstudio.jobs.autostart import ensure_worker
 from dlstudio.settings import get_settings
 from dlstudio.views.hosts import host_allowed
@@ -16,8 +17,13 @@ from pages._widgets.widgets import APP_RAN_KEY, RESUME_KEY
 
 st.set_page_config(page_title="dlstudio", page_icon=":bar_chart:", layout="wide")
 
+try:
+    settings = get_settings()
+except DLStudioError as exc:  # a DLSTUDIO_* variable the dashboard cannot use
+    st.error(escape_markdown(exc.message) + f"  \n**How to fix:** {escape_markdown(exc.fix)}")
+    st.stop()
 host = st.context.headers.get("Host")
-if not host_allowed(host, get_settings().allowed_hosts):  # a rebound name: show nothing
+if not host_allowed(host, settings.allowed_hosts):  # a rebound name: show nothing
     st.error(
         f"This dashboard does not answer to the address {escape_markdown(str(host))}. Open it "
         "at http://localhost:8501, or ask its administrator to add this name to "

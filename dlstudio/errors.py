@@ -42,6 +42,12 @@ class UsageError(DLStudioError):
     exit_code = 2
 
 
+class SettingsError(DLStudioError):
+    """A DLSTUDIO_* environment variable holds a value dlstudio cannot use."""
+
+    exit_code = 2
+
+
 class NotAllowed(DLStudioError):
     """The signed-in user's role does not allow the action (or the thing is someone else's)."""
 

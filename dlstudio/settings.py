@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dlstudio.errors import SettingsError
 
 
 class Settings(BaseSettings):
@@ -122,8 +124,23 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Settings as the environment says now (read each call, so tests can change it)."""
-    return Settings()
+    """Settings as the environment says now (read each call, so tests can change it).
+
+    Raises:
+        SettingsError: a DLSTUDIO_* variable holds a value it cannot take (named, with why).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        wrong = "; ".join(
+            f"DLSTUDIO_{'_'.join(map(str, error['loc'])).upper()}={error['input']!r}: "
+            f"{error['msg'][0].lower()}{error['msg'][1:]}"
+            for error in exc.errors()
+        )
+        raise SettingsError(
+            f"A setting cannot be used: {wrong}.",
+            fix="change or unset that environment variable (README: Configuration lists them)",
+        ) from None
 
 
 def private_sqlite_file(url: str) -> None:

@@ -59,3 +59,18 @@ def test_hostile_file_column_and_cell_texts_show_as_text_on_the_data_page(
     assert f"{IMAGE}.csv" in catalog.astype(str).to_string() or IMAGE in texts
     preview = [d.value for d in app.dataframe if IMAGE in map(str, d.value.columns)]
     assert preview and SCRIPT in preview[0][IMAGE].tolist()  # a cell, shown as its text
+
+
+def test_a_setting_with_a_bad_value_is_named_in_the_dashboard_and_the_cli(
+    isolated_home: Path, monkeypatch, capsys
+) -> None:
+    from dlstudio.cli.entry import main
+
+    monkeypatch.setenv("DLSTUDIO_SIGN_IN", "yes")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not app.exception, app.exception
+    assert "DLSTUDIO_SIGN_IN='yes': input should be 'off', 'accounts' or 'sso'" in (
+        app.error[0].value
+    )
+    assert main(["jobs", "list"]) == 2
+    assert "DLSTUDIO_SIGN_IN='yes'" in capsys.readouterr().err
