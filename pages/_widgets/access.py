@@ -64,11 +64,6 @@ def current_user() -> User:
     return user
 
 
-def session_user_name() -> str:
-    """The name recorded as "by" on what this session changes."""
-    return current_user().name
-
-
 def why_not(action: Action, *, owner: str | None = None) -> str | None:
     """Why the session's user may not do ``action`` (the help of a disabled button), or None."""
     user = session_user()

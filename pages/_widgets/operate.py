@@ -21,7 +21,8 @@ from dlstudio.tracking.registry import ModelInfo
 from dlstudio.views import schedules as view
 from dlstudio.views.datasets import data_kind, templates_reading
 from dlstudio.views.text import escape_markdown
-from pages._widgets.access import audited_here, session_user_name, why_not
+from pages._widgets.access import audited_here, why_not
+from pages._widgets.access import current_user as session_user
 from pages._widgets.widgets import role_pickers, show_message
 
 CONFIRM = "schedules_confirm"  # the one action waiting for "yes": (kind, subject, detail)
@@ -30,7 +31,7 @@ PRESETS = ["fast", "balanced", "best"]
 
 def current_user() -> str:
     """Who presses the buttons: the signed-in user, or the local account with sign-in off."""
-    return session_user_name()
+    return session_user().name
 
 
 def audited_step(name: str, owner: str | None, detail: str, step):

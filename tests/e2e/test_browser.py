@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
@@ -21,7 +18,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import make_customers
-from tests.e2e.servers import free_port, wait_until_up
+from tests.e2e.servers import dashboard_and_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "e2e"
@@ -120,28 +117,8 @@ def served_app(tmp_path_factory, migrated_mlflow_db) -> Iterator[str]:
     shutil.copy(migrated_mlflow_db, home / "mlflow.db")
     env = {**os.environ, "DLSTUDIO_HOME": str(home), "DLSTUDIO_START_WORKER": "false"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    port = free_port()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "dlstudio", "worker", "--poll-seconds", "0.2"],
-        env=env, start_new_session=True,
-    )  # fmt: skip
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    # to a file: a pipe nobody reads fills up (64 KiB: MLflow's progress bars of a few model
-    # loads), and the dashboard then blocks on its next log line, every page "Running..."
-    log = home / "dashboard.log"
-    with log.open("w") as output:
-        app = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_stcore/health", app, log=log)
+    with dashboard_and_worker(home, env) as url:
         yield url
-    finally:
-        app.terminate()
-        os.killpg(worker.pid, signal.SIGTERM)
-        app.wait(timeout=30)
-        worker.wait(timeout=60)
 
 
 def test_upload_train_watch_results_predict(served_app: str, tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_customers
-from tests.e2e.servers import free_port, wait_until_up
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, MINUTE, ROOT, SHOTS, upload_file
+from tests.e2e.servers import dashboard_and_worker
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, MINUTE, SHOTS, upload_file
 
 PASSWORD = "correct horse battery"
 HOSTILE = "<img src=x onerror=window.hacked=1>"  # a column name
@@ -45,28 +44,8 @@ def studio(tmp_path_factory, migrated_mlflow_db) -> Iterator[tuple[str, dict[str
             input=f"{PASSWORD}\n", text=True, env=env, check=True, capture_output=True,
         )  # fmt: skip
     env["DLSTUDIO_SIGN_IN"] = "accounts"
-    port = free_port()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "dlstudio", "worker", "--poll-seconds", "0.2"],
-        env=env, start_new_session=True,
-    )  # fmt: skip
-    log = home / "dashboard.log"
-    with log.open("w") as output:
-        app = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_stcore/health", app, log=log)
+    with dashboard_and_worker(home, env) as url:
         yield url, env
-    finally:
-        app.terminate()
-        os.killpg(worker.pid, signal.SIGTERM)
-        app.wait(timeout=30)
-        worker.wait(timeout=60)
 
 
 def sign_in(page, url: str, name: str) -> None:
